@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# mmlab - the user's entry points. The module itself is described by Kbuild.
+#
+#   make                 build mmlab.ko for Debian's default kernel (6.1)
+#   make KVER=<release>  ... for another installed kernel (or KDIR=<build dir>)
+#   make run             build, boot a VM, load mmlab, narrate a demo
+#   make check           host tests, module checks and VM tests on 6.1 and 6.12
+#   make check-host      only the host tests (GoogleTest under ASan/UBSan)
+#   make clean
+#
+# Every target installs what it needs from Debian's archive first
+# (tools/install-deps.sh); nothing else has to be set up by hand.
+
+SHELL := /bin/bash
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD := $(TOP)/build
+
+# Kernel flavours tested by `make check`, and the one `make`/`make run` use.
+FLAVOURS := 6.1 6.12
+FLAVOUR ?= 6.1
+
+# KVER resolves lazily (only targets that need it pay for apt-cache).
+ifeq ($(origin KVER),undefined)
+KVER = $(eval KVER := $$(shell $(TOP)/vm-images/resolve-kver.sh $(FLAVOUR)))$(KVER)
+endif
+KDIR ?= /lib/modules/$(KVER)/build
+
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+.PHONY: all modules deps deps-test check check-host check-modules check-vm \
+	run clean help
+
+all: modules
+
+help:
+	@sed -n '3,12p' $(TOP)/Makefile
+
+deps:
+	$(Q)$(TOP)/tools/install-deps.sh --release "$(KVER)"
+
+deps-test:
+	$(Q)$(TOP)/tools/install-deps.sh --kernels "$(FLAVOURS)" --tests
+
+# In-place build, as DKMS would do it, followed by the C++ runtime checks.
+modules: $(if $(filter command line,$(origin KDIR)),,deps)
+	$(Q)$(MAKE) -C $(KDIR) M=$(TOP) modules
+	$(Q)$(TOP)/tools/check-ko.sh $(TOP)/mmlab.ko $(KDIR)
+
+# ---------------------------------------------------------------------------
+# make run: the demo.
+
+run: modules
+	$(Q)$(TOP)/vm-images/vm-demo.sh --kver $(KVER) --module $(TOP)/mmlab.ko
+
+# ---------------------------------------------------------------------------
+# make check: everything, on both kernels; one summary line at the end.
+# Each step records its results under build/results/; a failing step does not
+# stop the others, so one run shows every failure.
+
+RESULTS := $(BUILD)/results
+
+check: deps-test
+	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
+	$(Q)$(MAKE) --no-print-directory -k check-host check-modules check-vm; \
+	want="host.tap"; for f in $(FLAVOURS); do \
+		kver=$$($(TOP)/vm-images/resolve-kver.sh $$f); \
+		want="$$want build-$$kver.tap vm-$$kver.tap"; \
+	done; \
+	$(TOP)/tools/check-summary.sh $(RESULTS) $$want
+
+check-host:
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)$(TOP)/tools/run-host-tests.sh $(BUILD)/host $(RESULTS)/host.tap
+
+# Build the module for each kernel in its own copy of the tree (Kbuild builds
+# in the source directory), with the DKMS command line, then check it.
+check-modules:
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)rc=0; for f in $(FLAVOURS); do \
+		kver=$$($(TOP)/vm-images/resolve-kver.sh $$f) || exit 1; \
+		$(TOP)/tools/build-module.sh $$kver $(BUILD)/kbuild/$$kver \
+			$(RESULTS)/build-$$kver.tap || rc=1; \
+	done; exit $$rc
+
+check-vm: check-modules
+	$(Q)rc=0; for f in $(FLAVOURS); do \
+		kver=$$($(TOP)/vm-images/resolve-kver.sh $$f) || exit 1; \
+		$(TOP)/vm-images/vm-test.sh --kver $$kver \
+			--module $(BUILD)/kbuild/$$kver/mmlab.ko \
+			--log $(RESULTS)/vm-$$kver.log \
+			> >(tee $(RESULTS)/vm-$$kver.tap) || rc=1; \
+	done; exit $$rc
+
+clean:
+	$(Q)if [ -d $(KDIR) ]; then $(MAKE) -C $(KDIR) M=$(TOP) clean; fi
+	$(Q)rm -rf $(BUILD)

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// base.h - the few language helpers the freestanding core needs.
+//
+// The core is compiled with the kernel's flags (-nostdinc, -nostdinc++,
+// -ffreestanding), so nothing from the C or C++ standard library is
+// available. What the rest of cxxcore/ would have taken from <utility>,
+// <new> or <cassert> lives here: min/max, ArraySize, placement new, an
+// intrusive doubly-linked list, assertions and the clang thread-safety
+// annotation macros (which expand to nothing under GCC, the kernel's
+// compiler).
+#ifndef MMLAB_CXXCORE_BASE_H
+#define MMLAB_CXXCORE_BASE_H
+
+#include "mmlab/abi_types.h"
+#include "mmlab/host.h"
+
+// Placement new. The host test build links libstdc++ and must use its
+// declaration; the kernel build has no <new>, so the core declares its own.
+#if defined(MMLAB_HOST_BUILD) && MMLAB_HOST_BUILD
+#include <new>
+#else
+inline void* operator new(size_t, void* p) noexcept { return p; }
+#endif
+
+// Clang's -Wthread-safety annotations. GCC builds the kernel module and
+// ignores them; clang-14 with -DMMLAB_THREAD_SAFETY=ON checks them.
+#if defined(__clang__)
+#define MMLAB_TSA(x) __attribute__((x))
+#else
+#define MMLAB_TSA(x)
+#endif
+#define MMLAB_CAPABILITY(x) MMLAB_TSA(capability(x))
+#define MMLAB_SCOPED_CAPABILITY MMLAB_TSA(scoped_lockable)
+#define MMLAB_GUARDED_BY(x) MMLAB_TSA(guarded_by(x))
+#define MMLAB_PT_GUARDED_BY(x) MMLAB_TSA(pt_guarded_by(x))
+#define MMLAB_REQUIRES(...) MMLAB_TSA(requires_capability(__VA_ARGS__))
+#define MMLAB_ACQUIRE(...) MMLAB_TSA(acquire_capability(__VA_ARGS__))
+#define MMLAB_RELEASE(...) MMLAB_TSA(release_capability(__VA_ARGS__))
+#define MMLAB_EXCLUDES(...) MMLAB_TSA(locks_excluded(__VA_ARGS__))
+#define MMLAB_ACQUIRED_AFTER(...) MMLAB_TSA(acquired_after(__VA_ARGS__))
+#define MMLAB_NO_THREAD_SAFETY_ANALYSIS MMLAB_TSA(no_thread_safety_analysis)
+
+#define MMLAB_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MMLAB_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+namespace mmlab {
+
+// Reports a failed assertion to the host and hands the verdict back, so the
+// caller can refuse the operation: in the kernel mmlab_host_assert_fail()
+// WARNs and returns, and code after an assertion must still be safe there.
+// The host test build aborts instead.
+inline bool AssertCheck(bool ok, const char* expr, const char* file, int line) {
+  if (MMLAB_UNLIKELY(!ok))
+    mmlab_host_assert_fail(expr, file, line);
+  return ok;
+}
+
+}  // namespace mmlab
+
+// Always on, in both builds: every assertion guards a state the core must
+// never act on. Evaluates to the condition: `if (!MMLAB_ASSERT(x)) return;`.
+#define MMLAB_ASSERT(expr) ::mmlab::AssertCheck(!!(expr), #expr, __FILE__, __LINE__)
+
+#define MMLAB_NO_COPY(Type)        \
+  Type(const Type&) = delete;      \
+  Type& operator=(const Type&) = delete
+
+namespace mmlab {
+
+template <typename T>
+constexpr T Min(T a, T b) {
+  return a < b ? a : b;
+}
+
+template <typename T>
+constexpr T Max(T a, T b) {
+  return a < b ? b : a;
+}
+
+template <typename T, size_t N>
+constexpr size_t ArraySize(const T (&)[N]) {
+  return N;
+}
+
+constexpr bool IsAligned(uint64_t value, uint32_t order) {
+  return (value & ((uint64_t{1} << order) - 1)) == 0;
+}
+
+// A link embedded in the object it chains (Linux's struct list_head). A node
+// that is on no list has null links, which the invariant checker relies on.
+struct ListNode {
+  ListNode* prev;
+  ListNode* next;
+
+  bool linked() const { return next != nullptr; }
+};
+
+// Circular intrusive list with a sentinel head, threading objects of type T
+// through the ListNode at byte offset kOffset (use __builtin_offsetof). It
+// never allocates and never owns its elements. Not copyable: the sentinel
+// points at itself.
+template <typename T, size_t kOffset>
+class List {
+ public:
+  List() { Init(); }
+  MMLAB_NO_COPY(List);
+
+  void Init() { head_.prev = head_.next = &head_; }
+  bool empty() const { return head_.next == &head_; }
+
+  void PushFront(T* obj) { InsertAfter(&head_, Node(obj)); }
+  void PushBack(T* obj) { InsertAfter(head_.prev, Node(obj)); }
+
+  // Unlinks obj, which must be on this list, and clears its links.
+  static void Remove(T* obj) {
+    ListNode* n = Node(obj);
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    n->prev = n->next = nullptr;
+  }
+
+  T* front() const { return empty() ? nullptr : Owner(head_.next); }
+
+  T* PopFront() {
+    T* obj = front();
+    if (obj)
+      Remove(obj);
+    return obj;
+  }
+
+  // Raw access for walkers that must survive a corrupted list (the
+  // invariant checker bounds its walk and checks every link itself).
+  const ListNode* sentinel() const { return &head_; }
+  static T* Owner(const ListNode* n) {
+    return reinterpret_cast<T*>(reinterpret_cast<uintptr_t>(n) - kOffset);
+  }
+  static ListNode* Node(T* obj) {
+    return reinterpret_cast<ListNode*>(reinterpret_cast<uintptr_t>(obj) + kOffset);
+  }
+
+ private:
+  static void InsertAfter(ListNode* pos, ListNode* n) {
+    n->prev = pos;
+    n->next = pos->next;
+    pos->next->prev = n;
+    pos->next = n;
+  }
+
+  ListNode head_;
+};
+
+}  // namespace mmlab
+
+#endif  // MMLAB_CXXCORE_BASE_H

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// command.cc - the control file's command language (docs/debugfs.md).
+//
+// How it works: the input is untrusted bytes of any length. It is checked
+// as a whole first (length, printable ASCII only), then split on spaces
+// into at most kMaxTokens slices of the caller's buffer; nothing is copied
+// and nothing is NUL-terminated, so no byte can run a scan past the end.
+// The first slice names the command; the rest are `key=value` arguments
+// (plus one bare handle number for `free`), each key allowed once. Numbers
+// are decimal or 0x-hex into 64 bits with explicit overflow checks. Only a
+// fully parsed command reaches the core, through Core's Control* calls;
+// every refusal writes a one-line reason into the result and logs the same
+// line at warning level. The parser keeps no state of its own: it is a pure
+// function of (core, bytes), which is what the fuzzer needs.
+#include "command.h"
+
+#include "gfp.h"
+#include "log.h"
+
+namespace mmlab {
+
+namespace {
+
+// Words on a command line: a command and at most three arguments are
+// meaningful; a few more are parsed so that the error names the extra one.
+constexpr size_t kMaxTokens = 8;
+// Longest piece of user input echoed into a report.
+constexpr size_t kQuoteMax = 32;
+
+struct Slice {
+  const char* p;
+  size_t n;
+
+  bool Is(const char* word) const {
+    size_t i = 0;
+    for (; i < n; i++) {
+      if (word[i] == '\0' || word[i] != p[i])
+        return false;
+    }
+    return word[i] == '\0';
+  }
+};
+
+enum ArgKey : uint32_t {
+  kKeyOrder = 1u << 0,
+  kKeyGfp = 1u << 1,
+  kKeyHandle = 1u << 2,
+  kKeyPfn = 1u << 3,
+};
+
+struct KeyName {
+  const char* name;
+  ArgKey key;
+};
+
+constexpr KeyName kKeys[] = {
+    {"order", kKeyOrder},
+    {"gfp", kKeyGfp},
+    {"handle", kKeyHandle},
+    {"pfn", kKeyPfn},
+};
+
+struct Args {
+  uint32_t seen = 0;  // ArgKey bits
+  uint64_t order = 0;
+  mmlab_gfp_t gfp = MMLAB_GFP_KERNEL;
+  uint64_t handle = 0;
+  uint64_t pfn = 0;
+};
+
+// One command's result and error reporting.
+class Reply {
+ public:
+  Reply(char* result, size_t cap) : out_(result, cap) {}
+  MMLAB_NO_COPY(Reply);
+
+  TextBuf* text() { return &out_; }
+
+  mmlab_status Ok(const char* fmt, ...) MMLAB_PRINTF(2, 3) {
+    out_.Clear();
+    __builtin_va_list args;
+    __builtin_va_start(args, fmt);
+    out_.VAppend(fmt, args);
+    __builtin_va_end(args);
+    return MMLAB_OK;
+  }
+
+  // Formats "control: <reason>" (with up to one quoted piece of input in
+  // place of the %s in the format), logs it and stores it as the result.
+  mmlab_status Fail(mmlab_status st, const char* fmt, ...) MMLAB_PRINTF(3, 4) {
+    char line[kLogLineMax];
+    TextBuf text(line, sizeof(line));
+    text.Append("control: ");
+    __builtin_va_list args;
+    __builtin_va_start(args, fmt);
+    text.VAppend(fmt, args);
+    __builtin_va_end(args);
+    mmlab_host_log(MMLAB_LOG_WARN, text.c_str());
+    out_.Clear();
+    out_.AppendBytes(text.c_str(), text.len());
+    return st;
+  }
+
+  // For failures the core already reported into text(): keep its line.
+  mmlab_status Failed(mmlab_status st) { return st; }
+
+ private:
+  TextBuf out_;
+};
+
+// Printable copy of untrusted bytes for a report.
+struct Quoted {
+  char buf[kQuoteMax + 4];
+  explicit Quoted(Slice s) {
+    TextBuf text(buf, sizeof(buf));
+    QuoteBytes(s.p, s.n, kQuoteMax, &text);
+  }
+};
+
+enum class NumError { kOk, kEmpty, kNegative, kSyntax, kOverflow };
+
+NumError ParseU64(Slice s, uint64_t* out) {
+  if (s.n == 0)
+    return NumError::kEmpty;
+  if (s.p[0] == '-')
+    return NumError::kNegative;
+  size_t i = 0;
+  uint64_t base = 10;
+  if (s.n > 2 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X')) {
+    base = 16;
+    i = 2;
+  } else if (s.n == 2 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X')) {
+    return NumError::kSyntax;  // "0x" with no digits
+  }
+  uint64_t value = 0;
+  for (; i < s.n; i++) {
+    char c = s.p[i];
+    uint64_t digit;
+    if (c >= '0' && c <= '9')
+      digit = static_cast<uint64_t>(c - '0');
+    else if (base == 16 && c >= 'a' && c <= 'f')
+      digit = static_cast<uint64_t>(c - 'a' + 10);
+    else if (base == 16 && c >= 'A' && c <= 'F')
+      digit = static_cast<uint64_t>(c - 'A' + 10);
+    else
+      return NumError::kSyntax;
+    if (value > (~uint64_t{0} - digit) / base)
+      return NumError::kOverflow;
+    value = value * base + digit;
+  }
+  *out = value;
+  return NumError::kOk;
+}
+
+const char* NumErrorText(NumError e) {
+  switch (e) {
+    case NumError::kEmpty:
+      return "missing value";
+    case NumError::kNegative:
+      return "negative number";
+    case NumError::kSyntax:
+      return "not a decimal or 0x-hex number";
+    case NumError::kOverflow:
+      return "number does not fit in 64 bits";
+    case NumError::kOk:
+      break;
+  }
+  return "bad number";
+}
+
+mmlab_status ParseNumber(Reply* reply, const char* key, Slice value, uint64_t* out) {
+  NumError e = ParseU64(value, out);
+  if (e == NumError::kOk)
+    return MMLAB_OK;
+  return reply->Fail(MMLAB_EINVAL, "%s=%s: %s", key, Quoted(value).buf, NumErrorText(e));
+}
+
+// Parses args[] for command `cmd`, accepting only the keys in `allowed`
+// and requiring those in `required`. A bare number is accepted as the
+// handle when `bare_handle` is set.
+mmlab_status ParseArgs(Reply* reply, const char* cmd, const Slice* args, size_t nargs,
+                       uint32_t allowed, uint32_t required, bool bare_handle, Args* out) {
+  for (size_t a = 0; a < nargs; a++) {
+    Slice arg = args[a];
+    size_t eq = 0;
+    while (eq < arg.n && arg.p[eq] != '=')
+      eq++;
+    Slice key = {arg.p, eq};
+    Slice value = {arg.p + Min(eq + 1, arg.n), eq < arg.n ? arg.n - eq - 1 : 0};
+    const char* key_name = "handle";
+    ArgKey id = kKeyHandle;
+    if (eq == arg.n) {
+      if (!bare_handle)
+        return reply->Fail(MMLAB_EINVAL, "%s: unexpected argument '%s'", cmd, Quoted(arg).buf);
+      value = arg;
+    } else {
+      bool known = false;
+      for (const KeyName& k : kKeys) {
+        if (key.Is(k.name) && (allowed & k.key)) {
+          key_name = k.name;
+          id = k.key;
+          known = true;
+        }
+      }
+      if (!known)
+        return reply->Fail(MMLAB_EINVAL, "%s: unknown key '%s'", cmd, Quoted(key).buf);
+    }
+    if (out->seen & id)
+      return reply->Fail(MMLAB_EINVAL, "%s: %s given twice", cmd, key_name);
+    out->seen |= id;
+
+    mmlab_status st = MMLAB_OK;
+    switch (id) {
+      case kKeyOrder:
+        st = ParseNumber(reply, key_name, value, &out->order);
+        break;
+      case kKeyHandle:
+        st = ParseNumber(reply, key_name, value, &out->handle);
+        break;
+      case kKeyPfn:
+        st = ParseNumber(reply, key_name, value, &out->pfn);
+        break;
+      case kKeyGfp: {
+        const char* bad;
+        size_t bad_len;
+        if (value.n == 0)
+          return reply->Fail(MMLAB_EINVAL, "gfp=: missing value");
+        if (!GfpParse(value.p, value.n, &out->gfp, &bad, &bad_len))
+          return reply->Fail(MMLAB_EINVAL, "gfp: unknown flag '%s'", Quoted({bad, bad_len}).buf);
+        break;
+      }
+    }
+    if (st != MMLAB_OK)
+      return st;
+  }
+  uint32_t missing = required & ~out->seen;
+  for (const KeyName& k : kKeys) {
+    if (missing & k.key)
+      return reply->Fail(MMLAB_EINVAL, "%s: %s= is required", cmd, k.name);
+  }
+  return MMLAB_OK;
+}
+
+mmlab_status CheckOrder(Reply* reply, const char* cmd, Core& core, uint64_t order) {
+  if (order <= core.chunk_order())
+    return MMLAB_OK;
+  return reply->Fail(MMLAB_EINVAL, "%s: order %lu out of range 0..%u", cmd, order,
+                     core.chunk_order());
+}
+
+mmlab_status DoAlloc(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "alloc", args, nargs, kKeyOrder | kKeyGfp, kKeyOrder, false, &a);
+  if (st != MMLAB_OK || (st = CheckOrder(reply, "alloc", core, a.order)) != MMLAB_OK)
+    return st;
+  uint64_t id = 0, pfn = 0;
+  uint32_t order = static_cast<uint32_t>(a.order);
+  st = core.ControlAlloc(a.gfp, order, &id, &pfn, reply->text());
+  if (st != MMLAB_OK)
+    return reply->Failed(st);
+  return reply->Ok("handle %lu order %u pfn 0x%lx", id, order, pfn);
+}
+
+mmlab_status DoFree(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st =
+      ParseArgs(reply, "free", args, nargs, kKeyHandle | kKeyOrder, kKeyHandle, true, &a);
+  if (st != MMLAB_OK)
+    return st;
+  bool order_given = a.seen & kKeyOrder;
+  if (order_given && (st = CheckOrder(reply, "free", core, a.order)) != MMLAB_OK)
+    return st;
+  uint32_t freed_order = 0;
+  st = core.ControlFree(a.handle, order_given, static_cast<uint32_t>(a.order), &freed_order,
+                        reply->text());
+  if (st != MMLAB_OK)
+    return reply->Failed(st);
+  return reply->Ok("freed handle %lu order %u", a.handle, freed_order);
+}
+
+mmlab_status DoFreePfn(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st =
+      ParseArgs(reply, "free_pfn", args, nargs, kKeyPfn | kKeyOrder, kKeyPfn | kKeyOrder, false, &a);
+  if (st != MMLAB_OK || (st = CheckOrder(reply, "free_pfn", core, a.order)) != MMLAB_OK)
+    return st;
+  uint32_t order = static_cast<uint32_t>(a.order);
+  st = core.ControlFreePfn(a.pfn, order, reply->text());
+  if (st != MMLAB_OK)
+    return reply->Failed(st);
+  return reply->Ok("freed pfn 0x%lx order %u", a.pfn, order);
+}
+
+mmlab_status NoArgs(Reply* reply, const char* cmd, const Slice* args, size_t nargs) {
+  if (nargs == 0)
+    return MMLAB_OK;
+  return reply->Fail(MMLAB_EINVAL, "%s: unexpected argument '%s'", cmd, Quoted(args[0]).buf);
+}
+
+mmlab_status DoFreeAll(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  mmlab_status st = NoArgs(reply, "free_all", args, nargs);
+  if (st != MMLAB_OK)
+    return st;
+  return reply->Ok("freed %lu handles", core.ControlFreeAll());
+}
+
+mmlab_status DoShrink(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  mmlab_status st = NoArgs(reply, "shrink", args, nargs);
+  if (st != MMLAB_OK)
+    return st;
+  return reply->Ok("returned %lu chunks", core.Shrink());
+}
+
+mmlab_status DoCheck(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  mmlab_status st = NoArgs(reply, "check", args, nargs);
+  if (st != MMLAB_OK)
+    return st;
+  uint64_t violations = core.Check();
+  if (violations)
+    return reply->Fail(MMLAB_EUCLEAN, "check: %lu violations, each logged", violations);
+  return reply->Ok("ok");
+}
+
+struct CommandDef {
+  const char* name;
+  mmlab_status (*run)(Core& core, Reply* reply, const Slice* args, size_t nargs);
+};
+
+constexpr CommandDef kCommands[] = {
+    {"alloc", DoAlloc},       {"free", DoFree},     {"free_pfn", DoFreePfn},
+    {"free_all", DoFreeAll}, {"shrink", DoShrink}, {"check", DoCheck},
+};
+
+}  // namespace
+
+mmlab_status RunControl(Core& core, const char* cmd, size_t len, char* result,
+                        size_t result_cap) {
+  Reply reply(result, result ? result_cap : 0);
+  if (!cmd && len)
+    return reply.Fail(MMLAB_EINVAL, "no command buffer");
+  if (len && cmd[len - 1] == '\n')
+    len--;
+  if (len > MMLAB_CONTROL_MAX)
+    return reply.Fail(MMLAB_EINVAL, "command is %zu bytes, longer than %d", len,
+                      MMLAB_CONTROL_MAX);
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = static_cast<unsigned char>(cmd[i]);
+    if (c < 0x20 || c >= 0x7f)
+      return reply.Fail(MMLAB_EINVAL, "non-printable byte 0x%02x at offset %zu", c, i);
+  }
+
+  Slice tokens[kMaxTokens];
+  size_t ntokens = 0;
+  for (size_t i = 0; i < len;) {
+    if (cmd[i] == ' ') {
+      i++;
+      continue;
+    }
+    size_t start = i;
+    while (i < len && cmd[i] != ' ')
+      i++;
+    if (ntokens == kMaxTokens)
+      return reply.Fail(MMLAB_EINVAL, "too many words (at most %zu)", kMaxTokens);
+    tokens[ntokens++] = {cmd + start, i - start};
+  }
+  if (ntokens == 0)
+    return reply.Fail(MMLAB_EINVAL, "empty command");
+
+  for (const CommandDef& def : kCommands) {
+    if (tokens[0].Is(def.name))
+      return def.run(core, &reply, tokens + 1, ntokens - 1);
+  }
+  return reply.Fail(MMLAB_EINVAL, "unknown command '%s'", Quoted(tokens[0]).buf);
+}
+
+}  // namespace mmlab
+
+extern "C" enum mmlab_status mmlab_core_control(struct mmlab_core* core, const char* cmd,
+                                                size_t len, char* result, size_t result_cap) {
+  if (!MMLAB_ASSERT(core))
+    return MMLAB_EINVAL;
+  return mmlab::RunControl(*mmlab::Core::From(core), cmd, len, result, result_cap);
+}

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * core.h - everything the C shim may call in the C++ core.
+ *
+ * This is one of the two headers that cross the C/C++ boundary (the other is
+ * host.h, the opposite direction). Only fixed-width types, opaque handles and
+ * status codes cross it; no kernel type enters C++ and no C++ type leaks out.
+ *
+ * Names follow Linux's page allocator (alloc_pages, __free_pages,
+ * __get_free_pages, get_zeroed_page, page_address) with an mmlab_ prefix and
+ * an explicit core handle, so several independent cores can exist in one
+ * process (the host tests rely on that). The module keeps exactly one.
+ *
+ * Locking: every function here takes the core's own locks as needed; none
+ * may be called with a core lock held (the core never calls back into the
+ * shim with one held either, except for mmlab_host_log and the render sink).
+ */
+#ifndef MMLAB_CORE_H
+#define MMLAB_CORE_H
+
+#include "mmlab/abi_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Status codes. The shim maps them to -errno (mmlab_status_to_errno() in
+ * module/); the core never uses Linux errno values itself.
+ */
+enum mmlab_status {
+	MMLAB_OK = 0,
+	MMLAB_EINVAL,	/* bad request: order, command syntax, number range, length, bad free */
+	MMLAB_ENOMEM,	/* no memory within the capacity limit */
+	MMLAB_ENOENT,	/* unknown handle or object */
+	MMLAB_EBUSY,	/* still in use (e.g. destroy with live pages) */
+	MMLAB_ENOSPC,	/* a fixed-size table is full (e.g. control handles) */
+	MMLAB_EUCLEAN,	/* invariant checker found corruption */
+};
+
+/*
+ * GFP flags. mmlab numbers its own bits (Linux renumbers ___GFP_* between
+ * releases); the shim translates a kernel gfp_t into these. Composite masks
+ * are built exactly as in include/linux/gfp_types.h.
+ */
+typedef uint32_t mmlab_gfp_t;
+
+#define MMLAB___GFP_DMA32		(1u << 0)
+#define MMLAB___GFP_HIGH		(1u << 1)
+#define MMLAB___GFP_IO			(1u << 2)
+#define MMLAB___GFP_FS			(1u << 3)
+#define MMLAB___GFP_ZERO		(1u << 4)
+#define MMLAB___GFP_DIRECT_RECLAIM	(1u << 5)
+#define MMLAB___GFP_KSWAPD_RECLAIM	(1u << 6)
+#define MMLAB___GFP_NOWARN		(1u << 7)
+#define MMLAB___GFP_RETRY_MAYFAIL	(1u << 8)
+#define MMLAB___GFP_NOFAIL		(1u << 9)
+#define MMLAB___GFP_NORETRY		(1u << 10)
+#define MMLAB___GFP_HARDWALL		(1u << 11)
+#define MMLAB___GFP_MEMALLOC		(1u << 12)
+#define MMLAB___GFP_NOMEMALLOC		(1u << 13)
+#define MMLAB___GFP_COMP		(1u << 14)
+#define MMLAB___GFP_ACCOUNT		(1u << 15)
+#define MMLAB___GFP_BITS		16
+#define MMLAB___GFP_ALL			((1u << MMLAB___GFP_BITS) - 1)
+
+#define MMLAB___GFP_RECLAIM \
+	(MMLAB___GFP_DIRECT_RECLAIM | MMLAB___GFP_KSWAPD_RECLAIM)
+#define MMLAB_GFP_ATOMIC	(MMLAB___GFP_HIGH | MMLAB___GFP_KSWAPD_RECLAIM)
+#define MMLAB_GFP_KERNEL	(MMLAB___GFP_RECLAIM | MMLAB___GFP_IO | MMLAB___GFP_FS)
+#define MMLAB_GFP_NOWAIT	(MMLAB___GFP_KSWAPD_RECLAIM)
+#define MMLAB_GFP_NOIO		(MMLAB___GFP_RECLAIM)
+#define MMLAB_GFP_NOFS		(MMLAB___GFP_RECLAIM | MMLAB___GFP_IO)
+#define MMLAB_GFP_USER \
+	(MMLAB___GFP_RECLAIM | MMLAB___GFP_IO | MMLAB___GFP_FS | MMLAB___GFP_HARDWALL)
+#define MMLAB_GFP_DMA32		(MMLAB___GFP_DMA32)
+
+/* Largest chunk order the core accepts (order 10 = 4 MiB, Linux's default). */
+#define MMLAB_MAX_CHUNK_ORDER	10
+#define MMLAB_PAGE_SHIFT	12
+#define MMLAB_PAGE_SIZE		(1ul << MMLAB_PAGE_SHIFT)
+
+struct mmlab_core;	/* opaque */
+struct mmlab_page;	/* opaque: the core's descriptor of one managed page */
+
+struct mmlab_core_config {
+	uint32_t chunk_order;		/* order of each host chunk, 0..MMLAB_MAX_CHUNK_ORDER */
+	uint64_t capacity_pages;	/* most pages ever borrowed at once; multiple of the chunk */
+};
+
+/**
+ * mmlab_core_create - build a core; borrows nothing until the first allocation.
+ * Returns MMLAB_EINVAL (with a log line saying why) for a bad config.
+ * May sleep.
+ */
+enum mmlab_status mmlab_core_create(const struct mmlab_core_config *cfg,
+				    struct mmlab_core **out);
+
+/**
+ * mmlab_core_destroy - free what the control interface still holds, return
+ * every chunk to the host, free the core. Pages still allocated by other
+ * callers are reported (one line per block) and their chunks are deliberately
+ * leaked rather than handed back while in use. Returns the number of pages
+ * that could not be returned (0 on a clean unload). May sleep.
+ */
+uint64_t mmlab_core_destroy(struct mmlab_core *core);
+
+/* --- page allocator, Linux names ------------------------------------------ */
+
+struct mmlab_page *mmlab_alloc_pages(struct mmlab_core *core, mmlab_gfp_t gfp,
+				     uint32_t order);
+/* Returns MMLAB_EINVAL (and reports) on double free, wrong order, foreign page. */
+enum mmlab_status mmlab___free_pages(struct mmlab_core *core,
+				     struct mmlab_page *page, uint32_t order);
+uintptr_t mmlab___get_free_pages(struct mmlab_core *core, mmlab_gfp_t gfp,
+				 uint32_t order);
+uintptr_t mmlab_get_zeroed_page(struct mmlab_core *core, mmlab_gfp_t gfp);
+enum mmlab_status mmlab_free_pages(struct mmlab_core *core, uintptr_t addr,
+				   uint32_t order);
+void *mmlab_page_address(struct mmlab_core *core, const struct mmlab_page *page);
+uint64_t mmlab_page_to_pfn(struct mmlab_core *core, const struct mmlab_page *page);
+/* NULL when addr is not inside a managed chunk. */
+struct mmlab_page *mmlab_virt_to_page(struct mmlab_core *core, const void *addr);
+
+/* --- maintenance ------------------------------------------------------------ */
+
+/* Invariant checker. Logs every violation found; MMLAB_EUCLEAN if any. */
+enum mmlab_status mmlab_core_check(struct mmlab_core *core);
+/* Return every fully free chunk to the host. May sleep. */
+enum mmlab_status mmlab_core_shrink(struct mmlab_core *core,
+				    uint64_t *chunks_returned);
+
+struct mmlab_core_counters {
+	uint64_t host_chunks;		/* chunks borrowed now */
+	uint64_t host_pages;		/* pages borrowed now */
+	uint64_t host_chunks_borrowed;	/* chunks ever borrowed */
+	uint64_t host_chunks_returned;	/* chunks ever returned */
+	uint64_t capacity_pages;
+	uint64_t free_pages;		/* in free_area lists */
+	uint64_t used_pages;		/* allocated to callers */
+};
+void mmlab_core_counters(struct mmlab_core *core, struct mmlab_core_counters *out);
+
+/* --- views and control -------------------------------------------------------- */
+
+/*
+ * Views are rendered as text through a sink, so the shim can pass seq_write()
+ * and the host tests a string builder. The sink may be called many times.
+ */
+typedef void (*mmlab_emit_fn)(void *ctx, const char *s, size_t len);
+
+enum mmlab_view {
+	MMLAB_VIEW_BUDDYINFO,	/* exactly /proc/buddyinfo's format */
+	MMLAB_VIEW_STATS,	/* "key value" lines, then a per-order table */
+	MMLAB_VIEW_NR,
+};
+enum mmlab_status mmlab_core_render(struct mmlab_core *core, enum mmlab_view view,
+				    mmlab_emit_fn emit, void *ctx);
+
+/* Longest control command accepted, in bytes, excluding the newline. */
+#define MMLAB_CONTROL_MAX	256
+
+/*
+ * mmlab_core_control - run one control command (one line; a trailing newline
+ * is ignored). The text result (e.g. "handle 3 order 2 pfn 0x12345") is
+ * written NUL-terminated into result; on error a one-line reason is written
+ * there and also logged at warning level. Never trusts the input: any byte
+ * string of any length is safe. May sleep.
+ */
+enum mmlab_status mmlab_core_control(struct mmlab_core *core, const char *cmd,
+				     size_t len, char *result, size_t result_cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMLAB_CORE_H */

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - module init/exit and parameters.
+ *
+ * Load order: core first (it borrows nothing until asked), then debugfs.
+ * Unload order is the reverse, and ends with proof that every page taken
+ * from the host's alloc_pages() went back: the counters in host_pages.c are
+ * independent of the core's bookkeeping, and the line printed here is what
+ * the VM tests check.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/init.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+#include "compat.h"
+#include "mmlab.h"
+
+static unsigned int chunk_order = 10;
+module_param(chunk_order, uint, 0444);
+MODULE_PARM_DESC(chunk_order,
+		 "order of each chunk borrowed from the host (default 10 = 4 MiB)");
+
+static unsigned int capacity_mb = 256;
+module_param(capacity_mb, uint, 0444);
+MODULE_PARM_DESC(capacity_mb,
+		 "most memory borrowed from the host at once, in MiB (default 256)");
+
+struct mmlab_core *mmlab_core;
+
+static int __init mmlab_init(void)
+{
+	struct mmlab_core_config cfg = {};
+	unsigned int max_order = min(MMLAB_MAX_CHUNK_ORDER, MMLAB_HOST_MAX_ORDER);
+	u64 chunk_pages, capacity_pages;
+	enum mmlab_status st;
+	int err;
+
+	if (chunk_order > max_order) {
+		pr_warn("chunk_order=%u refused: the largest order is %u\n",
+			chunk_order, max_order);
+		return -EINVAL;
+	}
+	chunk_pages = 1ull << chunk_order;
+	capacity_pages = ((u64)capacity_mb << 20) >> PAGE_SHIFT;
+	if (capacity_pages < chunk_pages || capacity_mb > (1u << 20)) {
+		pr_warn("capacity_mb=%u refused: need at least one chunk (%llu KiB) and at most 1 TiB\n",
+			capacity_mb, (chunk_pages << PAGE_SHIFT) >> 10);
+		return -EINVAL;
+	}
+	cfg.chunk_order = chunk_order;
+	cfg.capacity_pages = round_down(capacity_pages, chunk_pages);
+
+	st = mmlab_core_create(&cfg, &mmlab_core);
+	if (st != MMLAB_OK)
+		return mmlab_status_to_errno(st);
+
+	err = mmlab_debugfs_init();
+	if (err) {
+		mmlab_core_destroy(mmlab_core);
+		mmlab_core = NULL;
+		return err;
+	}
+	pr_info("loaded: chunk order %u, capacity %llu pages\n",
+		chunk_order, cfg.capacity_pages);
+	return 0;
+}
+
+static void __exit mmlab_exit(void)
+{
+	struct mmlab_host_page_counts counts;
+	u64 leaked;
+
+	mmlab_debugfs_exit();
+	leaked = mmlab_core_destroy(mmlab_core);
+	mmlab_core = NULL;
+
+	mmlab_host_page_counts(&counts);
+	pr_info("unload: %llu pages borrowed from the host, %llu returned\n",
+		counts.borrowed, counts.returned);
+	if (counts.borrowed != counts.returned || leaked)
+		pr_err("unload: %llu pages not returned to the host (%llu still allocated in the core)\n",
+		       counts.borrowed - counts.returned, leaked);
+}
+
+module_init(mmlab_init);
+module_exit(mmlab_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("mmlab developers");
+MODULE_DESCRIPTION("A second Linux memory-management stack in C++, on borrowed pages");

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mmlab.h - shared between the files of the C shim; never seen by C++.
+ */
+#ifndef MMLAB_SHIM_H
+#define MMLAB_SHIM_H
+
+#include <linux/errno.h>
+#include <linux/types.h>
+#include "mmlab/core.h"
+
+/* The module's one core; set before debugfs appears, cleared after it goes. */
+extern struct mmlab_core *mmlab_core;
+
+static inline int mmlab_status_to_errno(enum mmlab_status status)
+{
+	switch (status) {
+	case MMLAB_OK:		return 0;
+	case MMLAB_EINVAL:	return -EINVAL;
+	case MMLAB_ENOMEM:	return -ENOMEM;
+	case MMLAB_ENOENT:	return -ENOENT;
+	case MMLAB_EBUSY:	return -EBUSY;
+	case MMLAB_ENOSPC:	return -ENOSPC;
+	case MMLAB_EUCLEAN:	return -EUCLEAN;
+	}
+	return -EIO;
+}
+
+/* host_pages.c: pages lent to the core, counted independently of it. */
+struct mmlab_host_page_counts {
+	u64 borrowed;	/* pages ever taken from the host's alloc_pages() */
+	u64 returned;	/* pages ever given back with __free_page() */
+};
+void mmlab_host_page_counts(struct mmlab_host_page_counts *out);
+
+/* debugfs.c */
+int mmlab_debugfs_init(void);
+void mmlab_debugfs_exit(void);
+
+#endif /* MMLAB_SHIM_H */

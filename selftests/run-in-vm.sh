@@ -1,0 +1,151 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-in-vm.sh - the guest half of the mmlab VM tests. mkinitramfs.sh installs
+# it as /mmlab/run.sh and the VM's /init runs it. The guest has busybox only,
+# so this is busybox sh (ash), not bash.
+#
+# usage: /mmlab/run.sh [PARAM=VALUE ...]     (parameters for mmlab.ko)
+#
+#   1. insmod /lib/mmlab/mmlab.ko with the parameters; debugfs must appear
+#   2. run every program in /mmlab/selftests/ in name order; each one's own
+#      TAP output is shown indented with "# ", as the kselftest runner does
+#   3. rmmod mmlab; the kernel log must then hold exactly
+#      "mmlab: unload: <B> pages borrowed from the host, <R> returned" with
+#      B == R, and no error-level line from mmlab
+#   4. lsmod: mmlab is gone
+#
+# Output: TAP version 13 with a plan (one line per step and per program),
+# then "# mmlab-vm: N passed, M failed" where N and M count the individual
+# test cases of the programs plus the steps. Exit status 0 only if M is 0.
+#
+# environment: MMLAB_MODULE (default /lib/mmlab/mmlab.ko), MMLAB_SELFTESTS
+# (default /mmlab/selftests), MMLAB_TEST_TIMEOUT (per program, default 600 s)
+set -eu -o pipefail
+
+MOD=${MMLAB_MODULE:-/lib/mmlab/mmlab.ko}
+TESTDIR=${MMLAB_SELFTESTS:-/mmlab/selftests}
+TEST_TIMEOUT=${MMLAB_TEST_TIMEOUT:-600}
+DEBUGFS=/sys/kernel/debug/mmlab
+MODNAME=mmlab
+
+case "${1:-}" in
+-h|--help)
+	sed -n '3,22p' "$0"
+	exit 0 ;;
+esac
+
+n=0 passed=0 failed=0 skipped=0
+ok() { n=$((n + 1)); passed=$((passed + 1)); echo "ok $n $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $*"; }
+indent() { sed 's/^/# /'; }
+
+tests=""
+if [ -d "$TESTDIR" ]; then
+	for t in "$TESTDIR"/*; do
+		[ -f "$t" ] && [ -x "$t" ] && tests="$tests $t"
+	done
+fi
+ntests=$(echo $tests | wc -w)
+
+echo "TAP version 13"
+echo "1..$((ntests + 4))"
+echo "# mmlab-vm: kernel $(uname -r), $(nproc) CPUs, module $MOD${*:+, parameters: $*}"
+
+# --- 1. load --------------------------------------------------------------------
+loaded=0
+if [ ! -f "$MOD" ]; then
+	not_ok "insmod $MODNAME # $MOD not found"
+elif out=$(insmod "$MOD" "$@" 2>&1); then
+	if [ -d "$DEBUGFS" ]; then
+		loaded=1
+		ok "insmod $MODNAME${*:+ $*}"
+	else
+		not_ok "insmod $MODNAME # loaded, but $DEBUGFS is missing"
+	fi
+else
+	echo "$out" | indent
+	not_ok "insmod $MODNAME # failed"
+fi
+
+# --- 2. the selftests -------------------------------------------------------------
+for t in $tests; do
+	name=${t##*/}
+	if [ $loaded -eq 0 ]; then
+		not_ok "selftests: mmlab: $name # module not loaded"
+		continue
+	fi
+	echo "# selftests: mmlab: $name"
+	out=/tmp/selftest.$name.out
+	rcf=/tmp/selftest.$name.rc
+	{
+		rc=0
+		timeout -s KILL "$TEST_TIMEOUT" "$t" 2>&1 || rc=$?
+		echo $rc >"$rcf"
+	} | tee "$out" | indent
+	rc=$(cat "$rcf")
+	cases_ok=$(grep -cE '^ok [0-9]+ ' "$out") || true
+	cases_skip=$(grep -cE '^ok [0-9]+ .*# SKIP' "$out") || true
+	cases_fail=$(grep -cE '^not ok [0-9]+ ' "$out") || true
+	passed=$((passed + cases_ok - cases_skip))
+	skipped=$((skipped + cases_skip))
+	failed=$((failed + cases_fail))
+	n=$((n + 1))
+	case $rc in
+	0)	echo "ok $n selftests: mmlab: $name" ;;
+	4)	skipped=$((skipped + 1))
+		echo "ok $n selftests: mmlab: $name # SKIP" ;;
+	*)	# A crash, a kill or a timeout may leave no "not ok" line: count it.
+		[ "$cases_fail" -gt 0 ] || failed=$((failed + 1))
+		case $rc in
+		137) why="killed after ${TEST_TIMEOUT}s (timeout)" ;;
+		*) why="exit=$rc" ;;
+		esac
+		echo "not ok $n selftests: mmlab: $name # $why" ;;
+	esac
+done
+
+# --- 3. unload and its page accounting ------------------------------------------------
+if [ $loaded -eq 0 ]; then
+	not_ok "rmmod $MODNAME # module not loaded"
+	not_ok "unload accounting # module not loaded"
+else
+	dmesg -c >/dev/null	# from here on the ring buffer holds the unload only
+	if out=$(rmmod "$MODNAME" 2>&1); then
+		ok "rmmod $MODNAME"
+	else
+		echo "$out" | indent
+		not_ok "rmmod $MODNAME # failed"
+	fi
+	klog=$(dmesg -r)
+	line=$(echo "$klog" | grep -E "^<[0-9]+>\[ *[0-9.]+\] $MODNAME: unload: [0-9]+ pages borrowed from the host, [0-9]+ returned\$" | tail -n 1) || true
+	errors=$(echo "$klog" | grep -E "^<[0-3]>.*$MODNAME: ") || true
+	if [ -z "$line" ]; then
+		echo "$klog" | indent
+		not_ok "unload accounting # no '$MODNAME: unload: <B> pages borrowed from the host, <R> returned' line"
+	else
+		line=${line#*] }
+		borrowed=$(echo "$line" | sed -E 's/.*unload: ([0-9]+) pages borrowed.*/\1/')
+		returned=$(echo "$line" | sed -E 's/.*host, ([0-9]+) returned$/\1/')
+		if [ "$borrowed" != "$returned" ]; then
+			echo "$klog" | indent
+			not_ok "unload accounting # $borrowed pages borrowed, $returned returned"
+		elif [ -n "$errors" ]; then
+			echo "$errors" | indent
+			not_ok "unload accounting # error lines from $MODNAME at unload"
+		else
+			ok "unload accounting: $borrowed pages borrowed from the host, $returned returned"
+		fi
+	fi
+fi
+
+# --- 4. gone? -------------------------------------------------------------------------
+if lsmod | grep -q "^$MODNAME " || [ -e "/sys/module/$MODNAME" ]; then
+	not_ok "lsmod: $MODNAME still loaded"
+else
+	ok "lsmod: $MODNAME gone"
+fi
+
+[ $skipped -eq 0 ] || echo "# mmlab-vm: $skipped skipped"
+echo "# mmlab-vm: $passed passed, $failed failed"
+[ $failed -eq 0 ]

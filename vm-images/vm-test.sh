@@ -1,0 +1,127 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vm-test.sh - run the mmlab kselftests in a VM on one Debian kernel:
+# fetch the kernel, build the selftests (if needed), build the initramfs
+# with selftests/run-in-vm.sh as the guest script, boot it, and report.
+#
+# stdout carries only the guest's TAP, comment lines for failures of the VM
+# run itself (kernel splat, timeout, missing marker), and one closing line
+#     # <release>/mmlab-vm: N passed, M failed
+# where a failed VM run adds one failure to the guest's count. Progress and
+# diagnostics go to stderr; the whole serial console goes to the log.
+# Exit status 0 only if M is 0.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/.." && pwd)
+
+usage() {
+	cat <<EOF
+usage: ${0##*/} --kver RELEASE --module MMLAB.KO [--selftests-dir DIR] [--log FILE]
+                  [--param NAME=VALUE]... [--extra-module KO]... [--timeout SECS]
+                  [--mem SIZE] [--cpus N]
+
+  --kver RELEASE       Debian kernel release, e.g. \$(vm-images/resolve-kver.sh 6.1)
+  --module MMLAB.KO    mmlab.ko built for RELEASE
+  --selftests-dir DIR  where the selftest binaries are built (default
+                       $top/build/selftests); 'make -C selftests/mmlab OUT=DIR'
+                       runs first and does nothing when they are up to date
+  --log FILE           serial console log (default $top/build/vm/RELEASE.log)
+  --param NAME=VALUE   module parameter for insmod (repeatable)
+  --extra-module KO    another module to put into /lib/mmlab/ (repeatable)
+  --timeout SECS       whole VM run (default 300)
+  --mem SIZE, --cpus N guest memory (default 1G) and vCPUs (default 2)
+
+environment: MMLAB_ACCEL=kvm|tcg, MMLAB_CACHE (see run-vm.sh, fetch-kernel.sh)
+
+Example:
+  ${0##*/} --kver 6.1.0-56-amd64 --module build/kbuild/6.1.0-56-amd64/mmlab.ko \\
+      --log build/results/vm-6.1.0-56-amd64.log
+EOF
+}
+
+die() { echo "${0##*/}: $*" >&2; exit 2; }
+note() { echo "${0##*/}: $*" >&2; }
+
+kver= module= stdir=$top/build/selftests log= tmo=300 mem=1G cpus=2
+params=() extra=()
+while [[ $# -gt 0 ]]; do
+	case "$1" in
+	--kver) kver=${2:?}; shift 2 ;;
+	--module) module=${2:?}; shift 2 ;;
+	--selftests-dir) stdir=${2:?}; shift 2 ;;
+	--log) log=${2:?}; shift 2 ;;
+	--param) params+=("${2:?}"); shift 2 ;;
+	--extra-module) extra+=("${2:?}"); shift 2 ;;
+	--timeout) tmo=${2:?}; shift 2 ;;
+	--mem) mem=${2:?}; shift 2 ;;
+	--cpus) cpus=${2:?}; shift 2 ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+[[ -n $kver && -n $module ]] || { usage >&2; exit 2; }
+[[ -f $module ]] || die "module '$module' not found (build it first: make KVER=$kver)"
+log=${log:-$top/build/vm/$kver.log}
+mkdir -p "$(dirname "$log")"
+log=$(cd "$(dirname "$log")" && pwd)/$(basename "$log")
+
+# The module must be built for this very kernel, or insmod fails obscurely.
+vermagic=$(modinfo -F vermagic "$module" 2>/dev/null | cut -d' ' -f1) || true
+[[ $vermagic == "$kver" ]] ||
+	die "$module is built for '${vermagic:-?}', not $kver"
+
+start=$SECONDS
+vmlinuz=$("$here/fetch-kernel.sh" "$kver")
+
+note "building selftests into $stdir"
+make -s -C "$top/selftests/mmlab" OUT="$stdir" >&2 || die "selftest build failed"
+
+work=$(mktemp -d /tmp/mmlab-vm-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+initrd=$work/initramfs.cpio.gz
+mods=(-m "$module")
+for m in "${extra[@]}"; do mods+=(-m "$m"); done
+"$here/mkinitramfs.sh" -o "$initrd" -s "$top/selftests/run-in-vm.sh" "${mods[@]}" \
+	-t "$stdir" -- "${params[@]}"
+
+# Stream the guest's TAP to stdout: from its "TAP version 13" on, every line
+# that is neither kernel output (printk timestamp) nor /init's bookkeeping.
+set +e
+"$here/run-vm.sh" -k "$vmlinuz" -i "$initrd" -l "$log" -t "$tmo" -m "$mem" -c "$cpus" \
+	-r "$work/reasons" |
+	awk '{ sub(/\r$/, "") }
+	     /^TAP version 13$/ { on = 1 }
+	     on && !/^\[ *[0-9]+\.[0-9]+\]/ && !/^MMLAB-(EXIT-STATUS|TAINT):/ && !/^mmlab-init:/ {
+		print; fflush()
+	     }'
+vmrc=${PIPESTATUS[0]}
+set -e
+
+summary=$(tr -d '\r' <"$log" | grep -E '^# mmlab-vm: [0-9]+ passed, [0-9]+ failed$' | tail -n 1) || true
+passed=0 failed=0
+if [[ $summary =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+	passed=${BASH_REMATCH[1]}
+	failed=${BASH_REMATCH[2]}
+else
+	echo "# vm: the guest printed no '# mmlab-vm: N passed, M failed' line"
+	failed=$((failed + 1))
+fi
+
+# Failures of the run itself (not the guest's own status) count once more.
+vm_reasons=()
+if [[ -s $work/reasons ]]; then
+	mapfile -t vm_reasons < <(grep -v '^guest exit status [0-9]*$' "$work/reasons" || true)
+fi
+if [[ ${#vm_reasons[@]} -gt 0 ]]; then
+	printf '# vm: FAIL: %s\n' "${vm_reasons[@]}"
+	failed=$((failed + 1))
+elif [[ $vmrc -ne 0 && $failed -eq 0 ]]; then
+	echo "# vm: run-vm.sh exited $vmrc"
+	failed=1
+fi
+
+echo "# $kver/mmlab-vm: $passed passed, $failed failed"
+note "$kver: $passed passed, $failed failed in $((SECONDS - start))s; log: $log"
+[[ $failed -eq 0 ]]
