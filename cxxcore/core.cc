@@ -321,6 +321,9 @@ mmlab_status Core::ControlFreePfn(uint64_t pfn, uint32_t order, TextBuf* why) {
   Handle* h = handles_.FindPage(page);
   FreeResult r = FreeInZones(
       [&](Zone& zone) { return zone.FreePfn(pfn, order, /*allow_control=*/h != nullptr, why); });
+  if (r == FreeResult::kNotInZone)  // its chunk was shrunk away meanwhile
+    Report(why, MMLAB_LOG_WARN, "bad free: pfn 0x%lx is not managed by this core (order %u)", pfn,
+           order);
   if (r != FreeResult::kFreed)
     return MMLAB_EINVAL;
   if (h)

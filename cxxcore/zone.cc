@@ -77,6 +77,7 @@ bool Zone::Grow(bool can_sleep) {
     IrqSaveGuard guard(lock_);
     if (max_pages_ - reserved_pages_ < chunk_pages)
       return false;
+    reserved_pages_ += chunk_pages;
   }
 
   Chunk* chunk = Chunk::Borrow(this, max_order_, host_zone_, can_sleep);

@@ -101,8 +101,13 @@ static ssize_t mmlab_control_write(struct file *file, const char __user *ubuf,
 	int err = 0;
 
 	if (count > MMLAB_CONTROL_WRITE_MAX) {
-		pr_warn_ratelimited("control: write of %zu bytes refused (at most %d)\n",
-				    count, MMLAB_CONTROL_WRITE_MAX);
+		mutex_lock(&cf->lock);
+		snprintf(cf->result, sizeof(cf->result) - 1,
+			 "control: write of %zu bytes refused (at most %d)",
+			 count, MMLAB_CONTROL_WRITE_MAX);
+		pr_warn_ratelimited("%s\n", cf->result);
+		mmlab_control_set_result(cf);
+		mutex_unlock(&cf->lock);
 		return -EINVAL;
 	}
 	buf = memdup_user(ubuf, count);

@@ -21,6 +21,7 @@
 #
 # environment: MMLAB_MODULE (default /lib/mmlab/mmlab.ko), MMLAB_SELFTESTS
 # (default /mmlab/selftests), MMLAB_TEST_TIMEOUT (per program, default 600 s)
+# shellcheck disable=SC3040 # busybox ash has pipefail
 set -eu -o pipefail
 
 MOD=${MMLAB_MODULE:-/lib/mmlab/mmlab.ko}
@@ -46,7 +47,7 @@ if [ -d "$TESTDIR" ]; then
 		[ -f "$t" ] && [ -x "$t" ] && tests="$tests $t"
 	done
 fi
-ntests=$(echo $tests | wc -w)
+ntests=$(echo "$tests" | wc -w)
 
 echo "TAP version 13"
 echo "1..$((ntests + 4))"

@@ -34,7 +34,7 @@ mkdir -p "$dir"
 rm -rf "${dir:?}"/{Kbuild,module,cxxcore}
 cp -a "$top/Kbuild" "$top/module" "$top/cxxcore" "$dir/"
 rm -rf "$dir/cxxcore/tests"
-find "$dir/module" "$dir/cxxcore" \( -name '*.o' -o -name '.*.cmd' -o -name '.*.d' \) -delete
+find "$dir/module" "$dir/cxxcore" \( -name '*.o' -o -name '*.dwo' -o -name '.*.cmd' -o -name '.*.d' \) -delete
 
 log=$dir/build.log
 make -C "$kdir" M="$dir" modules >"$log" 2>&1

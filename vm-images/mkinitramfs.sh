@@ -18,6 +18,13 @@
 #   /mmlab/selftests/*      programs given with -t (must be static)
 #   /mmlab/run.sh           the guest script given with -s
 #   /mmlab/args             its arguments, one per line
+#   /.mmlab-nonce           a random token; /init reads and deletes it before
+#                           the guest script runs, and prints it as
+#                           "MMLAB-NONCE: <token>" just before the marker
+#
+# The token is also written next to the output as OUT.nonce; run-vm.sh uses
+# it to tell /init's marker from anything the guest script could print or do
+# (even a guest that prints a marker and powers off by itself).
 #
 # The guest script's exit status is the status in the marker; run-vm.sh
 # turns it into its own exit status. Run as root (device nodes, ownership).
@@ -48,7 +55,7 @@ EOF
 
 die() { echo "${0##*/}: $*" >&2; exit 1; }
 
-out= script=
+out='' script=''
 modules=() progs=() extras=() guest_args=()
 while [[ $# -gt 0 ]]; do
 	case "$1" in
@@ -75,15 +82,18 @@ fi
 # is_static FILE: no program interpreter, i.e. runs without a dynamic loader.
 is_static() {
 	if command -v readelf >/dev/null; then
-		! readelf -lW "$1" 2>/dev/null | grep -q 'Requesting program interpreter'
-	else
-		! ldd "$1" >/dev/null 2>&1
+		if readelf -lW "$1" 2>/dev/null | grep -q 'Requesting program interpreter'; then
+			return 1
+		fi
+	elif ldd "$1" >/dev/null 2>&1; then
+		return 1
 	fi
+	return 0
 }
 
 tmp=$(mktemp -d /tmp/mmlab-initramfs.XXXXXX)
 tmpout=$out.tmp.$$
-trap 'rm -rf "$tmp" "$tmpout"' EXIT
+trap 'rm -rf "$tmp" "$tmpout" "$tmpout.nonce"' EXIT
 root=$tmp/root
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc,lib/mmlab,mmlab/selftests}
 chmod 1777 "$root/tmp"
@@ -142,6 +152,9 @@ for a in "${guest_args[@]}"; do
 	printf '%s\n' "$a" >>"$root/mmlab/args"
 done
 
+nonce=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+(umask 077 && echo "$nonce" >"$root/.mmlab-nonce")
+
 cat >"$root/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
 EOF
@@ -154,6 +167,9 @@ cat >"$root/init" <<'EOF'
 # PID 1 must not exit before the marker is printed; nothing here uses 'set -e'.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=linux
+# The run's token, kept in an unexported variable only.
+nonce=$(cat /.mmlab-nonce 2>/dev/null)
+rm -f /.mmlab-nonce
 
 warn() { echo "mmlab-init: $*"; }
 mnt() {	# mnt TYPE DIR [OPTS]: mount, complain but carry on if it fails
@@ -196,6 +212,7 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 fi
 echo "MMLAB-TAINT: $(cat /proc/sys/kernel/tainted 2>/dev/null || echo unknown)"
 sync
+echo "MMLAB-NONCE: ${nonce:-none}"
 echo "MMLAB-EXIT-STATUS: $rc"
 poweroff -f
 # Still here: try sysrq, then let the kernel panic (panic=-1 reboots, and
@@ -210,5 +227,7 @@ mkdir -p "$(dirname "$out")"
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |
 	cpio --null --create --format=newc --owner=0:0 --quiet) |
 	gzip -9n >"$tmpout"
+echo "$nonce" >"$tmpout.nonce"
+mv "$tmpout.nonce" "$out.nonce"
 mv "$tmpout" "$out"
 echo "${0##*/}: wrote $out ($(du -k "$out" | cut -f1) KiB)" >&2

@@ -10,6 +10,10 @@
 #   - the last line of the log mentioning MMLAB-EXIT-STATUS is exactly that
 #     marker (so test output cannot supply the verdict: /init's marker comes
 #     last, and a marker followed by a hang is a timeout),
+#   - if INITRAMFS.nonce exists (mkinitramfs.sh writes it), the last
+#     "MMLAB-NONCE: <token>" line before the marker carries that token: only
+#     /init knows it, so a guest that prints a marker and powers off by
+#     itself does not pass either,
 #   - the marker's status is 0,
 #   - no kernel-generated log line reports a failure (panic, oops, BUG,
 #     WARNING, KASAN, UBSAN, kmemleak, lockdep, hung task, RCU stall, call
@@ -36,7 +40,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 usage() {
 	cat <<EOF
 usage: ${0##*/} -k KERNEL -i INITRAMFS -l LOG [-m MEM] [-c CPUS] [-t SECS]
-                [-a APPEND] [-r REASONS] [-q] [-- EXTRA-QEMU-ARGS...]
+                [-a APPEND] [-r REASONS] [-q] [-I] [-- EXTRA-QEMU-ARGS...]
 
 Boot KERNEL with INITRAMFS in qemu-system-x86_64, serial console to LOG and
 (unless -q) to stdout; exit with the guest's status or a failure status.
@@ -51,6 +55,8 @@ Boot KERNEL with INITRAMFS in qemu-system-x86_64, serial console to LOG and
                 "console=ttyS0 panic=-1 printk.time=1")
   -r REASONS    write the failure reasons there, one per line (empty on a pass)
   -q            quiet: do not echo the console to stdout
+  -I            interactive: the terminal is the guest's console input
+                (for a guest script that runs a shell; see docs/walkthrough.md)
   --            everything after it is passed to QEMU
 
 environment:
@@ -63,7 +69,7 @@ EOF
 die() { echo "${0##*/}: $*" >&2; exit 2; }
 note() { echo "${0##*/}: $*" >&2; }
 
-kernel= initrd= log= mem=1G cpus=2 tmo=300 append= quiet=0 reasons=
+kernel='' initrd='' log='' mem=1G cpus=2 tmo=300 append='' quiet=0 reasons=''
 qemu_extra=()
 while [[ $# -gt 0 ]]; do
 	case "$1" in
@@ -76,6 +82,7 @@ while [[ $# -gt 0 ]]; do
 	-a) append=${2?}; shift 2 ;;
 	-r) reasons=${2:?}; shift 2 ;;
 	-q) quiet=1; shift ;;
+	-I) interactive=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	--) shift; qemu_extra=("$@"); break ;;
 	*) usage >&2; exit 2 ;;
@@ -91,6 +98,7 @@ cmdline="console=ttyS0 panic=-1 printk.time=1${append:+ $append}"
 
 # qemu_cmd ACCEL KERNEL INITRD MEM CPUS: the QEMU command line, into qemu[].
 qemu_cmd() {
+	# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
 	qemu=(qemu-system-x86_64 -nodefaults -no-user-config -display none
 		-no-reboot -m "$4" -smp "$5" -kernel "$2" -initrd "$3"
 		-append "$cmdline" -chardev stdio,id=con0 -serial chardev:con0)
@@ -103,7 +111,7 @@ qemu_cmd() {
 # --- acceleration ------------------------------------------------------------
 
 probe_kvm() {
-	local dir tmp pid i rc=1 ptmo=${MMLAB_KVM_PROBE_TIMEOUT:-10}
+	local tmp pid i rc=1 ptmo=${MMLAB_KVM_PROBE_TIMEOUT:-10}
 	[[ -r /dev/kvm && -w /dev/kvm ]] || { echo tcg; return; }
 	[[ $(id -u) -eq 0 ]] || { note "KVM probe needs root (mkinitramfs); using TCG"; echo tcg; return; }
 	tmp=$(mktemp -d /tmp/mmlab-kvm-probe.XXXXXX)
@@ -112,8 +120,8 @@ probe_kvm() {
 		{ rm -rf "$tmp"; echo tcg; return; }
 	qemu_cmd kvm "$kernel" "$tmp/probe.cpio.gz" 256M 1
 	# In the background: a hung /dev/kvm may leave QEMU unkillable, and the
-	# probe must not hang with it.
-	timeout -k 2 "$ptmo" "${qemu[@]}" </dev/null >"$tmp/log" 2>&1 &
+	# probe must not hang with it (nor keep the probe lock, fd 8, held).
+	timeout -k 2 "$ptmo" "${qemu[@]}" </dev/null >"$tmp/log" 2>&1 8>&- &
 	pid=$!
 	for ((i = 0; i < (ptmo + 4) * 10; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
@@ -173,7 +181,12 @@ if [[ $quiet -eq 1 ]]; then
 	timeout -k 5 "$tmo" "${qemu[@]}" </dev/null >"$log" 2>&1
 	qrc=$?
 else
-	timeout -k 5 "$tmo" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
+	if [[ $interactive -eq 1 ]]; then
+		# --foreground: QEMU must be allowed to read the terminal.
+		timeout --foreground -k 5 "$tmo" "${qemu[@]}" </dev/tty 2>&1 | tee "$log"
+	else
+		timeout -k 5 "$tmo" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
+	fi
 	qrc=${PIPESTATUS[0]}
 fi
 set -e
@@ -221,6 +234,13 @@ elif [[ ${last#*:} =~ ^MMLAB-EXIT-STATUS:\ ([0-9]+)$ ]]; then
 	[[ $status -eq 0 ]] || fail "guest exit status $status"
 else
 	fail "last MMLAB-EXIT-STATUS line is not /init's marker: '${last#*:}'"
+fi
+if [[ -n $status && -f $initrd.nonce ]]; then
+	want_nonce=$(cat "$initrd.nonce")
+	got_nonce=$(head -n "${last%%:*}" "$clean" | grep -E '^MMLAB-NONCE: ' | tail -n1) || true
+	if [[ "MMLAB-NONCE: $want_nonce" != "$got_nonce" ]]; then
+		fail "the marker did not come from /init (no MMLAB-NONCE line with this run's token before it)"
+	fi
 fi
 
 for p in "${patterns[@]}"; do

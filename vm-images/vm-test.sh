@@ -44,7 +44,7 @@ EOF
 die() { echo "${0##*/}: $*" >&2; exit 2; }
 note() { echo "${0##*/}: $*" >&2; }
 
-kver= module= stdir=$top/build/selftests log= tmo=300 mem=1G cpus=2
+kver='' module='' stdir=$top/build/selftests log='' tmo=300 mem=1G cpus=2
 params=() extra=()
 while [[ $# -gt 0 ]]; do
 	case "$1" in
@@ -81,7 +81,9 @@ make -s -C "$top/selftests/mmlab" OUT="$stdir" >&2 || die "selftest build failed
 work=$(mktemp -d /tmp/mmlab-vm-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 initrd=$work/initramfs.cpio.gz
-mods=(-m "$module")
+# The guest loads /lib/mmlab/mmlab.ko, whatever the file was called here.
+cp "$module" "$work/mmlab.ko"
+mods=(-m "$work/mmlab.ko")
 for m in "${extra[@]}"; do mods+=(-m "$m"); done
 "$here/mkinitramfs.sh" -o "$initrd" -s "$top/selftests/run-in-vm.sh" "${mods[@]}" \
 	-t "$stdir" -- "${params[@]}"
@@ -93,7 +95,7 @@ set +e
 	-r "$work/reasons" |
 	awk '{ sub(/\r$/, "") }
 	     /^TAP version 13$/ { on = 1 }
-	     on && !/^\[ *[0-9]+\.[0-9]+\]/ && !/^MMLAB-(EXIT-STATUS|TAINT):/ && !/^mmlab-init:/ {
+	     on && !/^\[ *[0-9]+\.[0-9]+\]/ && !/^MMLAB-(EXIT-STATUS|TAINT|NONCE):/ && !/^mmlab-init:/ {
 		print; fflush()
 	     }'
 vmrc=${PIPESTATUS[0]}
