@@ -69,7 +69,7 @@ EOF
 die() { echo "${0##*/}: $*" >&2; exit 2; }
 note() { echo "${0##*/}: $*" >&2; }
 
-kernel='' initrd='' log='' mem=1G cpus=2 tmo=300 append='' quiet=0 reasons=''
+kernel='' initrd='' log='' mem=1G cpus=2 tmo=300 append='' quiet=0 reasons='' interactive=0
 qemu_extra=()
 while [[ $# -gt 0 ]]; do
 	case "$1" in
