@@ -34,7 +34,7 @@ if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
 	apt-get update -qq
 fi
 
-pkgs=(make gcc-12 g++-12 binutils libc6-dev kmod cpio gzip xz-utils
+pkgs=(make gcc gcc-12 g++-12 binutils libc6-dev kmod cpio gzip xz-utils
       qemu-system-x86 busybox-static linux-source-6.1)
 for f in $flavours; do
 	rel=$("$here/../vm-images/resolve-kver.sh" "$f")
