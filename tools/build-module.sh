@@ -4,19 +4,23 @@
 # build-module.sh - build mmlab.ko for one kernel the way packaging tools do,
 # in a copy of the tree, and check the result. Prints TAP.
 #
-#   tools/build-module.sh <release> <build dir> [<tap file>]
+#   tools/build-module.sh <release> <kernel build dir> <build dir> [<tap file>]
 #
-# Checks: the plain out-of-tree command (make -C /lib/modules/<release>/build
-# M=<dir> modules, no extra variables) succeeds; its output has no compiler,
+# The kernel build dir is /lib/modules/<release>/build when the headers are
+# installed, else the cache vm-images/fetch-headers.sh unpacked them into.
+#
+# Checks: the plain out-of-tree command (make -C <kernel build dir> M=<dir>
+# modules, no extra variables) succeeds; its output has no compiler,
 # objtool or modpost warning; the module passes tools/check-ko.sh; modinfo
 # reads it back with the right vermagic.
 set -uo pipefail
 
-rel=${1:?usage: build-module.sh <release> <build dir> [<tap file>]}
-dir=${2:?usage: build-module.sh <release> <build dir> [<tap file>]}
-tapfile=${3:-/dev/null}
+usage="usage: build-module.sh <release> <kernel build dir> <build dir> [<tap file>]"
+rel=${1:?$usage}
+kdir=${2:?$usage}
+dir=${3:?$usage}
+tapfile=${4:-/dev/null}
 top=$(cd "$(dirname "$0")/.." && pwd)
-kdir=/lib/modules/$rel/build
 
 exec > >(tee "$tapfile") 2>&1
 n=0

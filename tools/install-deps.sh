@@ -13,8 +13,10 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+orig_args=("$@")
 flavours="6.1"
 releases=""
+kpkgs=()
 tests=0
 while [[ $# -gt 0 ]]; do
 	case "$1" in
@@ -36,12 +38,35 @@ fi
 
 pkgs=(make gcc gcc-12 g++-12 binutils libc6-dev kmod cpio gzip xz-utils
       qemu-system-x86 busybox-static linux-source-6.1)
-for f in $flavours; do
-	rel=$("$here/../vm-images/resolve-kver.sh" "$f")
-	pkgs+=("linux-headers-$rel")
-done
+# resolve_flavours: linux-headers-<release> for every flavour, into kpkgs[].
+resolve_flavours() {
+	local f rel
+	kpkgs=()
+	for f in $flavours; do
+		rel=$("$here/../vm-images/resolve-kver.sh" "$f") || return 1
+		kpkgs+=("linux-headers-$rel")
+	done
+}
+# Lists present but stale (e.g. made before bookworm-security was in the
+# sources, or before 6.12 reached it): refresh once and resolve every flavour
+# again, so that all of them come from the same, current lists.
+if ! resolve_flavours 2>/dev/null; then
+	echo "install-deps: a kernel flavour does not resolve; apt-get update" >&2
+	apt-get update -qq
+	resolve_flavours
+fi
 for rel in $releases; do
-	pkgs+=("linux-headers-$rel")
+	kpkgs+=("linux-headers-$rel")
+done
+# Headers that depend on their kernel image (Debian 12's 6.12) would put a
+# new kernel into /boot and make it the next boot's default: those are left
+# to vm-images/fetch-headers.sh, which unpacks them into a cache instead.
+for p in "${kpkgs[@]}"; do
+	if apt-cache show "$p" 2>/dev/null | grep -E '^Depends:' | grep -q 'linux-image-'; then
+		echo "install-deps: $p depends on its kernel image; not installing it (fetch-headers.sh unpacks it into the cache)" >&2
+	else
+		pkgs+=("$p")
+	fi
 done
 if [[ $tests == 1 ]]; then
 	pkgs+=(cmake libgtest-dev googletest clang-14 libclang-rt-14-dev)
@@ -59,6 +84,9 @@ fi
 echo "install-deps: installing ${missing[*]}" >&2
 if ! apt-get install -y -q --no-install-recommends "${missing[@]}"; then
 	# Lists may be stale (an old kernel ABI left the archive): refresh once.
+	# A flavour may then resolve to a newer release; the callers resolve it
+	# again after this script (the Makefile does so lazily).
+	[[ -z ${MMLAB_DEPS_RETRY:-} ]] || exit 1
 	apt-get update -qq
-	apt-get install -y -q --no-install-recommends "${missing[@]}"
+	MMLAB_DEPS_RETRY=1 exec "$0" "${orig_args[@]}"
 fi

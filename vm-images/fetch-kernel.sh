@@ -45,6 +45,10 @@ vmlinuz=$dir/root/boot/vmlinuz-$rel
 # Version: that of the installed headers; else apt's candidate for the image.
 ver=$(dpkg-query -W -f='${Status} ${Version}\n' "linux-headers-$rel" 2>/dev/null |
 	awk '$1 == "install" && $3 == "installed" { print $4 }') || true
+if [[ -z $ver && -f $cache/headers/$rel/package ]]; then
+	# Headers unpacked by fetch-headers.sh instead of installed.
+	read -r _ ver <"$cache/headers/$rel/package" || true
+fi
 if [[ -z $ver ]]; then
 	ver=$(apt-cache policy "linux-image-$rel" 2>/dev/null |
 		awk '$1 == "Candidate:" { print $2; exit }')
