@@ -7,6 +7,8 @@
 #   make run             build, boot a VM, load mmlab, narrate a demo
 #   make check           host tests, module checks and VM tests on 6.1 and 6.12
 #   make check-host      only the host tests (GoogleTest under ASan/UBSan)
+#   make bench           mmlab vs the host page allocator in one VM boot
+#                        (reports numbers, never fails on speed)
 #   make clean
 #
 # Every target installs what it needs from Debian's archive first
@@ -24,21 +26,27 @@ FLAVOUR ?= 6.1
 ifeq ($(origin KVER),undefined)
 KVER = $(eval KVER := $$(shell $(TOP)/vm-images/resolve-kver.sh $(FLAVOUR)))$(KVER)
 endif
-KDIR ?= /lib/modules/$(KVER)/build
+# Installed headers, or Debian's unpacked into the cache (fetch-headers.sh).
+ifeq ($(origin KDIR),undefined)
+KDIR = $(eval KDIR := $$(shell $(TOP)/vm-images/fetch-headers.sh $(KVER)))$(KDIR)
+endif
 
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
 .PHONY: all modules deps deps-test check check-host check-modules check-vm \
-	run clean help
+	run bench clean help
 
 all: modules
 
 help:
-	@sed -n '3,12p' $(TOP)/Makefile
+	@sed -n '3,14p' $(TOP)/Makefile
 
+# With KVER from the command line, its headers; else the flavour's (resolved
+# after apt's lists are fresh, so KVER is never taken from stale lists).
 deps:
-	$(Q)$(TOP)/tools/install-deps.sh --release "$(KVER)"
+	$(Q)$(TOP)/tools/install-deps.sh \
+		$(if $(filter command line,$(origin KVER)),--release "$(KVER)",--kernels "$(FLAVOUR)")
 
 deps-test:
 	$(Q)$(TOP)/tools/install-deps.sh --kernels "$(FLAVOURS)" --tests
@@ -53,6 +61,17 @@ modules: $(if $(filter command line,$(origin KDIR)),,deps)
 
 run: modules
 	$(Q)$(TOP)/vm-images/vm-demo.sh --kver $(KVER) --module $(TOP)/mmlab.ko
+
+# ---------------------------------------------------------------------------
+# make bench: numbers, not a test. The tables land in build/bench/ and, with
+# the machine they came from, in the generated part of docs/benchmarks.md.
+
+BENCH_RUNS ?= 7
+
+bench: modules
+	$(Q)$(TOP)/vm-images/vm-bench.sh --kver $(KVER) --module $(TOP)/mmlab.ko \
+		--runs $(BENCH_RUNS) --out $(BUILD)/bench/results.md
+	$(Q)$(TOP)/tools/update-benchmarks.sh $(BUILD)/bench/results.md $(TOP)/docs/benchmarks.md
 
 # ---------------------------------------------------------------------------
 # make check: everything, on both kernels; one summary line at the end.
@@ -80,7 +99,8 @@ check-modules:
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)rc=0; for f in $(FLAVOURS); do \
 		kver=$$($(TOP)/vm-images/resolve-kver.sh $$f) || exit 1; \
-		$(TOP)/tools/build-module.sh $$kver $(BUILD)/kbuild/$$kver \
+		kdir=$$($(TOP)/vm-images/fetch-headers.sh $$kver) || exit 1; \
+		$(TOP)/tools/build-module.sh $$kver $$kdir $(BUILD)/kbuild/$$kver \
 			$(RESULTS)/build-$$kver.tap || rc=1; \
 	done; exit $$rc
 
@@ -93,6 +113,9 @@ check-vm: check-modules
 			> >(tee $(RESULTS)/vm-$$kver.tap) || rc=1; \
 	done; exit $$rc
 
+# Without the kernel's Makefile: clean must not need (or fetch) headers.
 clean:
-	$(Q)if [ -d $(KDIR) ]; then $(MAKE) -C $(KDIR) M=$(TOP) clean; fi
-	$(Q)rm -rf $(BUILD)
+	$(Q)find $(TOP)/module $(TOP)/cxxcore \( -name '*.o' -o -name '*.dwo' \
+		-o -name '.*.cmd' -o -name '.*.d' \) -delete
+	$(Q)rm -rf $(BUILD) $(TOP)/mmlab.ko $(TOP)/mmlab.mod $(TOP)/mmlab.mod.c \
+		$(TOP)/Module.symvers $(TOP)/modules.order $(TOP)/.*.cmd $(TOP)/.tmp_versions
