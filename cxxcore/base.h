@@ -87,6 +87,58 @@ constexpr bool IsAligned(uint64_t value, uint32_t order) {
   return (value & ((uint64_t{1} << order) - 1)) == 0;
 }
 
+// Linux's READ_ONCE/WRITE_ONCE: one untorn access the compiler may not
+// merge, split or invent, for data that is read without the lock (or the
+// CPU) that serialises its writers. Relaxed atomics: plain moves on x86.
+template <typename T>
+inline T ReadOnce(const T& x) {
+  return __atomic_load_n(&x, __ATOMIC_RELAXED);
+}
+template <typename T>
+inline void WriteOnce(T& x, T v) {
+  __atomic_store_n(&x, v, __ATOMIC_RELAXED);
+}
+// Publication of a pointer to an object built before it (rcu_assign_pointer
+// / rcu_dereference with the stronger acquire on the reading side).
+template <typename T>
+inline T LoadAcquire(const T& x) {
+  return __atomic_load_n(&x, __ATOMIC_ACQUIRE);
+}
+template <typename T>
+inline void StoreRelease(T& x, T v) {
+  __atomic_store_n(&x, v, __ATOMIC_RELEASE);
+}
+// A per-CPU counter: only its own CPU writes it, with interrupts off, so a
+// load and a store suffice (no locked read-modify-write); other CPUs read
+// it with ReadOnce and may see a slightly old value, as Linux's vmstat.
+inline void PerCpuAdd(uint64_t& counter, uint64_t n) { WriteOnce(counter, ReadOnce(counter) + n); }
+
+// floor(sqrt(x)) by Newton's iteration on integers (Linux: int_sqrt).
+constexpr uint64_t IntSqrt(uint64_t x) {
+  if (x < 2)
+    return x;
+  uint64_t r = x / 2 + 1;  // >= sqrt(x) for every x >= 2
+  uint64_t y = (r + x / r) / 2;
+  while (y < r) {
+    r = y;
+    y = (r + x / r) / 2;
+  }
+  return r;
+}
+static_assert(IntSqrt(0) == 0 && IntSqrt(3) == 1 && IntSqrt(4) == 2 && IntSqrt(4194304) == 2048 &&
+                  IntSqrt(~uint64_t{0}) == 0xffffffffu,
+              "int_sqrt");
+
+// Largest power of two <= x, for x >= 1 (Linux: rounddown_pow_of_two).
+constexpr uint64_t RoundDownPowerOfTwo(uint64_t x) {
+  return uint64_t{1} << (63 - __builtin_clzll(x));
+}
+
+// x * n / d without overflowing when x * n would (Linux: mult_frac).
+constexpr uint64_t MultFrac(uint64_t x, uint64_t n, uint64_t d) {
+  return (x / d) * n + ((x % d) * n) / d;
+}
+
 // A link embedded in the object it chains (Linux's struct list_head). A node
 // that is on no list has null links, which the invariant checker relies on.
 struct ListNode {
@@ -121,6 +173,7 @@ class List {
   }
 
   T* front() const { return empty() ? nullptr : Owner(head_.next); }
+  T* back() const { return empty() ? nullptr : Owner(head_.prev); }
 
   T* PopFront() {
     T* obj = front();

@@ -22,17 +22,17 @@ namespace mmlab {
 namespace {
 
 void MarkFreeHead(Page* head, uint32_t order) {
-  head->state = PageState::kFreeHead;
+  head->SetState(PageState::kFreeHead);
   head->order = static_cast<uint8_t>(order);
   head->gfp = 0;
-  head->flags = 0;
+  head->SetFlags(0);
 }
 
 void MarkTail(Page* page, PageState state) {
-  page->state = state;
+  page->SetState(state);
   page->order = 0;
   page->gfp = 0;
-  page->flags = 0;
+  page->SetFlags(0);
 }
 
 // Splits the free block of order `high` at head down to order `low`; the
@@ -61,12 +61,21 @@ Page* BuddyRmqueue(FreeArea* free_area, uint32_t max_order, uint32_t order) {
 }
 
 void BuddyMarkAllocated(Page* head, uint32_t order, uint32_t gfp, uint16_t flags) {
-  head->state = PageState::kAllocHead;
   head->order = static_cast<uint8_t>(order);
   head->gfp = gfp;
-  head->flags = flags;
+  head->SetFlags(flags);
+  head->SetState(PageState::kAllocHead);
   for (uint32_t i = 1; i < (1u << order); i++)
     MarkTail(head + i, PageState::kAllocTail);
+}
+
+void BuddyMarkPcp(Page* head, uint32_t order) {
+  head->order = static_cast<uint8_t>(order);
+  head->gfp = 0;
+  head->SetFlags(0);
+  head->SetState(PageState::kPcpHead);
+  for (uint32_t i = 1; i < (1u << order); i++)
+    MarkTail(head + i, PageState::kPcpTail);
 }
 
 void BuddyFree(FreeArea* free_area, Chunk* chunk, uint32_t idx, uint32_t order) {

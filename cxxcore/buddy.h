@@ -16,6 +16,8 @@
 //    so blocks never merge across them.
 // These functions only move descriptors between lists and states; the
 // caller (Zone) holds the lock that guards the free_area array they touch.
+// nr_free is also read without that lock by the watermark check (as Linux
+// reads free_area[].nr_free in __zone_watermark_ok), hence WriteOnce.
 #ifndef MMLAB_CXXCORE_BUDDY_H
 #define MMLAB_CXXCORE_BUDDY_H
 
@@ -35,17 +37,21 @@ struct FreeArea {
 
   void Add(Page* head) {
     free_list.PushFront(head);
-    nr_free++;
+    WriteOnce(nr_free, nr_free + 1);
   }
   void Del(Page* head) {
     PageList::Remove(head);
-    nr_free--;
+    WriteOnce(nr_free, nr_free - 1);
   }
   Page* PopFront() {
     Page* head = free_list.PopFront();
     if (head)
-      nr_free--;
+      WriteOnce(nr_free, nr_free - 1);
     return head;
+  }
+  void Reset() {
+    free_list.Init();
+    WriteOnce(nr_free, uint64_t{0});
   }
 };
 
@@ -56,12 +62,18 @@ constexpr uint32_t BuddyIndex(uint32_t idx, uint32_t order) { return idx ^ (1u <
 // and still marked free; null when no list can satisfy the request.
 Page* BuddyRmqueue(FreeArea* free_area, uint32_t max_order, uint32_t order);
 
-// Marks a block taken by BuddyRmqueue as allocated: its head carries order,
-// gfp and flags; its other pages become allocated tails.
+// Marks a block taken by BuddyRmqueue (or from a per-CPU list) as
+// allocated: its head carries order, gfp and flags; its other pages become
+// allocated tails.
 void BuddyMarkAllocated(Page* head, uint32_t order, uint32_t gfp, uint16_t flags);
 
-// Returns the allocated block of `order` at index idx of chunk to the free
-// lists, merging it with its buddies. The caller has validated the block.
+// Marks a block as parked on a per-CPU list: a per-CPU head of its order
+// followed by per-CPU tails. The block keeps its order.
+void BuddyMarkPcp(Page* head, uint32_t order);
+
+// Returns the allocated or per-CPU block of `order` at index idx of chunk to
+// the free lists, merging it with its buddies. The caller has validated the
+// block and unlinked it from any list.
 void BuddyFree(FreeArea* free_area, Chunk* chunk, uint32_t idx, uint32_t order);
 
 // The head of the block containing page index idx, or null if the pages

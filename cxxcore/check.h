@@ -22,6 +22,8 @@ class CheckReport {
   MMLAB_NO_COPY(CheckReport);
 
   void Violation(const char* fmt, ...) MMLAB_PRINTF(2, 3);
+  // Violations already logged elsewhere (by code running on other CPUs).
+  void AddLogged(uint64_t n) { count_ += n; }
   // Logs the "not shown" summary, if any lines were suppressed.
   void Finish();
   uint64_t count() const { return count_; }

@@ -7,10 +7,11 @@
 // Chunk header at the front of that block with placement new and initialises
 // one descriptor per page behind it. All of that happens before the chunk is
 // published to a zone, so it needs no lock and is never done under one.
-// ChunkTable lookups are binary searches over arrays sorted by page address
+// ChunkIndex lookups are binary searches over arrays sorted by page address
 // and by descriptor address; a pfn lookup is a linear scan, since only the
-// control file asks by pfn. Insertions shift the arrays (chunks are few and
-// inserted rarely); removal of retired chunks is one compaction pass.
+// control file asks by pfn. A new index is a sorted copy of the old one with
+// one chunk inserted or the retired ones left out (chunks are few and come
+// and go rarely), so a published index is never written again.
 #include "chunk.h"
 
 #include "log.h"
@@ -64,36 +65,20 @@ void Chunk::Abandon(Chunk* chunk) {
   mmlab_host_meta_free(chunk, meta_bytes);
 }
 
-bool ChunkTable::AllocStorage(size_t capacity, bool can_sleep, Storage* out) {
-  void* mem = mmlab_host_meta_alloc(2 * capacity * sizeof(Chunk*), can_sleep ? 1 : 0);
+ChunkIndex* ChunkIndex::Alloc(size_t capacity, bool can_sleep) {
+  size_t bytes = BytesFor(capacity);
+  void* mem = mmlab_host_meta_alloc(bytes, can_sleep ? 1 : 0);
   if (!mem)
-    return false;
-  out->slots = static_cast<Chunk**>(mem);
-  out->capacity = capacity;
-  return true;
+    return nullptr;
+  return new (mem) ChunkIndex(capacity, bytes);
 }
 
-void ChunkTable::FreeStorage(const Storage& storage) {
-  if (storage.slots)
-    mmlab_host_meta_free(storage.slots, 2 * storage.capacity * sizeof(Chunk*));
-}
-
-ChunkTable::Storage ChunkTable::Adopt(const Storage& bigger) {
-  MMLAB_ASSERT(bigger.capacity >= size_);
-  Storage old = storage_;
-  for (size_t i = 0; i < size_; i++) {
-    bigger.slots[i] = by_addr()[i];
-    bigger.slots[bigger.capacity + i] = by_desc()[i];
-  }
-  storage_ = bigger;
-  return old;
-}
-
-ChunkTable::Storage ChunkTable::Release() {
-  Storage old = storage_;
-  storage_ = Storage();
-  size_ = 0;
-  return old;
+void ChunkIndex::Free(ChunkIndex* index) {
+  if (!index)
+    return;
+  size_t bytes = index->bytes_;
+  index->~ChunkIndex();
+  mmlab_host_meta_free(index, bytes);
 }
 
 namespace {
@@ -128,40 +113,49 @@ uintptr_t DescKey(const Chunk* c) { return c->desc_begin(); }
 
 }  // namespace
 
-void ChunkTable::Insert(Chunk* chunk) {
-  if (!MMLAB_ASSERT(HasRoom()))
+void ChunkIndex::BuildInserting(const ChunkIndex* old, Chunk* chunk) {
+  size_t n = SizeOf(old);
+  if (!MMLAB_ASSERT(n + 1 <= capacity_))
     return;
-  SortedInsert(by_addr(), size_, chunk, AddrKey);
-  SortedInsert(by_desc(), size_, chunk, DescKey);
-  size_++;
+  for (size_t i = 0; i < n; i++) {
+    by_addr()[i] = old->by_addr()[i];
+    by_desc()[i] = old->by_desc()[i];
+  }
+  SortedInsert(by_addr(), n, chunk, AddrKey);
+  SortedInsert(by_desc(), n, chunk, DescKey);
+  size_ = n + 1;
 }
 
-void ChunkTable::RemoveRetired() {
+void ChunkIndex::BuildWithoutRetired(const ChunkIndex* old) {
   size_t a = 0, d = 0;
-  for (size_t i = 0; i < size_; i++) {
-    if (!by_addr()[i]->retired())
-      by_addr()[a++] = by_addr()[i];
-    if (!by_desc()[i]->retired())
-      by_desc()[d++] = by_desc()[i];
+  for (size_t i = 0; i < SizeOf(old); i++) {
+    if (!old->by_addr()[i]->retired() && MMLAB_ASSERT(a < capacity_))
+      by_addr()[a++] = old->by_addr()[i];
+    if (!old->by_desc()[i]->retired() && MMLAB_ASSERT(d < capacity_))
+      by_desc()[d++] = old->by_desc()[i];
   }
   MMLAB_ASSERT(a == d);
   size_ = a;
 }
 
-Chunk* ChunkTable::FindByAddress(uintptr_t addr) const {
-  Chunk* c = FloorSearch(by_addr(), size_, addr, AddrKey);
+Chunk* ChunkIndex::FindByAddress(const ChunkIndex* index, uintptr_t addr) {
+  if (!index)
+    return nullptr;
+  Chunk* c = FloorSearch(index->by_addr(), index->size_, addr, AddrKey);
   return c && c->ContainsAddress(addr) ? c : nullptr;
 }
 
-Chunk* ChunkTable::FindByDescriptor(uintptr_t desc) const {
-  Chunk* c = FloorSearch(by_desc(), size_, desc, DescKey);
+Chunk* ChunkIndex::FindByDescriptor(const ChunkIndex* index, uintptr_t desc) {
+  if (!index)
+    return nullptr;
+  Chunk* c = FloorSearch(index->by_desc(), index->size_, desc, DescKey);
   return c && c->ContainsDescriptor(desc) ? c : nullptr;
 }
 
-Chunk* ChunkTable::FindByPfn(uint64_t pfn) const {
-  for (size_t i = 0; i < size_; i++) {
-    if (at(i)->ContainsPfn(pfn))
-      return at(i);
+Chunk* ChunkIndex::FindByPfn(const ChunkIndex* index, uint64_t pfn) {
+  for (size_t i = 0; i < SizeOf(index); i++) {
+    if (index->at(i)->ContainsPfn(pfn))
+      return index->at(i);
   }
   return nullptr;
 }

@@ -10,12 +10,15 @@
 //    never run with a core lock held.
 //  - A page's index inside its chunk is (descriptor - pages()); the buddy
 //    arithmetic works on that index, so blocks never cross a chunk.
-//  - ChunkTable keeps the chunks of one zone in two sorted arrays, by page
-//    address and by descriptor address, so every pointer a caller hands in
-//    (a page address, a struct mmlab_page *) is validated by binary search
-//    before it is dereferenced. The table is guarded by the zone lock and
-//    grows in three steps (allocate outside the lock, Adopt() under it, free
-//    the old arrays outside it) so the lock is never held across the host.
+//  - ChunkIndex is an immutable snapshot of one zone's chunks in two sorted
+//    arrays, by page address and by descriptor address, so every pointer a
+//    caller hands in (a page address, a struct mmlab_page *) is validated by
+//    binary search before it is dereferenced. A zone never changes an index
+//    it has published: a chunk joining or leaving means a new index, built
+//    in memory allocated with no lock held, published under the zone lock
+//    with a release store, and the old one freed only after a grace period
+//    (see zone.cc). That is what lets the per-CPU free path look a pointer
+//    up with interrupts off and no lock at all, as RCU readers do.
 #ifndef MMLAB_CXXCORE_CHUNK_H
 #define MMLAB_CXXCORE_CHUNK_H
 
@@ -94,47 +97,56 @@ class Chunk {
 
 static_assert(sizeof(Chunk) % alignof(Page) == 0, "descriptors follow the header");
 
-class ChunkTable {
+class ChunkIndex {
  public:
-  // Backing arrays: both sorted arrays in one metadata allocation.
-  struct Storage {
-    Chunk** slots = nullptr;  // [0, capacity) by address, [capacity, 2*capacity) by descriptor
-    size_t capacity = 0;
-  };
+  MMLAB_NO_COPY(ChunkIndex);
 
-  ChunkTable() = default;
-  MMLAB_NO_COPY(ChunkTable);
+  // An empty index with room for `capacity` chunks; null when the host has
+  // no metadata memory. Free() takes null too. No core lock may be held.
+  static ChunkIndex* Alloc(size_t capacity, bool can_sleep);
+  static void Free(ChunkIndex* index);
 
-  static bool AllocStorage(size_t capacity, bool can_sleep, Storage* out);
-  static void FreeStorage(const Storage& storage);
-
-  // Moves every entry into `bigger` and returns the previous storage, which
-  // the caller frees once the lock is dropped.
-  Storage Adopt(const Storage& bigger);
-  // Hands the storage out for freeing, leaving the table empty.
-  Storage Release();
+  // Building, before the index is published. `old` may be null (no chunks).
+  // This index becomes old plus chunk; it must have room for that.
+  void BuildInserting(const ChunkIndex* old, Chunk* chunk);
+  // This index becomes old minus every chunk whose retired() is set.
+  void BuildWithoutRetired(const ChunkIndex* old);
 
   size_t size() const { return size_; }
-  size_t capacity() const { return storage_.capacity; }
-  bool HasRoom() const { return size_ < storage_.capacity; }
+  size_t capacity() const { return capacity_; }
   // Chunks in address order.
   Chunk* at(size_t i) const { return by_addr()[i]; }
 
-  void Insert(Chunk* chunk);
-  // Drops every chunk whose retired() is set, in one pass.
-  void RemoveRetired();
+  // Each null when no chunk of this index contains the value; callable on
+  // a null index.
+  static Chunk* FindByAddress(const ChunkIndex* index, uintptr_t addr);
+  static Chunk* FindByDescriptor(const ChunkIndex* index, uintptr_t desc);
+  static Chunk* FindByPfn(const ChunkIndex* index, uint64_t pfn);
+  static size_t SizeOf(const ChunkIndex* index) { return index ? index->size_ : 0; }
 
-  Chunk* FindByAddress(uintptr_t addr) const;
-  Chunk* FindByDescriptor(uintptr_t desc) const;
-  Chunk* FindByPfn(uint64_t pfn) const;
+  // Indexes replaced but possibly still being read, waiting for a grace
+  // period; chained by their zone under its lock.
+  ChunkIndex* next_retired = nullptr;
 
  private:
-  Chunk** by_addr() const { return storage_.slots; }
-  Chunk** by_desc() const { return storage_.slots + storage_.capacity; }
+  ChunkIndex(size_t capacity, size_t bytes) : capacity_(capacity), bytes_(bytes) {}
+  static size_t BytesFor(size_t capacity) {
+    return sizeof(ChunkIndex) + 2 * capacity * sizeof(Chunk*);
+  }
 
-  Storage storage_;
+  Chunk** slots() { return reinterpret_cast<Chunk**>(this + 1); }
+  Chunk* const* slots() const { return reinterpret_cast<Chunk* const*>(this + 1); }
+  Chunk** by_addr() { return slots(); }
+  Chunk* const* by_addr() const { return slots(); }
+  Chunk** by_desc() { return slots() + capacity_; }
+  Chunk* const* by_desc() const { return slots() + capacity_; }
+
+  size_t capacity_;
   size_t size_ = 0;
+  size_t bytes_;
 };
+
+static_assert(sizeof(ChunkIndex) % alignof(Chunk*) == 0, "slots follow the header");
 
 }  // namespace mmlab
 

@@ -22,7 +22,7 @@ namespace mmlab {
 
 namespace {
 
-// Words on a command line: a command and at most three arguments are
+// Words on a command line: a command and at most four arguments are
 // meaningful; a few more are parsed so that the error names the extra one.
 constexpr size_t kMaxTokens = 8;
 // Longest piece of user input echoed into a report.
@@ -47,6 +47,11 @@ enum ArgKey : uint32_t {
   kKeyGfp = 1u << 1,
   kKeyHandle = 1u << 2,
   kKeyPfn = 1u << 3,
+  kKeyContext = 1u << 4,
+  kKeyConsume = 1u << 5,
+  kKeyRelease = 1u << 6,
+  kKeyHigh = 1u << 7,
+  kKeyBatch = 1u << 8,
 };
 
 struct KeyName {
@@ -55,10 +60,23 @@ struct KeyName {
 };
 
 constexpr KeyName kKeys[] = {
-    {"order", kKeyOrder},
-    {"gfp", kKeyGfp},
-    {"handle", kKeyHandle},
-    {"pfn", kKeyPfn},
+    {"order", kKeyOrder},     {"gfp", kKeyGfp},         {"handle", kKeyHandle},
+    {"pfn", kKeyPfn},         {"context", kKeyContext}, {"consume", kKeyConsume},
+    {"release", kKeyRelease}, {"high", kKeyHigh},       {"batch", kKeyBatch},
+};
+
+// release=all
+constexpr uint64_t kAll = ~uint64_t{0};
+
+struct ContextName {
+  const char* name;
+  mmlab_host_context ctx;
+};
+
+constexpr ContextName kContexts[] = {
+    {"process", MMLAB_HOST_CTX_PROCESS},
+    {"irqoff", MMLAB_HOST_CTX_IRQS_OFF},
+    {"timer", MMLAB_HOST_CTX_TIMER},
 };
 
 struct Args {
@@ -67,6 +85,11 @@ struct Args {
   mmlab_gfp_t gfp = MMLAB_GFP_KERNEL;
   uint64_t handle = 0;
   uint64_t pfn = 0;
+  mmlab_host_context context = MMLAB_HOST_CTX_PROCESS;
+  uint64_t consume = 0;
+  uint64_t release = 0;
+  uint64_t high = 0;
+  uint64_t batch = 0;
 };
 
 // One command's result and error reporting.
@@ -96,7 +119,7 @@ class Reply {
     __builtin_va_start(args, fmt);
     text.VAppend(fmt, args);
     __builtin_va_end(args);
-    mmlab_host_log(MMLAB_LOG_WARN, text.c_str());
+    mmlab_host_log(MMLAB_LOG_WARN | MMLAB_LOG_RATELIMITED, text.c_str());
     out_.Clear();
     out_.AppendBytes(text.c_str(), text.len());
     return st;
@@ -221,6 +244,34 @@ mmlab_status ParseArgs(Reply* reply, const char* cmd, const Slice* args, size_t 
       case kKeyPfn:
         st = ParseNumber(reply, key_name, value, &out->pfn);
         break;
+      case kKeyConsume:
+        st = ParseNumber(reply, key_name, value, &out->consume);
+        break;
+      case kKeyRelease:
+        if (value.Is("all"))
+          out->release = kAll;
+        else
+          st = ParseNumber(reply, key_name, value, &out->release);
+        break;
+      case kKeyHigh:
+        st = ParseNumber(reply, key_name, value, &out->high);
+        break;
+      case kKeyBatch:
+        st = ParseNumber(reply, key_name, value, &out->batch);
+        break;
+      case kKeyContext: {
+        bool known_context = false;
+        for (const ContextName& c : kContexts) {
+          if (value.Is(c.name)) {
+            out->context = c.ctx;
+            known_context = true;
+          }
+        }
+        if (!known_context)
+          return reply->Fail(MMLAB_EINVAL, "context=%s: not process, irqoff or timer",
+                             Quoted(value).buf);
+        break;
+      }
       case kKeyGfp: {
         const char* bad;
         size_t bad_len;
@@ -251,15 +302,17 @@ mmlab_status CheckOrder(Reply* reply, const char* cmd, Core& core, uint64_t orde
 
 mmlab_status DoAlloc(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
-  mmlab_status st = ParseArgs(reply, "alloc", args, nargs, kKeyOrder | kKeyGfp, kKeyOrder, false, &a);
+  mmlab_status st = ParseArgs(reply, "alloc", args, nargs, kKeyOrder | kKeyGfp | kKeyContext,
+                              kKeyOrder, false, &a);
   if (st != MMLAB_OK || (st = CheckOrder(reply, "alloc", core, a.order)) != MMLAB_OK)
     return st;
   uint64_t id = 0, pfn = 0;
+  const char* zone = "";
   uint32_t order = static_cast<uint32_t>(a.order);
-  st = core.ControlAlloc(a.gfp, order, &id, &pfn, reply->text());
+  st = core.ControlAlloc(a.gfp, order, a.context, &id, &pfn, &zone, reply->text());
   if (st != MMLAB_OK)
     return reply->Failed(st);
-  return reply->Ok("handle %lu order %u pfn 0x%lx", id, order, pfn);
+  return reply->Ok("handle %lu order %u pfn 0x%lx zone %s", id, order, pfn, zone);
 }
 
 mmlab_status DoFree(Core& core, Reply* reply, const Slice* args, size_t nargs) {
@@ -302,7 +355,87 @@ mmlab_status DoFreeAll(Core& core, Reply* reply, const Slice* args, size_t nargs
   mmlab_status st = NoArgs(reply, "free_all", args, nargs);
   if (st != MMLAB_OK)
     return st;
-  return reply->Ok("freed %lu handles", core.ControlFreeAll());
+  uint64_t pressure = 0;
+  uint64_t handles = core.ControlFreeAll(&pressure);
+  if (pressure)
+    return reply->Ok("freed %lu handles, released %lu pressure pages", handles, pressure);
+  return reply->Ok("freed %lu handles", handles);
+}
+
+mmlab_status DoPressure(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "pressure", args, nargs, kKeyConsume | kKeyRelease | kKeyGfp,
+                              0, false, &a);
+  if (st != MMLAB_OK)
+    return st;
+  const bool consume = a.seen & kKeyConsume, release = a.seen & kKeyRelease;
+  if (consume == release)
+    return reply->Fail(MMLAB_EINVAL, "pressure: give consume=N or release=N|all");
+  if (release && (a.seen & kKeyGfp))
+    return reply->Fail(MMLAB_EINVAL, "pressure: gfp= goes with consume=");
+  if (release) {
+    uint64_t released = core.PressureRelease(a.release);
+    return reply->Ok("pressure: released %lu pages, holding %lu", released, core.PressurePages());
+  }
+  if (a.consume > core.capacity_pages())
+    return reply->Fail(MMLAB_EINVAL, "pressure: consume=%lu is more than the capacity (%lu pages)",
+                       a.consume, core.capacity_pages());
+  uint64_t got = 0;
+  st = core.PressureConsume(a.consume, a.gfp, &got, reply->text());
+  if (st == MMLAB_ENOMEM)
+    return reply->Fail(MMLAB_ENOMEM, "pressure: consumed %lu of %lu pages, holding %lu", got,
+                       a.consume, core.PressurePages());
+  if (st != MMLAB_OK)
+    return reply->Failed(st);
+  return reply->Ok("pressure: consumed %lu pages, holding %lu", got, core.PressurePages());
+}
+
+mmlab_status DoDrain(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  mmlab_status st = NoArgs(reply, "drain", args, nargs);
+  if (st != MMLAB_OK)
+    return st;
+  return reply->Ok("drained %lu pages", core.DrainAllPages());
+}
+
+mmlab_status DoPcp(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st =
+      ParseArgs(reply, "pcp", args, nargs, kKeyHigh | kKeyBatch, kKeyHigh | kKeyBatch, false, &a);
+  if (st != MMLAB_OK)
+    return st;
+  if (a.batch < 1 || a.batch > a.high || a.high > kPcpHighMax)
+    return reply->Fail(MMLAB_EINVAL, "pcp: need 1 <= batch (%lu) <= high (%lu) <= %u", a.batch,
+                       a.high, kPcpHighMax);
+  st = core.SetPcpHighBatch(a.high, a.batch, reply->text());
+  if (st != MMLAB_OK)
+    return reply->Failed(st);
+  return reply->Ok("pcp: high %lu batch %lu", a.high, a.batch);
+}
+
+mmlab_status DoKswapd(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  mmlab_status st = NoArgs(reply, "kswapd", args, nargs);
+  if (st != MMLAB_OK)
+    return st;
+  core.WakeKswapdByHand();
+  return reply->Ok("kswapd woken");
+}
+
+// "min_free_kbytes=N": the setting is the command, as in sysctl.
+mmlab_status DoMinFreeKbytes(Core& core, Reply* reply, Slice value, const Slice* args,
+                             size_t nargs) {
+  mmlab_status st = NoArgs(reply, "min_free_kbytes", args, nargs);
+  if (st != MMLAB_OK)
+    return st;
+  uint64_t kbytes = 0;
+  if ((st = ParseNumber(reply, "min_free_kbytes", value, &kbytes)) != MMLAB_OK)
+    return st;
+  if (kbytes > kMaxMinFreeKbytes)
+    return reply->Fail(MMLAB_EINVAL, "min_free_kbytes %lu out of range 0..%lu", kbytes,
+                       kMaxMinFreeKbytes);
+  st = core.SetMinFreeKbytes(kbytes, reply->text());
+  if (st != MMLAB_OK)
+    return reply->Failed(st);
+  return reply->Ok("min_free_kbytes %lu", kbytes);
 }
 
 mmlab_status DoShrink(Core& core, Reply* reply, const Slice* args, size_t nargs) {
@@ -328,9 +461,13 @@ struct CommandDef {
 };
 
 constexpr CommandDef kCommands[] = {
-    {"alloc", DoAlloc},       {"free", DoFree},     {"free_pfn", DoFreePfn},
-    {"free_all", DoFreeAll}, {"shrink", DoShrink}, {"check", DoCheck},
+    {"alloc", DoAlloc},       {"free", DoFree},       {"free_pfn", DoFreePfn},
+    {"free_all", DoFreeAll}, {"shrink", DoShrink},   {"check", DoCheck},
+    {"pressure", DoPressure}, {"drain", DoDrain},     {"pcp", DoPcp},
+    {"kswapd", DoKswapd},
 };
+
+constexpr char kMinFreeKbytes[] = "min_free_kbytes=";
 
 }  // namespace
 
@@ -371,6 +508,10 @@ mmlab_status RunControl(Core& core, const char* cmd, size_t len, char* result,
     if (tokens[0].Is(def.name))
       return def.run(core, &reply, tokens + 1, ntokens - 1);
   }
+  const size_t prefix = sizeof(kMinFreeKbytes) - 1;
+  if (tokens[0].n >= prefix && Slice{tokens[0].p, prefix}.Is(kMinFreeKbytes))
+    return DoMinFreeKbytes(core, &reply, {tokens[0].p + prefix, tokens[0].n - prefix}, tokens + 1,
+                           ntokens - 1);
   return reply.Fail(MMLAB_EINVAL, "unknown command '%s'", Quoted(tokens[0]).buf);
 }
 

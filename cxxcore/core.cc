@@ -1,21 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// core.cc - the page allocator's entry points (Linux names) and the core's
-// life cycle.
+// core.cc - the core's life cycle, the free side of the page allocator, the
+// control file's handles and pressure pool, the invariant checker and the
+// C ABI.
 //
 // How it works:
-//  - alloc_pages validates the request, then tries the zone's free lists
-//    (the fast path, one short critical section). Only when they cannot
-//    satisfy it does the out-of-line slow path borrow another chunk from the
-//    host, with no lock held and sleeping only if the gfp allows direct
-//    reclaim, and retry. __GFP_ZERO is honoured after the lock is dropped.
-//  - Every free is validated by the zone that owns the pointer; a pointer no
-//    zone owns is foreign. Nothing is changed by a refused free.
-//  - The control file's handles live here, under ctl_lock_, which is taken
-//    before a zone lock and never held while allocating (allocation may
-//    sleep) but held while freeing, so a handle and its block always go
-//    together.
-//  - Destroy frees the handles' blocks, then each zone returns what it can.
+//  - Create splits the capacity between ZONE_DMA32 and ZONE_NORMAL, sets up
+//    each zone's per-CPU lists for every possible CPU and computes the
+//    watermarks; it borrows nothing. Allocation is in page_alloc.cc.
+//  - Every free is validated by the zone that owns the pointer, with
+//    interrupts off on this CPU (the per-CPU lists may take it); a pointer
+//    no zone owns is foreign. Nothing is changed by a refused free.
+//  - The control file's handles live under ctl_lock_, taken before
+//    everything else and never held while allocating (allocation may sleep,
+//    or run in another context) but held while freeing, so a handle and its
+//    block always go together. The pressure pool is the same idea for
+//    anonymous order-0 pages, under pressure_lock_.
+//  - Check() looks at the per-CPU lists from their own CPUs (on_each_cpu)
+//    before and after walking the zones; if no list changed in between, the
+//    walk saw them hold still and every count must agree exactly.
+//  - Destroy frees the handles and the pool, then each zone returns what it
+//    can.
 #include "core.h"
 
 #include "check.h"
@@ -28,6 +33,76 @@ namespace {
 // Far above anything a machine lends (2^40 pages = 4 PiB), low enough that
 // no page arithmetic on it can overflow.
 constexpr uint64_t kMaxCapacityPages = uint64_t{1} << 40;
+
+const char* ContextName(mmlab_host_context ctx) {
+  switch (ctx) {
+    case MMLAB_HOST_CTX_PROCESS:
+      return "process";
+    case MMLAB_HOST_CTX_IRQS_OFF:
+      return "irqoff";
+    case MMLAB_HOST_CTX_TIMER:
+      return "timer";
+  }
+  return "?";
+}
+
+// Each zone's share: as configured, or a quarter (at least one chunk) to
+// DMA32 and the rest to Normal.
+bool SplitCapacity(const mmlab_core_config& cfg, uint64_t chunk_pages,
+                   uint64_t (&zone_pages)[kMaxZones]) {
+  uint64_t sum = 0;
+  bool any = false;
+  for (uint32_t z = 0; z < kMaxZones; z++) {
+    zone_pages[z] = cfg.zone_pages[z];
+    any |= zone_pages[z] != 0;
+    if (zone_pages[z] % chunk_pages != 0 || zone_pages[z] > cfg.capacity_pages)
+      return false;
+    sum += zone_pages[z];
+  }
+  if (any)
+    return sum == cfg.capacity_pages;
+  uint64_t dma32 = cfg.capacity_pages / 4 / chunk_pages * chunk_pages;
+  zone_pages[MMLAB_ZONE_DMA32] = Max(dma32, chunk_pages);
+  zone_pages[MMLAB_ZONE_NORMAL] = cfg.capacity_pages - zone_pages[MMLAB_ZONE_DMA32];
+  return true;
+}
+
+struct AllocCall {
+  Core* core;
+  mmlab_gfp_t gfp;
+  uint32_t order;
+  TextBuf* why;
+  Page* page;
+};
+
+void RunAllocCall(void* p) {
+  AllocCall* call = static_cast<AllocCall*>(p);
+  call->page = call->core->AllocPages(call->gfp, call->order, kPgControl, call->why);
+}
+
+// One look at every CPU's lists, from that CPU; several CPUs may run it at
+// once, so the sums are atomic.
+struct PcpPass {
+  Core* core;
+  bool verify;
+  uint64_t pages[kMaxZones];
+  uint64_t gen[kMaxZones];
+  uint64_t violations;
+};
+
+void PcpPassOnThisCpu(void* p) {
+  PcpPass* pass = static_cast<PcpPass*>(p);
+  uint32_t cpu = 0;
+  unsigned long irq = mmlab_host_local_irq_save(&cpu);
+  for (uint32_t z = 0; z < kMaxZones; z++) {
+    PcpCheckCounts c;
+    pass->core->zone(z).CheckPcpIrqsOff(cpu, pass->verify, &c);
+    __atomic_fetch_add(&pass->pages[z], c.pages, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&pass->gen[z], c.gen, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&pass->violations, c.violations, __ATOMIC_RELAXED);
+  }
+  mmlab_host_local_irq_restore(irq);
+}
 
 }  // namespace
 
@@ -50,105 +125,97 @@ mmlab_status Core::Create(const mmlab_core_config* cfg, Core** out) {
         cfg->capacity_pages, chunk_pages, kMaxCapacityPages);
     return MMLAB_EINVAL;
   }
+  uint64_t zone_pages[kMaxZones];
+  if (!SplitCapacity(*cfg, chunk_pages, zone_pages)) {
+    Log(MMLAB_LOG_WARN,
+        "create: zone_pages DMA32 %lu + Normal %lu must be multiples of the %lu-page chunk "
+        "adding up to capacity_pages %lu",
+        cfg->zone_pages[MMLAB_ZONE_DMA32], cfg->zone_pages[MMLAB_ZONE_NORMAL], chunk_pages,
+        cfg->capacity_pages);
+    return MMLAB_EINVAL;
+  }
+  if (cfg->min_free_kbytes > kMaxMinFreeKbytes) {
+    Log(MMLAB_LOG_WARN, "create: min_free_kbytes %u out of range 0..%lu", cfg->min_free_kbytes,
+        kMaxMinFreeKbytes);
+    return MMLAB_EINVAL;
+  }
+  if (mmlab_host_nr_cpu_ids() == 0) {
+    Log(MMLAB_LOG_WARN, "create: the host reports no CPUs");
+    return MMLAB_EINVAL;
+  }
 
   void* mem = mmlab_host_meta_alloc(sizeof(Core), 1);
   if (!mem)
     return MMLAB_ENOMEM;
   Core* core = new (mem) Core();
-  mmlab_status st = core->Init(*cfg);
+  mmlab_status st = core->Init(*cfg, zone_pages);
   if (st != MMLAB_OK) {
-    core->~Core();
-    mmlab_host_meta_free(mem, sizeof(Core));
+    core->Destroy();
     return st;
   }
   *out = core;
   return MMLAB_OK;
 }
 
-mmlab_status Core::Init(const mmlab_core_config& cfg) {
+mmlab_status Core::Init(const mmlab_core_config& cfg, const uint64_t (&zone_pages)[kMaxZones]) {
   chunk_order_ = cfg.chunk_order;
   capacity_pages_ = cfg.capacity_pages;
-  if (!ctl_lock_.Init("mmlab_control"))
+  nr_cpus_ = mmlab_host_nr_cpu_ids();
+  if (!ctl_lock_.Init("mmlab_control") || !pressure_lock_.Init("mmlab_pressure") ||
+      !wmark_lock_.Init("mmlab_wmark") || !shrinkers_.Init())
+    return MMLAB_ENOMEM;
+  if (!fail_stats_.Alloc(nr_cpus_))
     return MMLAB_ENOMEM;
   Handle* storage = HandleTable::AllocStorage();
-  if (!storage) {
-    ctl_lock_.Destroy();
+  if (!storage)
     return MMLAB_ENOMEM;
-  }
   {
     IrqSaveGuard guard(ctl_lock_);
     handles_.Install(storage);
   }
-  // The whole capacity is the one zone's budget until zones split it.
-  mmlab_status st = zones_[0].Init("Normal", chunk_order_, capacity_pages_, MMLAB_HOST_ZONE_ANY);
-  if (st != MMLAB_OK) {
-    HandleTable::FreeStorage(storage);
-    ctl_lock_.Destroy();
-    return st;
+  static const char* const kNames[kMaxZones] = {"DMA32", "Normal"};
+  static const mmlab_host_zone kHostZones[kMaxZones] = {MMLAB_HOST_ZONE_DMA32,
+                                                        MMLAB_HOST_ZONE_NORMAL};
+  for (uint32_t z = 0; z < kMaxZones; z++) {
+    mmlab_status st = zones_[z].Init(static_cast<mmlab_zone_type>(z), kNames[z], chunk_order_,
+                                     zone_pages[z], kHostZones[z], nr_cpus_);
+    if (st != MMLAB_OK)
+      return st;
   }
-  nr_zones_ = 1;
+  IrqSaveGuard guard(wmark_lock_);
+  min_free_kbytes_ =
+      cfg.min_free_kbytes ? cfg.min_free_kbytes : DefaultMinFreeKbytes(capacity_pages_);
+  SetupPerZoneWmarks();
   return MMLAB_OK;
 }
 
+// Also the undo of a partial Init: every step checks what exists.
 uint64_t Core::Destroy() {
-  // The handles' blocks are the core's own: free them so they are not
-  // mistaken for leaks.
-  ControlFreeAll();
   uint64_t leaked_pages = 0;
-  for (uint32_t i = 0; i < nr_zones_; i++)
-    leaked_pages += zones_[i].Destroy();
-  Handle* storage;
-  {
-    IrqSaveGuard guard(ctl_lock_);
-    storage = handles_.Release();
+  if (ctl_lock_.initialized() && pressure_lock_.initialized()) {
+    // The handles' blocks and the pool are the core's own: free them so
+    // they are not mistaken for leaks.
+    ControlFreeAll();
   }
-  HandleTable::FreeStorage(storage);
+  for (Zone& zone : zones_)
+    leaked_pages += zone.Destroy();
+  if (ctl_lock_.initialized()) {
+    Handle* storage;
+    {
+      IrqSaveGuard guard(ctl_lock_);
+      storage = handles_.Release();
+    }
+    HandleTable::FreeStorage(storage);
+  }
+  fail_stats_.Free();
+  if (shrinkers_.initialized())
+    shrinkers_.Destroy();
+  wmark_lock_.Destroy();
+  pressure_lock_.Destroy();
   ctl_lock_.Destroy();
   this->~Core();
   mmlab_host_meta_free(this, sizeof(Core));
   return leaked_pages;
-}
-
-Page* Core::AllocPages(mmlab_gfp_t gfp, uint32_t order, uint16_t flags, TextBuf* why) {
-  if (order > chunk_order_) {
-    Report(why, MMLAB_LOG_WARN, "alloc_pages: invalid order %u (largest is %u)", order,
-           chunk_order_);
-    return nullptr;
-  }
-  if (gfp & ~MMLAB___GFP_ALL) {
-    Report(why, MMLAB_LOG_WARN, "alloc_pages: unknown gfp bits 0x%x (order %u)",
-           gfp & ~MMLAB___GFP_ALL, order);
-    return nullptr;
-  }
-  // There is one zone; a zonelist walk goes here when DMA32 arrives.
-  Zone& zone = zones_[0];
-  Page* page = zone.TryAlloc(order, gfp, flags);
-  if (MMLAB_UNLIKELY(!page)) {
-    page = AllocPagesSlow(zone, gfp, order, flags);
-    if (!page)
-      return nullptr;
-  }
-  if (gfp & MMLAB___GFP_ZERO)
-    __builtin_memset(reinterpret_cast<void*>(PageAddress(page)), 0,
-                     size_t{MMLAB_PAGE_SIZE} << order);
-  return page;
-}
-
-Page* Core::AllocPagesSlow(Zone& zone, mmlab_gfp_t gfp, uint32_t order, uint16_t flags) {
-  const bool can_sleep = (gfp & MMLAB___GFP_DIRECT_RECLAIM) != 0;
-  // Each round borrows one chunk; another thread may take it before we
-  // do, so retry until the budget or the host runs out. Every round either
-  // grows the zone or ends the loop, so it terminates.
-  while (zone.Grow(can_sleep)) {
-    Page* page = zone.TryAlloc(order, gfp, flags);
-    if (page)
-      return page;
-  }
-  // A concurrent free may have made room while we were failing to grow.
-  Page* page = zone.TryAlloc(order, gfp, flags);
-  if (!page)
-    zone.CountFailure(order);
-  return page;
 }
 
 bool Core::FreeOrderValid(uint32_t order, TextBuf* why) {
@@ -158,14 +225,20 @@ bool Core::FreeOrderValid(uint32_t order, TextBuf* why) {
   return false;
 }
 
-template <typename Fn>
-FreeResult Core::FreeInZones(Fn free_in_zone) {
-  for (uint32_t i = 0; i < nr_zones_; i++) {
-    FreeResult r = free_in_zone(zones_[i]);
+FreeResult Core::FreeInZones(FreeTarget target, uint32_t order, uint16_t owners, TextBuf* why) {
+  FreeResult r = FreeResult::kNotInZone;
+  uint64_t pfn = 0;
+  uint32_t cpu = 0;
+  unsigned long irq = mmlab_host_local_irq_save(&cpu);
+  for (Zone& zone : zones_) {
+    r = zone.FreeIrqsOff(cpu, target, order, owners, why, &pfn);
     if (r != FreeResult::kNotInZone)
-      return r;
+      break;
   }
-  return FreeResult::kNotInZone;
+  mmlab_host_local_irq_restore(irq);
+  if (r == FreeResult::kFreed)
+    mmlab_host_trace_page_free(pfn, order);
+  return r;
 }
 
 mmlab_status Core::FreePages(const Page* page, uint32_t order, TextBuf* why) {
@@ -175,8 +248,8 @@ mmlab_status Core::FreePages(const Page* page, uint32_t order, TextBuf* why) {
   }
   if (!FreeOrderValid(order, why))
     return MMLAB_EINVAL;
-  FreeResult r = FreeInZones(
-      [&](Zone& zone) { return zone.FreePage(page, order, /*allow_control=*/false, why); });
+  FreeTarget target = {FreeTarget::Kind::kDescriptor, reinterpret_cast<uintptr_t>(page)};
+  FreeResult r = FreeInZones(target, order, 0, why);
   if (r == FreeResult::kNotInZone)
     Report(why, MMLAB_LOG_WARN, "bad free: page descriptor is not one of this core's (order %u)",
            order);
@@ -186,8 +259,7 @@ mmlab_status Core::FreePages(const Page* page, uint32_t order, TextBuf* why) {
 mmlab_status Core::FreeAddress(uintptr_t addr, uint32_t order, TextBuf* why) {
   if (!FreeOrderValid(order, why))
     return MMLAB_EINVAL;
-  FreeResult r = FreeInZones(
-      [&](Zone& zone) { return zone.FreeAddress(addr, order, /*allow_control=*/false, why); });
+  FreeResult r = FreeInZones({FreeTarget::Kind::kAddress, addr}, order, 0, why);
   if (r == FreeResult::kNotInZone)
     Report(why, MMLAB_LOG_WARN, "bad free: address is not in a chunk of this core (order %u)",
            order);
@@ -195,8 +267,8 @@ mmlab_status Core::FreeAddress(uintptr_t addr, uint32_t order, TextBuf* why) {
 }
 
 Page* Core::VirtToPage(uintptr_t addr) {
-  for (uint32_t i = 0; i < nr_zones_; i++) {
-    Page* page = zones_[i].VirtToPage(addr);
+  for (Zone& zone : zones_) {
+    Page* page = zone.VirtToPage(addr);
     if (page)
       return page;
   }
@@ -204,58 +276,129 @@ Page* Core::VirtToPage(uintptr_t addr) {
 }
 
 uint64_t Core::Shrink() {
+  // Pages parked on per-CPU lists would pin their chunks (memory
+  // offlining drains them too).
+  DrainAllPages();
   uint64_t returned = 0;
-  for (uint32_t i = 0; i < nr_zones_; i++)
-    returned += zones_[i].Shrink();
+  for (Zone& zone : zones_)
+    returned += zone.Shrink();
+  FreeRetiredIndexes();
   return returned;
 }
 
 uint64_t Core::Check() {
   CheckReport report;
-  // The control lock keeps handles from coming and going while the zones
-  // are walked; only reserved (in-flight) allocations may still land.
-  IrqSaveGuard guard(ctl_lock_);
-  uint64_t control_blocks = 0;
-  for (uint32_t i = 0; i < nr_zones_; i++) {
-    uint64_t zone_blocks = 0;
-    zones_[i].Check(&report, &zone_blocks);
-    control_blocks += zone_blocks;
+  PcpPass before = {this, true, {}, {}, 0};
+  mmlab_host_on_each_cpu(PcpPassOnThisCpu, &before);
+  report.AddLogged(before.violations);
+
+  ZoneCheckCounts counts[kMaxZones];
+  {
+    // The outer locks keep handles and the pool from changing while the
+    // zones are walked; only reserved (in-flight) allocations may land.
+    IrqSaveGuard ctl(ctl_lock_);
+    IrqSaveGuard pressure(pressure_lock_);
+    uint64_t control_blocks = 0, pressure_blocks = 0, pressure_unlinked = 0;
+    for (uint32_t z = 0; z < kMaxZones; z++) {
+      zones_[z].Check(&report, &counts[z]);
+      control_blocks += counts[z].control_blocks;
+      pressure_blocks += counts[z].pressure_blocks;
+      pressure_unlinked += counts[z].pressure_unlinked;
+    }
+    for (uint32_t i = 0; i < handles_.live(); i++) {
+      const Handle& h = handles_.at(i);
+      bool ok = false;
+      for (uint32_t z = 0; z < kMaxZones && !ok; z++)
+        ok = zones_[z].IsAllocHeadWith(h.page, h.order, kPgControl);
+      if (!ok)
+        report.Violation("handle %lu: not an allocated order-%u block of the control file", h.id,
+                         h.order);
+    }
+    if (control_blocks < handles_.live() ||
+        control_blocks > uint64_t{handles_.live()} + handles_.reserved())
+      report.Violation("control: %lu blocks are marked as the control file's but %u handles are "
+                       "live and %u being allocated",
+                       control_blocks, handles_.live(), handles_.reserved());
+
+    // The pool: a well-linked list of exactly pressure_pages_ order-0
+    // pressure blocks, and no pressure block outside it but those being
+    // added right now.
+    const ListNode* sentinel = pressure_.sentinel();
+    const ListNode* prev = sentinel;
+    const ListNode* node = sentinel->next;
+    uint64_t listed = 0;
+    while (node != sentinel && listed <= pressure_pages_) {
+      const Page* page = PageList::Owner(node);
+      bool ok = false;
+      for (uint32_t z = 0; z < kMaxZones && !ok; z++)
+        ok = zones_[z].IsAllocHeadWith(page, 0, kPgPressure);
+      if (!ok || node->prev != prev) {
+        report.Violation("pressure: entry %lu is not a well-linked order-0 pool page", listed);
+        break;
+      }
+      listed++;
+      prev = node;
+      node = node->next;
+    }
+    if (listed != pressure_pages_ || pressure_blocks - pressure_unlinked != pressure_pages_ ||
+        pressure_unlinked > pressure_inflight_)
+      report.Violation("pressure: pool says %lu pages, its list holds %lu, %lu pool blocks exist "
+                       "(%lu unlisted, %lu being added)",
+                       pressure_pages_, listed, pressure_blocks, pressure_unlinked,
+                       pressure_inflight_);
   }
-  for (uint32_t i = 0; i < handles_.live(); i++) {
-    const Handle& h = handles_.at(i);
-    bool ok = false;
-    for (uint32_t z = 0; z < nr_zones_ && !ok; z++)
-      ok = zones_[z].IsAllocHeadWith(h.page, h.order, kPgControl);
-    if (!ok)
-      report.Violation("handle %lu: not an allocated order-%u block of the control file", h.id,
-                       h.order);
+
+  PcpPass after = {this, false, {}, {}, 0};
+  mmlab_host_on_each_cpu(PcpPassOnThisCpu, &after);
+  for (uint32_t z = 0; z < kMaxZones; z++) {
+    if (before.gen[z] != after.gen[z])
+      continue;  // a list changed meanwhile: the walk's split cannot be judged
+    const Zone& zone = zones_[z];
+    if (counts[z].pcp_pages != before.pages[z])
+      report.Violation("zone %s: %lu pages are in per-CPU state but the lists hold %lu",
+                       zone.name(), counts[z].pcp_pages, before.pages[z]);
+    if (counts[z].transitional)
+      report.Violation("pfn 0x%lx: %s (and %lu such states in zone %s in all)",
+                       counts[z].transitional_pfn, counts[z].transitional_what,
+                       counts[z].transitional, zone.name());
   }
-  if (control_blocks < handles_.live() ||
-      control_blocks > uint64_t{handles_.live()} + handles_.reserved())
-    report.Violation("control: %lu blocks are marked as the control file's but %u handles are "
-                     "live and %u being allocated",
-                     control_blocks, handles_.live(), handles_.reserved());
   report.Finish();
   return report.count();
 }
 
 void Core::Counters(struct mmlab_core_counters* out) {
-  ZoneCounters sum;
-  for (uint32_t i = 0; i < nr_zones_; i++)
-    sum.Add(zones_[i].Counters());
-  out->host_chunks = sum.host_chunks;
-  out->host_pages = sum.host_pages;
-  out->host_chunks_borrowed = sum.host_chunks_borrowed;
-  out->host_chunks_returned = sum.host_chunks_returned;
+  *out = {};
+  for (Zone& zone : zones_) {
+    // The lists first: pages only leave them for the buddy, so reading the
+    // zone afterwards can make "out of the buddy" look larger, never
+    // smaller than what the lists held.
+    uint64_t pcp = zone.PcpPagesRacy();
+    ZoneCounters c = zone.Counters();
+    uint64_t out_of_buddy = c.host_pages - c.free_pages;
+    pcp = Min(pcp, out_of_buddy);
+    out->host_chunks += c.host_chunks;
+    out->host_pages += c.host_pages;
+    out->host_chunks_borrowed += c.host_chunks_borrowed;
+    out->host_chunks_returned += c.host_chunks_returned;
+    out->free_pages += c.free_pages;
+    out->pcp_pages += pcp;
+    out->used_pages += out_of_buddy - pcp;
+  }
   out->capacity_pages = capacity_pages_;
-  out->free_pages = sum.free_pages;
-  out->used_pages = sum.used_pages;
 }
 
-mmlab_status Core::ControlAlloc(mmlab_gfp_t gfp, uint32_t order, uint64_t* id, uint64_t* pfn,
-                                TextBuf* why) {
+mmlab_status Core::ControlAlloc(mmlab_gfp_t gfp, uint32_t order, mmlab_host_context context,
+                                uint64_t* id, uint64_t* pfn, const char** zone, TextBuf* why) {
   if (order > chunk_order_ || (gfp & ~MMLAB___GFP_ALL)) {
     AllocPages(gfp, order, kPgControl, why);  // reports the reason
+    return MMLAB_EINVAL;
+  }
+  if (context != MMLAB_HOST_CTX_PROCESS && (gfp & MMLAB___GFP_DIRECT_RECLAIM)) {
+    // Linux: "sleeping function called from invalid context".
+    Report(why, MMLAB_LOG_WARN,
+           "control: alloc: gfp may sleep (__GFP_DIRECT_RECLAIM) and cannot run in context %s; "
+           "use GFP_ATOMIC or GFP_NOWAIT",
+           ContextName(context));
     return MMLAB_EINVAL;
   }
   {
@@ -265,16 +408,24 @@ mmlab_status Core::ControlAlloc(mmlab_gfp_t gfp, uint32_t order, uint64_t* id, u
       return MMLAB_ENOSPC;
     }
   }
-  Page* page = AllocPages(gfp, order, kPgControl, why);
+  AllocCall call = {this, gfp, order, why, nullptr};
+  int rc = mmlab_host_run_in_context(context, RunAllocCall, &call);
   IrqSaveGuard guard(ctl_lock_);
-  if (!page) {
+  if (rc != 0 && !call.page) {
+    handles_.Unreserve();
+    Report(why, MMLAB_LOG_WARN, "control: alloc: context %s is not available",
+           ContextName(context));
+    return MMLAB_EINVAL;
+  }
+  if (!call.page) {
     handles_.Unreserve();
     Report(why, MMLAB_LOG_WARN, "control: alloc: no memory for an order-%u block (capacity %lu pages)",
            order, capacity_pages_);
     return MMLAB_ENOMEM;
   }
-  *id = handles_.Commit(page, order);
-  *pfn = PageToPfn(page);
+  *id = handles_.Commit(call.page, order);
+  *pfn = PageToPfn(call.page);
+  *zone = PageZone(call.page)->name();
   return MMLAB_OK;
 }
 
@@ -293,10 +444,9 @@ mmlab_status Core::ControlFree(uint64_t id, bool order_given, uint32_t order,
            id, PageToPfn(h->page), order, h->order);
     return MMLAB_EINVAL;
   }
-  const Page* page = h->page;
   const uint32_t block_order = h->order;
-  FreeResult r = FreeInZones(
-      [&](Zone& zone) { return zone.FreePage(page, block_order, /*allow_control=*/true, why); });
+  FreeTarget target = {FreeTarget::Kind::kDescriptor, reinterpret_cast<uintptr_t>(h->page)};
+  FreeResult r = FreeInZones(target, block_order, kPgControl, why);
   if (!MMLAB_ASSERT(r == FreeResult::kFreed))
     return MMLAB_EINVAL;
   handles_.Remove(h);
@@ -309,8 +459,8 @@ mmlab_status Core::ControlFreePfn(uint64_t pfn, uint32_t order, TextBuf* why) {
     return MMLAB_EINVAL;
   IrqSaveGuard guard(ctl_lock_);
   Page* page = nullptr;
-  for (uint32_t i = 0; i < nr_zones_ && !page; i++)
-    page = zones_[i].PfnToPage(pfn);
+  for (uint32_t z = 0; z < kMaxZones && !page; z++)
+    page = zones_[z].PfnToPage(pfn);
   if (!page) {
     Report(why, MMLAB_LOG_WARN, "bad free: pfn 0x%lx is not managed by this core (order %u)", pfn,
            order);
@@ -319,8 +469,8 @@ mmlab_status Core::ControlFreePfn(uint64_t pfn, uint32_t order, TextBuf* why) {
   // A block the control file allocated may be freed by pfn; its handle
   // goes with it, so it can never name a block that was reused.
   Handle* h = handles_.FindPage(page);
-  FreeResult r = FreeInZones(
-      [&](Zone& zone) { return zone.FreePfn(pfn, order, /*allow_control=*/h != nullptr, why); });
+  FreeResult r = FreeInZones({FreeTarget::Kind::kPfn, pfn}, order,
+                             h ? uint16_t{kPgControl} : uint16_t{0}, why);
   if (r == FreeResult::kNotInZone)  // its chunk was shrunk away meanwhile
     Report(why, MMLAB_LOG_WARN, "bad free: pfn 0x%lx is not managed by this core (order %u)", pfn,
            order);
@@ -331,7 +481,7 @@ mmlab_status Core::ControlFreePfn(uint64_t pfn, uint32_t order, TextBuf* why) {
   return MMLAB_OK;
 }
 
-uint64_t Core::ControlFreeAll() {
+uint64_t Core::ControlFreeAll(uint64_t* pressure) {
   uint64_t freed = 0;
   // One handle per critical section, so interrupts are not kept off for
   // thousands of frees.
@@ -340,17 +490,60 @@ uint64_t Core::ControlFreeAll() {
     Handle h;
     if (!handles_.PopAny(&h))
       break;
-    FreeResult r = FreeInZones(
-        [&](Zone& zone) { return zone.FreePage(h.page, h.order, /*allow_control=*/true, nullptr); });
-    if (MMLAB_ASSERT(r == FreeResult::kFreed))
+    FreeTarget target = {FreeTarget::Kind::kDescriptor, reinterpret_cast<uintptr_t>(h.page)};
+    if (MMLAB_ASSERT(FreeInZones(target, h.order, kPgControl, nullptr) == FreeResult::kFreed))
       freed++;
   }
+  uint64_t released = PressureRelease(~uint64_t{0});
+  if (pressure)
+    *pressure = released;
   return freed;
 }
 
 uint32_t Core::ControlHandles() {
   IrqSaveGuard guard(ctl_lock_);
   return handles_.live();
+}
+
+mmlab_status Core::PressureConsume(uint64_t n, mmlab_gfp_t gfp, uint64_t* got, TextBuf* why) {
+  *got = 0;
+  while (*got < n) {
+    {
+      IrqSaveGuard guard(pressure_lock_);
+      pressure_inflight_++;
+    }
+    Page* page = AllocPages(gfp, 0, kPgPressure, why);
+    IrqSaveGuard guard(pressure_lock_);
+    pressure_inflight_--;
+    if (!page)
+      return MMLAB_ENOMEM;
+    pressure_.PushFront(page);
+    pressure_pages_++;
+    (*got)++;
+  }
+  return MMLAB_OK;
+}
+
+uint64_t Core::PressureRelease(uint64_t n) {
+  uint64_t released = 0;
+  // One page per critical section, like ControlFreeAll; the page leaves
+  // the list and the core together.
+  while (released < n) {
+    IrqSaveGuard guard(pressure_lock_);
+    Page* page = pressure_.PopFront();
+    if (!page)
+      break;
+    pressure_pages_--;
+    FreeTarget target = {FreeTarget::Kind::kDescriptor, reinterpret_cast<uintptr_t>(page)};
+    if (MMLAB_ASSERT(FreeInZones(target, 0, kPgPressure, nullptr) == FreeResult::kFreed))
+      released++;
+  }
+  return released;
+}
+
+uint64_t Core::PressurePages() {
+  IrqSaveGuard guard(pressure_lock_);
+  return pressure_pages_;
 }
 
 }  // namespace mmlab
@@ -446,6 +639,24 @@ void mmlab_core_counters(struct mmlab_core* core, struct mmlab_core_counters* ou
   if (!MMLAB_ASSERT(core && out))
     return;
   Core::From(core)->Counters(out);
+}
+
+void mmlab_core_kswapd(struct mmlab_core* core) {
+  if (!MMLAB_ASSERT(core))
+    return;
+  Core::From(core)->Kswapd();
+}
+
+void mmlab_core_cpu_dead(struct mmlab_core* core, uint32_t cpu) {
+  if (!MMLAB_ASSERT(core))
+    return;
+  Core::From(core)->CpuDead(cpu);
+}
+
+void mmlab_core_drain_all(struct mmlab_core* core) {
+  if (!MMLAB_ASSERT(core))
+    return;
+  Core::From(core)->DrainAllPages();
 }
 
 }  // extern "C"

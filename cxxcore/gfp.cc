@@ -96,6 +96,15 @@ bool GfpParse(const char* s, size_t len, mmlab_gfp_t* out, const char** bad, siz
   return true;
 }
 
+const char* GfpBitName(uint32_t bit) {
+  // The __GFP_ name of a bit, even where a composite (GFP_DMA32) equals it.
+  for (const GfpName& n : kGfpNames) {
+    if (bit < 32 && n.mask == (1u << bit) && n.name[0] == '_')
+      return n.name;
+  }
+  return "?";
+}
+
 size_t GfpDecode(mmlab_gfp_t gfp, char* buf, size_t cap) {
   TextBuf text(buf, cap);
   if (gfp == 0) {

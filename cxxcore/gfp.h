@@ -30,6 +30,9 @@ bool GfpLookup(const char* s, size_t len, mmlab_gfp_t* mask);
 // points *bad / *bad_len at the offending name (empty for "A||B").
 bool GfpParse(const char* s, size_t len, mmlab_gfp_t* out, const char** bad, size_t* bad_len);
 
+// Linux's name of the single bit `bit` (e.g. "__GFP_HIGH"), or "?".
+const char* GfpBitName(uint32_t bit);
+
 // Writes the names of gfp into buf ("0" for an empty mask) and returns the
 // length written (cut to fit cap - 1).
 size_t GfpDecode(mmlab_gfp_t gfp, char* buf, size_t cap);

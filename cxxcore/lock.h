@@ -29,6 +29,7 @@ class MMLAB_CAPABILITY("spinlock") SpinLock {
       mmlab_host_lock_destroy(lock_);
     lock_ = nullptr;
   }
+  bool initialized() const { return lock_ != nullptr; }
 
   // The analysis cannot see into the host's C functions, so the two
   // primitives are trusted; everything built on them is checked.

@@ -26,7 +26,9 @@ void Report(TextBuf* why, mmlab_log_level level, const char* fmt, ...) {
   __builtin_va_start(args, fmt);
   text.VAppend(fmt, args);
   __builtin_va_end(args);
-  mmlab_host_log(level, text.c_str());
+  // A report answers somebody's request: warnings may be dropped by the
+  // host's rate limit, the copy in why never is.
+  mmlab_host_log(level == MMLAB_LOG_WARN ? level | MMLAB_LOG_RATELIMITED : level, text.c_str());
   if (why) {
     why->Clear();
     why->AppendBytes(text.c_str(), text.len());

@@ -23,7 +23,9 @@ void Log(mmlab_log_level level, const char* fmt, ...) MMLAB_PRINTF(2, 3);
 void VLog(mmlab_log_level level, const char* fmt, __builtin_va_list args);
 
 // Logs one line at `level` and, when why is non-null, replaces its contents
-// with the same text.
+// with the same text. Warnings logged this way are marked
+// MMLAB_LOG_RATELIMITED: they answer a caller's request, and a caller
+// looping on a bad request must not flood the log.
 void Report(TextBuf* why, mmlab_log_level level, const char* fmt, ...) MMLAB_PRINTF(3, 4);
 
 }  // namespace mmlab

@@ -17,6 +17,10 @@ const char* PageStateName(PageState state) {
       return "allocated head";
     case PageState::kAllocTail:
       return "allocated tail";
+    case PageState::kPcpHead:
+      return "per-CPU head";
+    case PageState::kPcpTail:
+      return "per-CPU tail";
   }
   return "invalid";
 }

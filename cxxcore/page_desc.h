@@ -8,11 +8,20 @@
 // holds no core data, so a caller scribbling on freed memory cannot corrupt
 // the allocator, and the invariant checker can trust what it reads.
 //
-// A page is always in exactly one of four states. The first page of a block
+// A page is always in exactly one of six states. The first page of a block
 // is its head and carries the block's order; the other 2^order - 1 pages are
-// tails. Free heads sit on their zone's free_area[order] list through
-// buddy_list; no other page is ever linked.
+// tails. A block is free (in the buddy lists, owned by the zone lock),
+// allocated (owned by its caller) or parked on a per-CPU list (owned by that
+// CPU; Linux counts such pages as allocated from the zone, and so does the
+// watermark arithmetic here). Free heads sit on their zone's
+// free_area[order] list through buddy_list, per-CPU heads on a per-CPU list,
+// and pressure-pool heads (kPgPressure) on the core's pressure list; no
+// other page is ever linked.
 //
+// Blocks move between "allocated" and "per-CPU" without the zone lock (the
+// per-CPU fast path), so state and flags are read and written with
+// ReadOnce/WriteOnce: a zone-locked walker looking at a neighbour or at an
+// allocated block sees one state or the other, never a torn byte.
 // core.h's opaque `struct mmlab_page` is this type, so the C ABI hands out
 // descriptor pointers without casts.
 #ifndef MMLAB_CXXCORE_PAGE_DESC_H
@@ -31,6 +40,8 @@ enum class PageState : uint8_t {
   kFreeTail,
   kAllocHead,
   kAllocTail,
+  kPcpHead,  // on a per-CPU list: allocated from the zone, not to a caller
+  kPcpTail,
 };
 
 // Page flags (Linux's PG_*), on heads only.
@@ -39,6 +50,11 @@ enum PageFlags : uint16_t {
   // may free it, so a stray free cannot leave a handle pointing at a block
   // that has since been handed to someone else.
   kPgControl = 1u << 0,
+  // The block is a page of the control file's pressure pool, linked into
+  // the core's pressure list through buddy_list: only the pool frees it.
+  kPgPressure = 1u << 1,
+  // Flags naming an owner other than the caller of the page allocator.
+  kPgOwnerMask = kPgControl | kPgPressure,
 };
 
 const char* PageStateName(PageState state);
@@ -48,18 +64,32 @@ const char* PageStateName(PageState state);
 // Plain data, laid out by hand: 32 bytes, so a 4 MiB chunk's descriptors
 // take 32 KiB (Linux's struct page is 64 bytes).
 struct mmlab_page {
-  mmlab::ListNode buddy_list;  // free_area[order] link, free heads only
+  mmlab::ListNode buddy_list;  // free_area, per-CPU or pressure list link; heads only
   mmlab::Chunk* chunk;         // the chunk this page belongs to; never changes
   uint32_t gfp;                // gfp of the allocation, allocated heads only
-  uint16_t flags;              // PageFlags, heads only
+  uint16_t flags;              // PageFlags, heads only (use Flags()/SetFlags())
   uint8_t order;               // block order, heads only
-  mmlab::PageState state;
+  mmlab::PageState state;      // use State()/SetState()
+
+  mmlab::PageState State() const {
+    return static_cast<mmlab::PageState>(
+        __atomic_load_n(reinterpret_cast<const uint8_t*>(&state), __ATOMIC_RELAXED));
+  }
+  void SetState(mmlab::PageState s) {
+    __atomic_store_n(reinterpret_cast<uint8_t*>(&state), static_cast<uint8_t>(s),
+                     __ATOMIC_RELAXED);
+  }
+  uint16_t Flags() const { return mmlab::ReadOnce(flags); }
+  void SetFlags(uint16_t f) { mmlab::WriteOnce(flags, f); }
 
   bool IsHead() const {
-    return state == mmlab::PageState::kFreeHead || state == mmlab::PageState::kAllocHead;
+    mmlab::PageState s = State();
+    return s == mmlab::PageState::kFreeHead || s == mmlab::PageState::kAllocHead ||
+           s == mmlab::PageState::kPcpHead;
   }
-  bool IsFreeHead() const { return state == mmlab::PageState::kFreeHead; }
-  bool IsAllocHead() const { return state == mmlab::PageState::kAllocHead; }
+  bool IsFreeHead() const { return State() == mmlab::PageState::kFreeHead; }
+  bool IsAllocHead() const { return State() == mmlab::PageState::kAllocHead; }
+  bool IsPcpHead() const { return State() == mmlab::PageState::kPcpHead; }
 };
 
 namespace mmlab {

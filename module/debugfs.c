@@ -162,6 +162,61 @@ static const struct file_operations mmlab_control_fops = {
 	.read = mmlab_control_read,
 };
 
+/*
+ * bench: "run" or "run runs=N" (default 7) measures, blocking the writer
+ * until done; reading shows the last table (bench.c).
+ */
+#define MMLAB_BENCH_DEFAULT_RUNS 7
+
+static int mmlab_bench_seq_show(struct seq_file *m, void *v)
+{
+	return mmlab_bench_show(m);
+}
+
+static int mmlab_bench_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, mmlab_bench_seq_show, NULL);
+}
+
+static ssize_t mmlab_bench_write(struct file *file, const char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	unsigned int runs = MMLAB_BENCH_DEFAULT_RUNS;
+	char buf[32], *arg;
+	int err;
+
+	if (count >= sizeof(buf)) {
+		pr_warn_ratelimited("bench: write of %zu bytes refused\n", count);
+		return -EINVAL;
+	}
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	arg = strim(buf);
+	if (strncmp(arg, "run", 3) || (arg[3] && arg[3] != ' ')) {
+		pr_warn_ratelimited("bench: unknown command '%s' (try: run [runs=N])\n", arg);
+		return -EINVAL;
+	}
+	arg = skip_spaces(arg + 3);
+	if (*arg) {
+		if (strncmp(arg, "runs=", 5) || kstrtouint(arg + 5, 10, &runs)) {
+			pr_warn_ratelimited("bench: bad argument '%s' (try: run [runs=N])\n", arg);
+			return -EINVAL;
+		}
+	}
+	err = mmlab_bench_run(runs);
+	return err ? err : count;
+}
+
+static const struct file_operations mmlab_bench_fops = {
+	.owner = THIS_MODULE,
+	.open = mmlab_bench_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+	.write = mmlab_bench_write,
+};
+
 int mmlab_debugfs_init(void)
 {
 	mmlab_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
@@ -172,7 +227,10 @@ int mmlab_debugfs_init(void)
 			    (void *)(uintptr_t)MMLAB_VIEW_BUDDYINFO, &mmlab_view_fops);
 	debugfs_create_file("stats", 0444, mmlab_dir,
 			    (void *)(uintptr_t)MMLAB_VIEW_STATS, &mmlab_view_fops);
+	debugfs_create_file("zoneinfo", 0444, mmlab_dir,
+			    (void *)(uintptr_t)MMLAB_VIEW_ZONEINFO, &mmlab_view_fops);
 	debugfs_create_file("control", 0600, mmlab_dir, NULL, &mmlab_control_fops);
+	debugfs_create_file("bench", 0600, mmlab_dir, NULL, &mmlab_bench_fops);
 	return 0;
 }
 
@@ -180,4 +238,5 @@ void mmlab_debugfs_exit(void)
 {
 	debugfs_remove_recursive(mmlab_dir);
 	mmlab_dir = NULL;
+	mmlab_bench_exit();
 }

@@ -2,8 +2,11 @@
 /*
  * host_log.c - text, time and assertions for the core.
  *
- * Warnings are rate limited: most of them are answers to bad user input on
- * the control file, and a script looping over garbage must not flood the log.
+ * Lines the core marks MMLAB_LOG_RATELIMITED (answers to bad input on the
+ * control file, bad frees) go through printk's rate limit, so a script
+ * looping over garbage cannot flood the log. Other lines never do: the core
+ * limits its multi-line reports (allocation failures) as a whole, and a
+ * per-line limit would cut them in the middle.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -14,14 +17,28 @@
 
 #include "mmlab/host.h"
 
-void mmlab_host_log(enum mmlab_log_level level, const char *msg)
+void mmlab_host_log(int level, const char *msg)
 {
+	if (level & MMLAB_LOG_RATELIMITED) {
+		switch (level & ~MMLAB_LOG_RATELIMITED) {
+		case MMLAB_LOG_ERR:
+			pr_err_ratelimited("%s\n", msg);
+			break;
+		case MMLAB_LOG_WARN:
+			pr_warn_ratelimited("%s\n", msg);
+			break;
+		default:
+			pr_info_ratelimited("%s\n", msg);
+			break;
+		}
+		return;
+	}
 	switch (level) {
 	case MMLAB_LOG_ERR:
 		pr_err("%s\n", msg);
 		break;
 	case MMLAB_LOG_WARN:
-		pr_warn_ratelimited("%s\n", msg);
+		pr_warn("%s\n", msg);
 		break;
 	case MMLAB_LOG_NOTICE:
 		pr_notice("%s\n", msg);

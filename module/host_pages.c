@@ -8,6 +8,9 @@
  * never warns and never retries hard: running out is the core's business,
  * and it reports that itself.
  *
+ * Zones: DMA32 chunks are asked for with __GFP_DMA32, so they lie below
+ * 4 GiB; Normal chunks are taken only from the host's ZONE_NORMAL.
+ *
  * The borrowed/returned counters are kept here, independently of the core's
  * own bookkeeping, so that module unload can prove every page went back.
  */
@@ -16,6 +19,8 @@
 #include <linux/atomic.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/nodemask.h>
 #include <linux/slab.h>
 
 #include "compat.h"
@@ -24,6 +29,21 @@
 
 static atomic64_t pages_borrowed = ATOMIC64_INIT(0);
 static atomic64_t pages_returned = ATOMIC64_INIT(0);
+
+/*
+ * Whether the host has any ZONE_NORMAL memory (on x86-64: above 4 GiB). A
+ * machine or VM with less has none, and a Normal chunk request could only be
+ * refused after a wasted order-10 allocation.
+ */
+bool mmlab_host_has_normal(void)
+{
+	unsigned long managed = 0;
+	int nid;
+
+	for_each_online_node(nid)
+		managed += zone_managed_pages(&NODE_DATA(nid)->node_zones[ZONE_NORMAL]);
+	return managed != 0;
+}
 
 static gfp_t mmlab_host_gfp(enum mmlab_host_zone zone, int can_sleep)
 {
@@ -47,10 +67,21 @@ int mmlab_host_chunk_alloc(uint32_t order, enum mmlab_host_zone zone,
 	}
 	if (can_sleep)
 		might_sleep();
+	if (zone == MMLAB_HOST_ZONE_NORMAL && !mmlab_host_has_normal())
+		return -ENOMEM;
 
 	page = alloc_pages(mmlab_host_gfp(zone, can_sleep), order);
 	if (!page)
 		return -ENOMEM;
+	/*
+	 * A GFP_KERNEL request falls back to DMA32 when the host's Normal zone
+	 * is empty or absent; mmlab's Normal zone must then stay empty too,
+	 * or its pages would not be what the zone's name promises.
+	 */
+	if (zone == MMLAB_HOST_ZONE_NORMAL && page_zonenum(page) != ZONE_NORMAL) {
+		__free_pages(page, order);
+		return -ENOMEM;
+	}
 	split_page(page, order);
 	atomic64_add(1ull << order, &pages_borrowed);
 

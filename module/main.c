@@ -2,7 +2,8 @@
 /*
  * main.c - module init/exit and parameters.
  *
- * Load order: core first (it borrows nothing until asked), then debugfs.
+ * Load order: core first (it borrows nothing until asked), the reclaim
+ * thread, the CPU-hotplug hook that drains a dead CPU's lists, then debugfs.
  * Unload order is the reverse, and ends with proof that every page taken
  * from the host's alloc_pages() went back: the counters in host_pages.c are
  * independent of the core's bookkeeping, and the line printed here is what
@@ -10,6 +11,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cpuhotplug.h>
 #include <linux/init.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
@@ -28,7 +30,28 @@ module_param(capacity_mb, uint, 0444);
 MODULE_PARM_DESC(capacity_mb,
 		 "most memory borrowed from the host at once, in MiB (default 256)");
 
+static unsigned int dma32_mb;
+module_param(dma32_mb, uint, 0444);
+MODULE_PARM_DESC(dma32_mb,
+		 "ZONE_DMA32's share of capacity_mb (default 0: a quarter, at least one chunk; all of it when the host has no memory above 4 GiB)");
+
+static unsigned int min_free_kbytes;
+module_param(min_free_kbytes, uint, 0444);
+MODULE_PARM_DESC(min_free_kbytes,
+		 "like vm.min_free_kbytes, for mmlab's zones (default 0: derived from the capacity)");
+
 struct mmlab_core *mmlab_core;
+static enum cpuhp_state mmlab_cpuhp_state;
+
+/*
+ * Runs on a surviving CPU after @cpu is dead (a BP "prepare" state's teardown),
+ * so the dead CPU's per-CPU lists can be emptied without racing it.
+ */
+static int mmlab_cpu_dead(unsigned int cpu)
+{
+	mmlab_core_cpu_dead(mmlab_core, cpu);
+	return 0;
+}
 
 static int __init mmlab_init(void)
 {
@@ -52,20 +75,53 @@ static int __init mmlab_init(void)
 	}
 	cfg.chunk_order = chunk_order;
 	cfg.capacity_pages = round_down(capacity_pages, chunk_pages);
+	cfg.min_free_kbytes = min_free_kbytes;
+	if (dma32_mb) {
+		u64 dma32_pages = ((u64)dma32_mb << 20) >> PAGE_SHIFT;
+
+		dma32_pages = round_down(dma32_pages, chunk_pages);
+		if (dma32_pages > cfg.capacity_pages) {
+			pr_warn("dma32_mb=%u refused: more than capacity_mb=%u\n",
+				dma32_mb, capacity_mb);
+			return -EINVAL;
+		}
+		cfg.zone_pages[MMLAB_ZONE_DMA32] = dma32_pages;
+		cfg.zone_pages[MMLAB_ZONE_NORMAL] = cfg.capacity_pages - dma32_pages;
+	} else if (!mmlab_host_has_normal()) {
+		/* All memory is below 4 GiB: a Normal share could never be filled. */
+		pr_info("the host has no ZONE_NORMAL memory: all of the capacity goes to DMA32\n");
+		cfg.zone_pages[MMLAB_ZONE_DMA32] = cfg.capacity_pages;
+		cfg.zone_pages[MMLAB_ZONE_NORMAL] = 0;
+	}
 
 	st = mmlab_core_create(&cfg, &mmlab_core);
 	if (st != MMLAB_OK)
 		return mmlab_status_to_errno(st);
 
+	err = mmlab_kswapd_start();
+	if (err)
+		goto out_core;
+	err = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "mmlab:dead",
+					NULL, mmlab_cpu_dead);
+	if (err < 0)
+		goto out_kswapd;
+	mmlab_cpuhp_state = err;
 	err = mmlab_debugfs_init();
-	if (err) {
-		mmlab_core_destroy(mmlab_core);
-		mmlab_core = NULL;
-		return err;
-	}
+	if (err)
+		goto out_cpuhp;
+
 	pr_info("loaded: chunk order %u, capacity %llu pages\n",
 		chunk_order, cfg.capacity_pages);
 	return 0;
+
+out_cpuhp:
+	cpuhp_remove_state_nocalls(mmlab_cpuhp_state);
+out_kswapd:
+	mmlab_kswapd_stop();
+out_core:
+	mmlab_core_destroy(mmlab_core);
+	mmlab_core = NULL;
+	return err;
 }
 
 static void __exit mmlab_exit(void)
@@ -74,6 +130,8 @@ static void __exit mmlab_exit(void)
 	u64 leaked;
 
 	mmlab_debugfs_exit();
+	cpuhp_remove_state_nocalls(mmlab_cpuhp_state);
+	mmlab_kswapd_stop();
 	leaked = mmlab_core_destroy(mmlab_core);
 	mmlab_core = NULL;
 

@@ -32,6 +32,17 @@ struct mmlab_host_page_counts {
 	u64 returned;	/* pages ever given back with __free_page() */
 };
 void mmlab_host_page_counts(struct mmlab_host_page_counts *out);
+bool mmlab_host_has_normal(void);
+
+/* kswapd.c */
+int mmlab_kswapd_start(void);
+void mmlab_kswapd_stop(void);
+
+/* bench.c */
+struct seq_file;
+int mmlab_bench_run(unsigned int runs);
+int mmlab_bench_show(struct seq_file *m);
+void mmlab_bench_exit(void);
 
 /* debugfs.c */
 int mmlab_debugfs_init(void);

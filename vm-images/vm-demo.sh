@@ -28,5 +28,5 @@ vmlinuz=$("$here/fetch-kernel.sh" "$kver")
 "$here/mkinitramfs.sh" -o "$out/demo.cpio.gz" -s "$here/demo-guest.sh" -m "$module" >/dev/null
 echo "vm-demo: booting (console log: $out/console.log)"
 "$here/run-vm.sh" -k "$vmlinuz" -i "$out/demo.cpio.gz" -l "$out/console.log" \
-	-m 1G -c 2 -t 300
+	-m 6G -c 2 -t 300
 echo "vm-demo: done; the whole console is in $out/console.log"

@@ -29,7 +29,7 @@ TEST_F(PageApi, AddressPfnAndDescriptorAreOneMapping) {
 }
 
 TEST_F(PageApi, VirtToPageIsNullOutsideManagedChunks) {
-  NewCore(4);
+  NewBuddyCore(4);  // exactly one chunk borrowed
   int on_stack = 0;
   EXPECT_EQ(mmlab_virt_to_page(core_, &on_stack), nullptr);
   EXPECT_EQ(mmlab_virt_to_page(core_, nullptr), nullptr);
@@ -51,10 +51,11 @@ TEST_F(PageApi, GetFreePagesAndFreePagesRoundTrip) {
 }
 
 TEST_F(PageApi, GetFreePagesReturnsZeroOnFailure) {
-  NewCore(4, 1);
+  NewBuddyCore(4, 1);
   EXPECT_EQ(mmlab___get_free_pages(core_, MMLAB_GFP_KERNEL, 5), 0u);
   sim::FailChunkAllocs(1);
-  EXPECT_EQ(mmlab_get_zeroed_page(core_, MMLAB_GFP_KERNEL), 0u);
+  // Without __GFP_NORETRY the retry would borrow the chunk after all.
+  EXPECT_EQ(mmlab_get_zeroed_page(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NORETRY), 0u);
 }
 
 TEST_F(PageApi, PageAddressOfNullIsNull) {
@@ -63,10 +64,11 @@ TEST_F(PageApi, PageAddressOfNullIsNull) {
 }
 
 TEST_F(PageApi, TwoCoresAreIndependent) {
-  NewCore(4, 1);
-  mmlab_core_config cfg = {2, 4};
+  NewBuddyCore(4, 1);
+  mmlab_core_config cfg = Config(2, 4);
   mmlab_core* other = nullptr;
   ASSERT_EQ(mmlab_core_create(&cfg, &other), MMLAB_OK);
+  MakeBuddyOnly(other);  // 4 pages: the default reserve would be all of them
   mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   mmlab_page* q = mmlab_alloc_pages(other, MMLAB_GFP_KERNEL, 0);
   ASSERT_TRUE(p && q);

@@ -13,7 +13,7 @@ class BadFree : public CoreTest {
  protected:
   void SetUp() override {
     CoreTest::SetUp();
-    NewCore(4, 2);
+    NewBuddyCore(4, 2);
   }
 
   // Runs a refused request and checks that nothing changed and exactly

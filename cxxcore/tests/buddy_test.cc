@@ -13,7 +13,7 @@ namespace {
 using Buddy = CoreTest;
 
 TEST_F(Buddy, FirstAllocationSplitsOneChunkIntoOneBlockOfEveryLowerOrder) {
-  NewCore(/*chunk_order=*/4);
+  NewBuddyCore(/*chunk_order=*/4);
   mmlab_page* page = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   ASSERT_NE(page, nullptr);
   // 16 pages = 1 (allocated) + 1 + 2 + 4 + 8 (free halves of each split).
@@ -25,7 +25,7 @@ TEST_F(Buddy, FirstAllocationSplitsOneChunkIntoOneBlockOfEveryLowerOrder) {
 }
 
 TEST_F(Buddy, FreeMergesBackIntoOneChunkSizedBlock) {
-  NewCore(4);
+  NewBuddyCore(4);
   mmlab_page* page = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   ASSERT_EQ(mmlab___free_pages(core_, page, 0), MMLAB_OK);
   EXPECT_EQ(NrFree(), (std::vector<unsigned long>{0, 0, 0, 0, 1}));
@@ -34,7 +34,7 @@ TEST_F(Buddy, FreeMergesBackIntoOneChunkSizedBlock) {
 }
 
 TEST_F(Buddy, AllocationKeepsTheLowerHalfAndTheNextTakesItsBuddy) {
-  NewCore(4);
+  NewBuddyCore(4);
   mmlab_page* a = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   mmlab_page* b = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   ASSERT_TRUE(a && b);
@@ -45,7 +45,7 @@ TEST_F(Buddy, AllocationKeepsTheLowerHalfAndTheNextTakesItsBuddy) {
 }
 
 TEST_F(Buddy, FreedBlockMergesOnlyOnceItsBuddyIsFree) {
-  NewCore(4);
+  NewBuddyCore(4);
   mmlab_page* a = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   mmlab_page* b = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   EXPECT_EQ(NrFree(), (std::vector<unsigned long>{0, 1, 1, 1, 0}));
@@ -58,7 +58,7 @@ TEST_F(Buddy, FreedBlockMergesOnlyOnceItsBuddyIsFree) {
 }
 
 TEST_F(Buddy, EveryBlockIsAlignedToItsOrder) {
-  NewCore(6, 8);
+  NewBuddyCore(6, 8);
   std::vector<std::pair<mmlab_page*, uint32_t>> blocks;
   for (uint32_t round = 0; round < 3; round++) {
     for (uint32_t order = 0; order <= 6; order++) {
@@ -74,7 +74,7 @@ TEST_F(Buddy, EveryBlockIsAlignedToItsOrder) {
 }
 
 TEST_F(Buddy, LargestOrderIsTheChunkOrder) {
-  NewCore(5, 2);
+  NewBuddyCore(5, 2);
   mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 5);
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(NrFree(), (std::vector<unsigned long>{0, 0, 0, 0, 0, 0}));
@@ -88,7 +88,7 @@ TEST_F(Buddy, LargestOrderIsTheChunkOrder) {
 TEST_F(Buddy, FillingWithEveryOrderAndFreeingInRandomOrderMergesCompletely) {
   const uint32_t kChunkOrder = 6;
   const uint64_t kChunks = 8;
-  NewCore(kChunkOrder, kChunks);
+  NewBuddyCore(kChunkOrder, kChunks);
   std::mt19937 rng(1234);
   std::vector<std::pair<mmlab_page*, uint32_t>> blocks;
   for (int order = kChunkOrder; order >= 0; order--) {
@@ -125,14 +125,15 @@ TEST_F(Buddy, FillingWithEveryOrderAndFreeingInRandomOrderMergesCompletely) {
   std::vector<unsigned long> merged(kChunkOrder + 1, 0);
   merged[kChunkOrder] = kChunks;
   EXPECT_EQ(NrFree(), merged);
-  EXPECT_EQ(Render(MMLAB_VIEW_BUDDYINFO), BuddyinfoLine(merged));
+  EXPECT_EQ(Render(MMLAB_VIEW_BUDDYINFO),
+            Buddyinfo(std::vector<unsigned long>(kChunkOrder + 1, 0), merged));
 }
 
 // Chunks are separate borrowings: even when two chunks happen to be
 // neighbours (as buddies one order up would be), their blocks stay apart.
 TEST_F(Buddy, NeighbouringChunksNeverMerge) {
   sim::UseContiguousChunks(true);
-  NewCore(2, 2);
+  NewBuddyCore(2, 2);
   mmlab_page* a = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
   mmlab_page* b = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
   ASSERT_TRUE(a && b);
@@ -151,7 +152,7 @@ TEST_F(Buddy, NeighbouringChunksNeverMerge) {
 }
 
 TEST_F(Buddy, PerOrderCountersCountAllocsAndFrees) {
-  NewCore(4);
+  NewBuddyCore(4);
   mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 3);
   mmlab_page* q = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 3);
   mmlab___free_pages(core_, p, 3);

@@ -28,7 +28,7 @@ class Checker : public CoreTest {
 };
 
 TEST_F(Checker, CleanCoreHasNoViolations) {
-  NewCore(4, 2);
+  NewBuddyCore(4, 2);
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK);
   mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK);
@@ -38,7 +38,7 @@ TEST_F(Checker, CleanCoreHasNoViolations) {
 }
 
 TEST_F(Checker, FindsAPageInTheWrongStateInsideABlock) {
-  NewCore(4, 1);
+  NewBuddyCore(4, 1);
   mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
   mmlab_page* tail = PageAt(p, 3);
   tail->state = PageState::kFreeTail;
@@ -49,7 +49,7 @@ TEST_F(Checker, FindsAPageInTheWrongStateInsideABlock) {
 }
 
 TEST_F(Checker, FindsAFreeBlockMissingFromItsList) {
-  NewCore(4, 1);
+  NewBuddyCore(4, 1);
   mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   mmlab_page* free_head = PageAt(p, 8);  // the order-3 half of the first split
   ASSERT_EQ(free_head->state, PageState::kFreeHead);
@@ -69,7 +69,7 @@ TEST_F(Checker, FindsAFreeBlockMissingFromItsList) {
 }
 
 TEST_F(Checker, FindsFreeBuddiesThatWereNotMerged) {
-  NewCore(4, 1);
+  NewBuddyCore(4, 1);
   mmlab_page* a = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   mmlab_page* b = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   mmlab___free_pages(core_, a, 0);
@@ -84,7 +84,7 @@ TEST_F(Checker, FindsFreeBuddiesThatWereNotMerged) {
 }
 
 TEST_F(Checker, FindsAMisalignedHead) {
-  NewCore(4, 1);
+  NewBuddyCore(4, 1);
   mmlab_page* a = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   mmlab_page* b = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);  // index 1
   b->order = 1;
@@ -95,7 +95,7 @@ TEST_F(Checker, FindsAMisalignedHead) {
 }
 
 TEST_F(Checker, FindsAHandleWhoseBlockChanged) {
-  NewCore(4, 1);
+  NewBuddyCore(4, 1);
   ASSERT_EQ(Control("alloc order=1"), MMLAB_OK);
   mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   mmlab_page* handle_page = PageAt(p, -2);
@@ -112,7 +112,7 @@ TEST_F(Checker, FindsAHandleWhoseBlockChanged) {
 }
 
 TEST_F(Checker, ReportsManyViolationsWithoutFloodingTheLog) {
-  NewCore(7, 1);
+  NewBuddyCore(7, 1);
   mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 7);
   mmlab___free_pages(core_, p, 7);
   for (int i = 1; i < 128; i++)

@@ -11,9 +11,12 @@ namespace {
 
 class Control : public CoreTest {
  protected:
+  // The language is the subject here, not the policy: a plain buddy core
+  // (test_util.h). command_policy_test.cc covers the zone and reclaim
+  // commands on a real one.
   void SetUp() override {
     CoreTest::SetUp();
-    NewCore(4, 4);
+    NewBuddyCore(4, 4);
   }
 
   // A refused command: status, result text, and the same text logged once
@@ -52,7 +55,8 @@ TEST_F(Control, AllocReturnsHandleOrderAndPfn) {
   std::string r = Result("alloc order=2");
   uint64_t pfn = PfnOf(r);
   char want[96];
-  snprintf(want, sizeof(want), "handle 1 order 2 pfn 0x%lx", static_cast<unsigned long>(pfn));
+  snprintf(want, sizeof(want), "handle 1 order 2 pfn 0x%lx zone Normal",
+           static_cast<unsigned long>(pfn));
   EXPECT_EQ(r, want);
   EXPECT_EQ(pfn % 4, 0u);
   EXPECT_EQ(Counters().used_pages, 4u);
@@ -154,7 +158,7 @@ TEST_F(Control, AllocRefusesOrdersAboveTheChunkOrder) {
 
 TEST_F(Control, AtMost4096HandlesAreLive) {
   Destroy();
-  NewCore(4, 257);  // room for more than 4096 order-0 blocks
+  NewBuddyCore(4, 257);  // room for more than 4096 order-0 blocks
   for (int i = 0; i < 4096; i++)
     ASSERT_EQ(CoreTest::Control("alloc order=0"), MMLAB_OK) << i;
   ExpectError("alloc order=0", MMLAB_ENOSPC, "control: alloc: all 4096 handles are in use");

@@ -5,10 +5,13 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
+#include <mutex>
 #include <random>
 #include <thread>
 #include <vector>
 
+#include "core.h"  // Zone::Shrink alone, without the drain
 #include "test_util.h"
 
 namespace mmlab_test {
@@ -16,10 +19,13 @@ namespace {
 
 using Concurrency = CoreTest;
 
-// Each thread tags the pages it owns and checks the tags before freeing:
-// two threads handed the same block would overwrite each other's tags.
+// Each thread runs on its own simulated CPU (so on its own per-CPU lists),
+// tags the pages it owns and checks the tags before freeing: two threads
+// handed the same block would overwrite each other's tags. kswapd runs in
+// a thread of its own, woken by the allocations.
 TEST_F(Concurrency, ThreadsAllocatingAndFreeingKeepTheCoreConsistent) {
   NewCore(5, 16);
+  sim::StartKswapdThread(core_);
   constexpr int kThreads = 4;
   constexpr int kOps = 20000;
   std::atomic<int> errors{0};
@@ -27,6 +33,7 @@ TEST_F(Concurrency, ThreadsAllocatingAndFreeingKeepTheCoreConsistent) {
   std::atomic<uint64_t> successes{0}, failures{0};
 
   auto worker = [&](int id) {
+    sim::BindCpu(static_cast<uint32_t>(id));
     std::mt19937 rng(static_cast<unsigned>(id) * 7919u);
     std::vector<std::pair<mmlab_page*, uint32_t>> mine;
     auto tag = [&](mmlab_page* p, uint32_t order) {
@@ -72,6 +79,7 @@ TEST_F(Concurrency, ThreadsAllocatingAndFreeingKeepTheCoreConsistent) {
 
   // Meanwhile: checker, views, shrink and the control file, all concurrently.
   std::thread observer([&] {
+    sim::BindCpu(1);
     uint64_t n;
     while (!stop) {
       if (mmlab_core_check(core_) != MMLAB_OK)
@@ -84,8 +92,11 @@ TEST_F(Concurrency, ThreadsAllocatingAndFreeingKeepTheCoreConsistent) {
       mmlab_core_control(core_, "free_all", 8, r, sizeof(r));
       struct mmlab_core_counters c;
       mmlab_core_counters(core_, &c);
-      if (c.free_pages + c.used_pages != c.host_pages || c.host_pages > c.capacity_pages)
+      if (c.free_pages + c.used_pages + c.pcp_pages != c.host_pages ||
+          c.host_pages > c.capacity_pages)
         errors++;
+      Render(MMLAB_VIEW_ZONEINFO);
+      mmlab_core_control(core_, "drain", 5, r, sizeof(r));
     }
   });
   std::vector<std::thread> threads;
@@ -95,6 +106,7 @@ TEST_F(Concurrency, ThreadsAllocatingAndFreeingKeepTheCoreConsistent) {
     t.join();
   stop = true;
   observer.join();
+  sim::StopKswapdThread();
 
   EXPECT_EQ(errors.load(), 0) << sim::LogText();
   EXPECT_GT(successes.load(), 10000u);
@@ -102,6 +114,8 @@ TEST_F(Concurrency, ThreadsAllocatingAndFreeingKeepTheCoreConsistent) {
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
   struct mmlab_core_counters c = Counters();
   EXPECT_EQ(c.used_pages, 0u);
+  EXPECT_EQ(c.free_pages + c.pcp_pages, c.host_pages);
+  EXPECT_GT(sim::KswapdWakes(), 0u) << "the zones went below their low watermarks";
   EXPECT_EQ(sim::CountLogs("bad free"), 0u) << sim::LogText();
   uint64_t returned = 0;
   mmlab_core_shrink(core_, &returned);
@@ -115,7 +129,7 @@ TEST_F(Concurrency, CapacityHoldsWhenManyThreadsGrowAtOnce) {
   constexpr int kThreads = 8;
   constexpr uint64_t kChunks = 5;
   for (int round = 0; round < 20; round++) {
-    NewCore(3, kChunks);
+    NewBuddyCore(3, kChunks);  // one chunk per allocation, no reserve held back
     uint64_t borrowed = sim::ChunksBorrowed();
     std::atomic<int> ready{0};
     std::atomic<uint64_t> got{0};
@@ -142,6 +156,100 @@ TEST_F(Concurrency, CapacityHoldsWhenManyThreadsGrowAtOnce) {
         EXPECT_EQ(mmlab___free_pages(core_, p, 3), MMLAB_OK);
     EXPECT_EQ(Destroy(), 0u);
   }
+}
+
+// Blocks change hands between CPUs: each thread frees what another one
+// allocated, so the per-CPU lists fill on one CPU and drain on another,
+// while a shrinker thread keeps returning chunks (replacing the chunk
+// index the lock-free free path reads) and draining every CPU. ASan
+// catches any read of an index or descriptor freed too early.
+TEST_F(Concurrency, PagesFreedOnOtherCpusWhileZonesGrowAndShrink) {
+  NewCore(3, 32);
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 3000;
+  std::mutex mu;
+  std::vector<std::pair<mmlab_page*, uint32_t>> handoff[kThreads];
+  std::atomic<int> errors{0};
+  std::atomic<bool> stop{false};
+  auto worker = [&](int id) {
+    sim::BindCpu(static_cast<uint32_t>(id));
+    std::mt19937 rng(static_cast<unsigned>(id) + 17);
+    for (int i = 0; i < kRounds; i++) {
+      uint32_t order = rng() % 5;
+      mmlab_gfp_t gfp = rng() % 3 ? MMLAB_GFP_KERNEL : MMLAB_GFP_ATOMIC;
+      mmlab_page* p = mmlab_alloc_pages(core_, gfp | MMLAB___GFP_NOWARN, order);
+      std::vector<std::pair<mmlab_page*, uint32_t>> mine;
+      {
+        std::lock_guard<std::mutex> g(mu);
+        if (p)
+          handoff[(id + 1) % kThreads].push_back({p, order});
+        mine.swap(handoff[id]);
+      }
+      for (auto [q, o] : mine) {
+        if (mmlab___free_pages(core_, q, o) != MMLAB_OK)
+          errors++;
+      }
+    }
+  };
+  std::thread shrinker([&] {
+    sim::BindCpu(0);
+    uint64_t n;
+    while (!stop) {
+      mmlab_core_shrink(core_, &n);
+      mmlab_core_drain_all(core_);
+      std::this_thread::yield();
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++)
+    threads.emplace_back(worker, t);
+  for (auto& t : threads)
+    t.join();
+  stop = true;
+  shrinker.join();
+  for (auto& list : handoff)
+    for (auto [q, o] : list)
+      if (mmlab___free_pages(core_, q, o) != MMLAB_OK)
+        errors++;
+  EXPECT_EQ(errors.load(), 0) << sim::LogText();
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  EXPECT_EQ(Counters().used_pages, 0u);
+  EXPECT_GT(Counters().host_chunks_returned, 0u) << "chunks came and went";
+  EXPECT_EQ(sim::CountLogs("bad free"), 0u) << sim::LogText();
+}
+
+// The free fast path looks chunks up with interrupts off and no lock, so a
+// chunk (and the index that listed it) may only go once every CPU has had
+// interrupts on again: a CPU sitting in such a section holds the return up.
+TEST_F(Concurrency, ChunksGoBackOnlyAfterEveryCpuLeftItsInterruptsOffSection) {
+  NewBuddyCore(4, 2);
+  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
+  ASSERT_EQ(mmlab___free_pages(core_, p, 4), MMLAB_OK);  // one fully free chunk
+  std::atomic<int> phase{0};
+  std::thread reader([&] {
+    sim::BindCpu(2);
+    uint32_t cpu;
+    unsigned long flags = mmlab_host_local_irq_save(&cpu);
+    phase = 1;
+    while (phase != 2)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    mmlab_host_local_irq_restore(flags);
+  });
+  while (phase != 1)
+    std::this_thread::yield();
+  uint64_t returned = sim::ChunksReturned();
+  std::atomic<uint64_t> shrunk{~uint64_t{0}};
+  std::thread shrinker([&] {
+    shrunk = mmlab::Core::From(core_)->zone(MMLAB_ZONE_NORMAL).Shrink();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(sim::ChunksReturned(), returned) << "CPU 2 may still be reading that chunk";
+  EXPECT_EQ(shrunk.load(), ~uint64_t{0});
+  phase = 2;
+  shrinker.join();
+  reader.join();
+  EXPECT_EQ(shrunk.load(), 1u);
+  EXPECT_EQ(sim::ChunksReturned(), returned + 1);
 }
 
 TEST_F(Concurrency, ControlFileFromSeveralThreads) {

@@ -9,43 +9,98 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <mutex>
-
-#include "mmlab/host.h"
+#include <thread>
 
 namespace sim {
 namespace {
 
+constexpr uint32_t kMaxCpus = 64;
+constexpr size_t kMaxTraces = 1u << 20;
+
+struct LentChunk {
+  size_t bytes;
+  mmlab_host_zone zone;
+  bool mapped;  // mmap()ed below 4 GiB (DMA32), else heap or arena
+};
+
 std::mutex g_mu;  // guards everything below that is not atomic
 std::vector<LogLine> g_logs;
-std::map<uintptr_t, size_t> g_chunks;  // vaddr -> bytes, lent now
+std::map<uintptr_t, LentChunk> g_chunks;  // vaddr -> chunk, lent now
 int g_fail_chunks = 0;
 int g_fail_meta = 0;
 int g_skip_meta = 0;
 int g_chunk_budget = -1;  // < 0: unlimited
+int g_fail_zone[3] = {0, 0, 0};
+bool g_no_high_memory = false;
+int g_fail_run_in_context = 0;
 std::atomic<uint64_t> g_borrowed{0}, g_returned{0}, g_sleep{0}, g_nosleep{0};
 std::atomic<int64_t> g_meta_bytes{0};
 std::atomic<int64_t> g_locks{0};
-thread_local int t_locks_held = 0;
 constexpr size_t kArenaChunks = 16;
 bool g_arena_on = false;
 void* g_arena = nullptr;
 size_t g_arena_chunk_bytes = 0;
 size_t g_arena_next = 0;
 
+// CPUs.
+std::atomic<uint32_t> g_nr_cpus{4};
+std::atomic<bool> g_cpu_online[kMaxCpus];
+// Every CPU starts online, even for tests that never call Reset().
+struct CpusOnline {
+  CpusOnline() {
+    for (auto& online : g_cpu_online)
+      online = true;
+  }
+} g_cpus_online;
+std::mutex g_cpu_mu[kMaxCpus];
+std::atomic<uint64_t> g_on_each_cpu{0};
+thread_local uint32_t t_cpu = 0;       // bound CPU
+thread_local uint32_t t_irq_depth = 0;  // local_irq_save nesting
+thread_local uint32_t t_irq_cpu = 0;    // the CPU whose mutex this thread holds
+thread_local int t_locks_held = 0;      // core locks
+thread_local int t_zone_locks_held = 0;
+thread_local int t_atomic_ctx = 0;      // run_in_context(IRQS_OFF / TIMER)
+
+// Sleeping.
+std::atomic<uint64_t> g_might_sleep{0}, g_sleeps{0};
+
+// kswapd.
+std::atomic<uint64_t> g_kswapd_wakes{0}, g_kswapd_runs{0};
+std::mutex g_kswapd_mu;
+std::condition_variable g_kswapd_cv;
+bool g_kswapd_pending = false;
+bool g_kswapd_stop = false;
+std::thread* g_kswapd_thread = nullptr;
+
+// Clock and traces.
+std::atomic<uint64_t> g_clock_offset{0};
+std::mutex g_trace_mu;
+bool g_trace_on = false;
+std::vector<TraceEvent> g_traces;
+std::atomic<uint64_t> g_trace_count[3];
+
 [[noreturn]] void Die(const char* what, const char* detail) {
   fprintf(stderr, "host_sim: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
   abort();
 }
 
+// The host.h rule for calls that may sleep or take other CPUs.
 void MustNotHoldLocks(const char* call) {
   if (t_locks_held != 0)
-    Die("host page source or metadata allocator called with a core lock held", call);
+    Die("called with a core lock held", call);
+  if (t_irq_depth != 0)
+    Die("called with interrupts disabled by mmlab_host_local_irq_save", call);
 }
+
+bool Atomic() { return t_locks_held != 0 || t_irq_depth != 0 || t_atomic_ctx != 0; }
 
 // The kernel's vsnprintf and glibc's agree on only part of printf; the
 // core promises to use just that part. Anything else aborts the test.
@@ -72,13 +127,71 @@ void CheckFormat(const char* fmt) {
   }
 }
 
+// bytes of memory naturally aligned to bytes, below 2 GiB.
+void* MapLow(size_t bytes) {
+  size_t span = bytes * 2;
+  void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
+                   -1, 0);
+  if (raw == MAP_FAILED)
+    return nullptr;
+  uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+  uintptr_t aligned = (start + bytes - 1) & ~(uintptr_t{bytes} - 1);
+  if (aligned > start)
+    munmap(raw, aligned - start);
+  uintptr_t end = start + span;
+  if (end > aligned + bytes)
+    munmap(reinterpret_cast<void*>(aligned + bytes), end - aligned - bytes);
+  return reinterpret_cast<void*>(aligned);
+}
+
+bool InArena(const void* p) {
+  const char* v = static_cast<const char*>(p);
+  return g_arena && v >= static_cast<char*>(g_arena) &&
+         v < static_cast<char*>(g_arena) + g_arena_chunk_bytes * kArenaChunks;
+}
+
+// Gives chunk memory back to libc (g_mu held).
+void ReleaseMemory(uintptr_t vaddr, const LentChunk& c) {
+  void* v = reinterpret_cast<void*>(vaddr);
+  if (c.mapped)
+    munmap(v, c.bytes);
+  else if (!InArena(v))
+    free(v);  // arena memory goes when the arena is turned off
+}
+
+void KswapdLoop(mmlab_core* core) {
+  std::unique_lock<std::mutex> lk(g_kswapd_mu);
+  for (;;) {
+    g_kswapd_cv.wait(lk, [] { return g_kswapd_pending || g_kswapd_stop; });
+    if (g_kswapd_stop)
+      return;
+    g_kswapd_pending = false;
+    lk.unlock();
+    mmlab_core_kswapd(core);
+    g_kswapd_runs++;
+    lk.lock();
+  }
+}
+
 }  // namespace
 
 void Reset() {
-  std::lock_guard<std::mutex> g(g_mu);
-  g_logs.clear();
-  g_fail_chunks = g_fail_meta = g_skip_meta = 0;
-  g_chunk_budget = -1;
+  {
+    std::lock_guard<std::mutex> g(g_mu);
+    g_logs.clear();
+    g_fail_chunks = g_fail_meta = g_skip_meta = 0;
+    g_chunk_budget = -1;
+    for (int& f : g_fail_zone)
+      f = 0;
+    g_no_high_memory = false;
+    g_fail_run_in_context = 0;
+  }
+  g_nr_cpus = 4;
+  for (auto& online : g_cpu_online)
+    online = true;
+  t_cpu = 0;
+  ClearTraces();
+  RecordTraces(false);
 }
 
 std::vector<LogLine> Logs() {
@@ -125,10 +238,29 @@ void LimitChunkAllocs(int allowed) {
   g_chunk_budget = allowed;
 }
 
+void FailZoneChunkAllocs(mmlab_host_zone zone, int n) {
+  std::lock_guard<std::mutex> g(g_mu);
+  g_fail_zone[zone] = n;
+}
+
+void SetNoHighMemory(bool on) {
+  std::lock_guard<std::mutex> g(g_mu);
+  g_no_high_memory = on;
+}
+
 uint64_t ChunksOutstanding() {
   std::lock_guard<std::mutex> g(g_mu);
   return g_chunks.size();
 }
+
+uint64_t ChunksOutstandingIn(mmlab_host_zone zone) {
+  std::lock_guard<std::mutex> g(g_mu);
+  uint64_t n = 0;
+  for (auto& [vaddr, c] : g_chunks)
+    n += c.zone == zone;
+  return n;
+}
+
 uint64_t ChunksBorrowed() { return g_borrowed; }
 uint64_t ChunksReturned() { return g_returned; }
 uint64_t ChunkAllocsThatMaySleep() { return g_sleep; }
@@ -139,13 +271,8 @@ uint64_t LocksOutstanding() { return static_cast<uint64_t>(g_locks.load()); }
 uint64_t ReleaseLeakedChunks() {
   std::lock_guard<std::mutex> g(g_mu);
   uint64_t n = g_chunks.size();
-  for (auto& [vaddr, bytes] : g_chunks) {
-    char* v = reinterpret_cast<char*>(vaddr);
-    bool in_arena = g_arena && v >= static_cast<char*>(g_arena) &&
-                    v < static_cast<char*>(g_arena) + g_arena_chunk_bytes * kArenaChunks;
-    if (!in_arena)
-      free(v);
-  }
+  for (auto& [vaddr, c] : g_chunks)
+    ReleaseMemory(vaddr, c);
   g_returned += n;
   g_chunks.clear();
   return n;
@@ -168,8 +295,100 @@ bool IsLentAddress(const void* p) {
   if (it == g_chunks.begin())
     return false;
   --it;
-  return a < it->first + it->second;
+  return a < it->first + it->second.bytes;
 }
+
+void SetNrCpus(uint32_t n) {
+  if (n == 0 || n > kMaxCpus)
+    Die("SetNrCpus: 1..64 CPUs", nullptr);
+  g_nr_cpus = n;
+}
+
+void BindCpu(uint32_t cpu) {
+  if (cpu >= g_nr_cpus || !g_cpu_online[cpu])
+    Die("BindCpu: no such online CPU", nullptr);
+  if (t_irq_depth)
+    Die("BindCpu with interrupts off", nullptr);
+  t_cpu = cpu;
+}
+
+uint32_t BoundCpu() { return t_cpu; }
+
+void SetCpuOnline(uint32_t cpu, bool online) {
+  if (cpu >= kMaxCpus)
+    Die("SetCpuOnline: no such CPU", nullptr);
+  // Taking the CPU's mutex waits for whoever is "on" it with interrupts off.
+  std::lock_guard<std::mutex> g(g_cpu_mu[cpu]);
+  g_cpu_online[cpu] = online;
+}
+
+uint64_t OnEachCpuCalls() { return g_on_each_cpu; }
+uint64_t MightSleepCalls() { return g_might_sleep; }
+uint64_t SleepCalls() { return g_sleeps; }
+bool InAtomicContext() { return Atomic(); }
+
+void FailRunInContext(int n) {
+  std::lock_guard<std::mutex> g(g_mu);
+  g_fail_run_in_context = n;
+}
+
+uint64_t KswapdWakes() { return g_kswapd_wakes; }
+
+void StartKswapdThread(mmlab_core* core) {
+  if (g_kswapd_thread)
+    Die("kswapd thread already running", nullptr);
+  {
+    std::lock_guard<std::mutex> g(g_kswapd_mu);
+    g_kswapd_stop = false;
+    g_kswapd_pending = false;
+  }
+  g_kswapd_thread = new std::thread(KswapdLoop, core);
+}
+
+void StopKswapdThread() {
+  if (!g_kswapd_thread)
+    return;
+  {
+    std::lock_guard<std::mutex> g(g_kswapd_mu);
+    g_kswapd_stop = true;
+  }
+  g_kswapd_cv.notify_all();
+  g_kswapd_thread->join();
+  delete g_kswapd_thread;
+  g_kswapd_thread = nullptr;
+}
+
+uint64_t KswapdThreadRuns() { return g_kswapd_runs; }
+
+void AdvanceClock(uint64_t ns) { g_clock_offset += ns; }
+
+void RecordTraces(bool on) {
+  std::lock_guard<std::mutex> g(g_trace_mu);
+  g_trace_on = on;
+}
+
+std::vector<TraceEvent> Traces() {
+  std::lock_guard<std::mutex> g(g_trace_mu);
+  return g_traces;
+}
+
+void ClearTraces() {
+  std::lock_guard<std::mutex> g(g_trace_mu);
+  g_traces.clear();
+}
+
+uint64_t TraceCount(TraceKind kind) { return g_trace_count[static_cast<int>(kind)]; }
+
+namespace {
+
+void Trace(TraceKind kind, uint64_t pfn, uint32_t order, uint32_t gfp, uint32_t zone) {
+  g_trace_count[static_cast<int>(kind)]++;
+  std::lock_guard<std::mutex> g(g_trace_mu);
+  if (g_trace_on && g_traces.size() < kMaxTraces)
+    g_traces.push_back({kind, pfn, order, gfp, zone});
+}
+
+}  // namespace
 
 }  // namespace sim
 
@@ -179,8 +398,9 @@ extern "C" {
 
 int mmlab_host_chunk_alloc(uint32_t order, enum mmlab_host_zone zone, int can_sleep,
                            struct mmlab_host_chunk* out) {
-  (void)zone;
   MustNotHoldLocks("mmlab_host_chunk_alloc");
+  if (can_sleep && t_atomic_ctx)
+    Die("a chunk allocation that may sleep in an atomic context", nullptr);
   (can_sleep ? g_sleep : g_nosleep)++;
   {
     std::lock_guard<std::mutex> g(g_mu);
@@ -189,6 +409,13 @@ int mmlab_host_chunk_alloc(uint32_t order, enum mmlab_host_zone zone, int can_sl
         g_fail_chunks--;
       return -1;
     }
+    if (g_fail_zone[zone] != 0) {
+      if (g_fail_zone[zone] > 0)
+        g_fail_zone[zone]--;
+      return -1;
+    }
+    if (zone == MMLAB_HOST_ZONE_NORMAL && g_no_high_memory)
+      return -1;
     if (g_chunk_budget == 0)
       return -1;
     if (g_chunk_budget > 0)
@@ -196,7 +423,11 @@ int mmlab_host_chunk_alloc(uint32_t order, enum mmlab_host_zone zone, int can_sl
   }
   size_t bytes = size_t{4096} << order;
   void* p = nullptr;
-  {
+  bool mapped = false;
+  if (zone == MMLAB_HOST_ZONE_DMA32) {
+    p = MapLow(bytes);
+    mapped = true;
+  } else {
     std::lock_guard<std::mutex> g(g_mu);
     if (g_arena_on) {
       if (!g_arena) {
@@ -208,44 +439,44 @@ int mmlab_host_chunk_alloc(uint32_t order, enum mmlab_host_zone zone, int can_sl
       p = static_cast<char*>(g_arena) + bytes * g_arena_next++;
     }
   }
-  if (!p)
+  if (!p && !mapped)
     p = aligned_alloc(bytes, bytes);  // naturally aligned, like the buddy
   if (!p)
     return -1;
+  uintptr_t v = reinterpret_cast<uintptr_t>(p);
+  if (zone == MMLAB_HOST_ZONE_DMA32 && v + bytes > (uintptr_t{1} << 32))
+    Die("a DMA32 chunk above 4 GiB", nullptr);
+  if (zone == MMLAB_HOST_ZONE_NORMAL && v < (uintptr_t{1} << 32))
+    Die("a Normal chunk below 4 GiB: fake pfns would look like DMA32", nullptr);
   memset(p, 0xa5, bytes);  // the host's pages are never zeroed for us
   {
     std::lock_guard<std::mutex> g(g_mu);
-    g_chunks[reinterpret_cast<uintptr_t>(p)] = bytes;
+    g_chunks[v] = {bytes, zone, mapped};
   }
   g_borrowed++;
   out->vaddr = p;
-  out->pfn = reinterpret_cast<uintptr_t>(p) >> 12;
+  out->pfn = v >> 12;
   out->cookie = p;
   return 0;
 }
 
 void mmlab_host_chunk_free(const struct mmlab_host_chunk* chunk, uint32_t order) {
   MustNotHoldLocks("mmlab_host_chunk_free");
-  {
-    std::lock_guard<std::mutex> g(g_mu);
-    auto it = g_chunks.find(reinterpret_cast<uintptr_t>(chunk->vaddr));
-    if (it == g_chunks.end() || it->second != (size_t{4096} << order) ||
-        chunk->cookie != chunk->vaddr)
-      Die("chunk_free of a chunk that was not lent, or with the wrong order", nullptr);
-    g_chunks.erase(it);
-  }
-  g_returned++;
-  char* v = static_cast<char*>(chunk->vaddr);
   std::lock_guard<std::mutex> g(g_mu);
-  if (g_arena && v >= static_cast<char*>(g_arena) &&
-      v < static_cast<char*>(g_arena) + g_arena_chunk_bytes * kArenaChunks)
-    return;  // arena memory goes when the arena is turned off
-  free(v);
+  auto it = g_chunks.find(reinterpret_cast<uintptr_t>(chunk->vaddr));
+  if (it == g_chunks.end() || it->second.bytes != (size_t{4096} << order) ||
+      chunk->cookie != chunk->vaddr)
+    Die("chunk_free of a chunk that was not lent, or with the wrong order", nullptr);
+  LentChunk c = it->second;
+  g_chunks.erase(it);
+  g_returned++;
+  ReleaseMemory(reinterpret_cast<uintptr_t>(chunk->vaddr), c);
 }
 
 void* mmlab_host_meta_alloc(size_t bytes, int can_sleep) {
-  (void)can_sleep;
   MustNotHoldLocks("mmlab_host_meta_alloc");
+  if (can_sleep && t_atomic_ctx)
+    Die("a metadata allocation that may sleep in an atomic context", nullptr);
   {
     std::lock_guard<std::mutex> g(g_mu);
     if (g_fail_meta != 0 && g_skip_meta > 0) {
@@ -274,6 +505,7 @@ struct mmlab_host_lock {
   pthread_mutex_t mu;
   const char* name;
   bool held;
+  bool zone;  // the innermost class: nothing may disable interrupts under it
 };
 
 struct mmlab_host_lock* mmlab_host_lock_create(const char* name) {
@@ -287,6 +519,7 @@ struct mmlab_host_lock* mmlab_host_lock_create(const char* name) {
   pthread_mutexattr_destroy(&attr);
   l->name = name;
   l->held = false;
+  l->zone = strcmp(name, "mmlab_zone") == 0;
   g_locks++;
   return l;
 }
@@ -303,6 +536,8 @@ unsigned long mmlab_host_lock_irqsave(struct mmlab_host_lock* l) {
   if (pthread_mutex_lock(&l->mu) != 0)
     Die("lock taken recursively", l->name);
   l->held = true;
+  if (l->zone)
+    t_zone_locks_held++;
   return static_cast<unsigned long>(++t_locks_held) | 0x200;  // "IF was set"
 }
 
@@ -310,11 +545,16 @@ void mmlab_host_unlock_irqrestore(struct mmlab_host_lock* l, unsigned long flags
   if (!l->held || static_cast<int>(flags & ~0x200ul) != t_locks_held)
     Die("unlock out of order or of a lock not held", l->name);
   t_locks_held--;
+  if (l->zone)
+    t_zone_locks_held--;
   l->held = false;
   pthread_mutex_unlock(&l->mu);
 }
 
-void mmlab_host_log(enum mmlab_log_level level, const char* msg) {
+void mmlab_host_log(int level_and_flags, const char* msg) {
+  // The simulation keeps every line, rate limited or not, so tests can
+  // assert on each refusal.
+  const auto level = static_cast<mmlab_log_level>(level_and_flags & ~MMLAB_LOG_RATELIMITED);
   if (strstr(msg, "BUG:") || strstr(msg, "WARNING:"))
     Die("log line the VM harness would treat as a kernel failure", msg);
   if (getenv("MMLAB_SIM_VERBOSE"))
@@ -331,7 +571,119 @@ int mmlab_host_vsnprintf(char* buf, size_t size, const char* fmt, __builtin_va_l
 uint64_t mmlab_host_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec) +
+         g_clock_offset.load();
+}
+
+uint32_t mmlab_host_nr_cpu_ids(void) { return g_nr_cpus; }
+
+unsigned long mmlab_host_local_irq_save(uint32_t* cpu) {
+  if (t_irq_depth == 0) {
+    if (t_zone_locks_held)
+      Die("local_irq_save under a zone lock (on_each_cpu nests them the other way round)",
+          nullptr);
+    uint32_t c = t_cpu;
+    if (c >= g_nr_cpus || !g_cpu_online[c])
+      Die("thread runs on a CPU that does not exist or is offline", nullptr);
+    g_cpu_mu[c].lock();
+    t_irq_cpu = c;
+  }
+  t_irq_depth++;
+  *cpu = t_irq_cpu;
+  return 0x1000ul | t_irq_depth;
+}
+
+void mmlab_host_local_irq_restore(unsigned long flags) {
+  if ((flags & 0xffful) != t_irq_depth || t_irq_depth == 0)
+    Die("local_irq_restore out of order", nullptr);
+  if (--t_irq_depth == 0)
+    g_cpu_mu[t_irq_cpu].unlock();
+}
+
+void mmlab_host_on_each_cpu(void (*fn)(void* arg), void* arg) {
+  MustNotHoldLocks("mmlab_host_on_each_cpu");
+  if (t_atomic_ctx)
+    Die("on_each_cpu in an atomic context", nullptr);
+  g_on_each_cpu++;
+  for (uint32_t c = 0; c < g_nr_cpus; c++) {
+    std::lock_guard<std::mutex> g(g_cpu_mu[c]);
+    if (!g_cpu_online[c])
+      continue;
+    // "On" CPU c with interrupts off, as an IPI handler would be.
+    t_irq_depth = 1;
+    t_irq_cpu = c;
+    fn(arg);
+    if (t_irq_depth != 1)
+      Die("on_each_cpu function left interrupts unbalanced", nullptr);
+    t_irq_depth = 0;
+  }
+}
+
+void mmlab_host_might_sleep(void) {
+  g_might_sleep++;
+  if (Atomic())
+    Die("sleeping function called from invalid context (might_sleep)", nullptr);
+}
+
+void mmlab_host_sleep_us(uint32_t usecs) {
+  if (Atomic())
+    Die("sleep in an atomic context", nullptr);
+  g_sleeps++;
+  usleep(usecs);
+}
+
+void mmlab_host_kswapd_wake(void) {
+  g_kswapd_wakes++;
+  {
+    std::lock_guard<std::mutex> g(g_kswapd_mu);
+    g_kswapd_pending = true;
+  }
+  g_kswapd_cv.notify_one();
+}
+
+int mmlab_host_run_in_context(enum mmlab_host_context ctx, void (*fn)(void* arg), void* arg) {
+  MustNotHoldLocks("mmlab_host_run_in_context");
+  {
+    std::lock_guard<std::mutex> g(g_mu);
+    if (g_fail_run_in_context > 0) {
+      g_fail_run_in_context--;
+      return -1;
+    }
+  }
+  switch (ctx) {
+    case MMLAB_HOST_CTX_PROCESS:
+      fn(arg);
+      return 0;
+    case MMLAB_HOST_CTX_IRQS_OFF:
+      t_atomic_ctx++;
+      fn(arg);
+      t_atomic_ctx--;
+      return 0;
+    case MMLAB_HOST_CTX_TIMER: {
+      // A softirq on this CPU, in a context of its own.
+      uint32_t cpu = t_cpu;
+      std::thread timer([&] {
+        t_cpu = cpu;
+        t_atomic_ctx = 1;
+        fn(arg);
+      });
+      timer.join();
+      return 0;
+    }
+  }
+  return -1;
+}
+
+void mmlab_host_trace_page_alloc(uint64_t pfn, uint32_t order, uint32_t gfp, uint32_t zone) {
+  Trace(TraceKind::kAlloc, pfn, order, gfp, zone);
+}
+
+void mmlab_host_trace_page_free(uint64_t pfn, uint32_t order) {
+  Trace(TraceKind::kFree, pfn, order, 0, 0);
+}
+
+void mmlab_host_trace_page_pcpu_drain(uint64_t pfn, uint32_t order) {
+  Trace(TraceKind::kPcpuDrain, pfn, order, 0, 0);
 }
 
 void mmlab_host_assert_fail(const char* expr, const char* file, int line) {

@@ -2,19 +2,35 @@
 //
 // host_sim.h - a user-space host for the core (implements mmlab/host.h).
 //
-// Chunks come from aligned_alloc() with a fake pfn of vaddr >> 12, so ASan
-// sees every chunk and catches the core touching one after returning it.
-// Locks are pthread mutexes that also count, per thread, how many core
-// locks are held: calling the page source or the metadata allocator with
-// one held aborts the test, as does an assertion, a log line containing
-// "BUG:" or "WARNING:", or a format conversion the kernel's vsnprintf would
-// print differently. Tests read the captured log and the chunk counters.
+// Chunks: Normal (and "any") chunks come from aligned_alloc() with a fake
+// pfn of vaddr >> 12, which is always above 4 GiB here; DMA32 chunks are
+// mmap()ed below 2 GiB (MAP_32BIT), so their pfn, still vaddr >> 12, is
+// below 0x100000 as a real DMA32 page's is. ASan sees every chunk.
+//
+// CPUs: nr_cpu_ids simulated CPUs (default 4). A thread runs on the CPU it
+// bound itself to (BindCpu, default 0). local_irq_save takes that CPU's
+// mutex for the whole (nestable) section, so two threads on one simulated
+// CPU exclude each other exactly where interrupts-off would; on_each_cpu
+// takes each online CPU's mutex in turn and runs the function "on" it.
+//
+// The kernel's run-time checks become aborts: a core lock held (or
+// interrupts off) across the page source, the metadata allocator,
+// on_each_cpu or a sleep; might_sleep() or a may-sleep chunk allocation in
+// an atomic context (inside local_irq_save, under a core lock, or in
+// run_in_context(IRQS_OFF / TIMER)); a local_irq_save taken under a zone
+// lock (the inverse of the order on_each_cpu uses); an assertion; a log
+// line containing "BUG:" or "WARNING:"; a format conversion the kernel's
+// vsnprintf would print differently. Tests read the captured log, trace
+// events, wake-ups and chunk counters.
 #ifndef MMLAB_TESTS_HOST_SIM_H
 #define MMLAB_TESTS_HOST_SIM_H
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "mmlab/core.h"
+#include "mmlab/host.h"
 
 namespace sim {
 
@@ -23,8 +39,9 @@ struct LogLine {
   std::string text;
 };
 
-// Forgets logs and failure knobs. Counters keep running across tests, so
-// tests compare against values they read at their start.
+// Forgets logs, traces and failure knobs, sets 4 CPUs all online, the
+// real clock and kswapd wake-ups only counted. Counters keep running
+// across tests, so tests compare against values they read at their start.
 void Reset();
 
 std::vector<LogLine> Logs();
@@ -39,8 +56,13 @@ void FailChunkAllocs(int n);
 void FailMetaAllocs(int n, int skip = 0);
 // After `allowed` more chunk allocations succeed, fail all further ones.
 void LimitChunkAllocs(int allowed);
+// The next n chunk allocations from one host zone fail (n < 0: all).
+void FailZoneChunkAllocs(mmlab_host_zone zone, int n);
+// A machine without memory above 4 GiB: every ZONE_NORMAL request fails.
+void SetNoHighMemory(bool on);
 
 uint64_t ChunksOutstanding();
+uint64_t ChunksOutstandingIn(mmlab_host_zone zone);
 uint64_t ChunksBorrowed();
 uint64_t ChunksReturned();
 uint64_t ChunkAllocsThatMaySleep();
@@ -52,14 +74,61 @@ uint64_t LocksOutstanding();
 // so that the test process itself does not leak. Returns how many.
 uint64_t ReleaseLeakedChunks();
 
-// While on, chunks are carved one after another from one aligned arena, so
-// consecutive chunks are neighbours in memory and in pfn (and thus look
-// like buddies of each other one order up). Turn off only once the chunks
-// are back.
+// While on, Normal chunks are carved one after another from one aligned
+// arena, so consecutive chunks are neighbours in memory and in pfn (and
+// thus look like buddies of each other one order up). Turn off only once
+// the chunks are back.
 void UseContiguousChunks(bool on);
 
 // Whether p lies inside a chunk currently lent out.
 bool IsLentAddress(const void* p);
+
+// --- CPUs -------------------------------------------------------------------
+// nr_cpu_ids for cores created from now on (1..64).
+void SetNrCpus(uint32_t n);
+// The calling thread runs on simulated CPU cpu from now on.
+void BindCpu(uint32_t cpu);
+uint32_t BoundCpu();
+// Offline CPUs are skipped by on_each_cpu and may not be bound.
+void SetCpuOnline(uint32_t cpu, bool online);
+uint64_t OnEachCpuCalls();
+
+// --- sleeping and atomic contexts ------------------------------------------
+uint64_t MightSleepCalls();
+uint64_t SleepCalls();
+// Whether the calling thread is atomic right now, as might_sleep sees it.
+bool InAtomicContext();
+// Fails the next n run_in_context calls (returns non-zero without running).
+void FailRunInContext(int n);
+
+// --- kswapd ---------------------------------------------------------------------
+uint64_t KswapdWakes();
+// A background "mmlab_kswapd" thread that runs mmlab_core_kswapd(core)
+// after every wake-up, until StopKswapdThread() (call it before destroying
+// the core).
+void StartKswapdThread(mmlab_core* core);
+void StopKswapdThread();
+// Runs of mmlab_core_kswapd made by that thread.
+uint64_t KswapdThreadRuns();
+
+// --- clock --------------------------------------------------------------------
+// Moves mmlab_host_now_ns forward (rate limits can be tested quickly).
+void AdvanceClock(uint64_t ns);
+
+// --- trace points ---------------------------------------------------------------
+enum class TraceKind { kAlloc, kFree, kPcpuDrain };
+struct TraceEvent {
+  TraceKind kind;
+  uint64_t pfn;
+  uint32_t order;
+  uint32_t gfp;   // alloc only
+  uint32_t zone;  // alloc only
+};
+// Events are recorded only while on (off by default; at most 1M kept).
+void RecordTraces(bool on);
+std::vector<TraceEvent> Traces();
+void ClearTraces();
+uint64_t TraceCount(TraceKind kind);  // counted always, recording or not
 
 }  // namespace sim
 

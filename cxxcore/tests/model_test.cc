@@ -3,14 +3,18 @@
 // model_test.cc - a long seeded random sequence of operations checked
 // against a simple reference model.
 //
-// The model is a map from address to allocated block. After every
-// operation the core must agree with it: new blocks are aligned, inside a
-// borrowed chunk and overlap no live block; __GFP_ZERO blocks read as zero;
-// every block still holds the tag written into it when it is freed (nobody
-// else was given its pages); an allocation fails only when no free block
-// is big enough and no chunk could be borrowed; misuse is refused without
-// changing anything; shrink returns exactly the fully free chunks. The
-// invariant checker runs every 1000 operations.
+// The core runs as configured by default: DMA32 and Normal zones,
+// watermarks, lowmem reserve, per-CPU lists (with a batch of 3, so refills
+// and drains move several blocks). The model is a map from address to
+// allocated block. After every operation the core must agree with it: new
+// blocks are aligned, inside a borrowed chunk of a zone the gfp allows
+// (DMA32 pfns below 4 GiB) and overlap no live block; __GFP_ZERO blocks
+// read as zero; every block still holds the tag written into it when it is
+// freed (nobody else was given its pages); an allocation fails only when
+// every zone of its zonelist is below the watermark its gfp may use (plus
+// the lowmem reserve) or has no free block big enough, and could not grow;
+// misuse is refused without changing anything; shrink returns exactly the
+// fully free chunks. The invariant checker runs every 1000 operations.
 #include <map>
 #include <random>
 #include <vector>
@@ -85,20 +89,45 @@ class Model : public CoreTest {
     return false;
   }
 
-  // A failed allocation is legitimate only if nothing could satisfy it.
-  void ExpectFailureWasLegit(uint32_t order, uint64_t attempts_before, uint64_t host_before) {
-    std::vector<unsigned long> nr_free = NrFree();
-    for (uint32_t o = order; o <= kChunkOrder; o++)
-      ASSERT_EQ(nr_free[o], 0u) << "a free order-" << o << " block could have served order "
-                                << order;
+  // A failed allocation is legitimate only if no zone it may use could
+  // satisfy it: each is below the watermark this gfp may dig to (plus its
+  // lowmem reserve) or has no free block big enough, and cannot grow.
+  void ExpectFailureWasLegit(uint32_t order, mmlab_gfp_t gfp, uint64_t attempts_before,
+                             uint64_t host_before) {
+    const std::string zoneinfo = Render(MMLAB_VIEW_ZONEINFO);
+    const bool dma32_only = gfp & MMLAB___GFP_DMA32;
+    const uint32_t highest = dma32_only ? MMLAB_ZONE_DMA32 : MMLAB_ZONE_NORMAL;
     uint64_t attempts = sim::ChunkAllocsThatMaySleep() + sim::ChunkAllocsThatMayNotSleep();
     bool host_refused = attempts > attempts_before && Counters().host_chunks == host_before;
-    bool at_capacity = Counters().host_pages + (1u << kChunkOrder) > kCapacity;
-    ASSERT_TRUE(host_refused || at_capacity) << "failed without trying to grow";
+    for (const char* zone : {"Normal", "DMA32"}) {
+      if (dma32_only && std::string(zone) == "Normal")
+        continue;
+      int64_t free = static_cast<int64_t>(ViewValue(zoneinfo, zone, "nr_free_pages"));
+      int64_t min = static_cast<int64_t>(ViewValue(zoneinfo, zone, "min"));
+      if ((gfp & MMLAB___GFP_HIGH) && !(gfp & MMLAB___GFP_DIRECT_RECLAIM))
+        min = (min - min / 2) - (min - min / 2) / 4;
+      int64_t protection = static_cast<int64_t>(ViewProtection(zoneinfo, zone, highest));
+      std::vector<unsigned long> nr_free = NrFree(zone);
+      bool block = false;
+      for (uint32_t o = order; o <= kChunkOrder; o++)
+        block |= nr_free[o] != 0;
+      bool below = free - ((int64_t{1} << order) - 1) <= min + protection;
+      ASSERT_TRUE(below || !block) << "zone " << zone << " could have served order " << order
+                                   << " (free " << free << ", min " << min << ", protection "
+                                   << protection << ")\n" << zoneinfo;
+      uint64_t present = ViewValue(zoneinfo, zone, "present");
+      uint64_t spanned = ViewValue(zoneinfo, zone, "spanned");
+      bool at_capacity = present + (1u << kChunkOrder) > spanned;
+      ASSERT_TRUE(host_refused || at_capacity)
+          << "zone " << zone << " failed order " << order << " without growing\n" << zoneinfo;
+    }
   }
 
   void Allocated(uintptr_t addr, uint32_t order, mmlab_gfp_t gfp, uint64_t handle) {
     ASSERT_EQ(addr % (uintptr_t{4096} << order), 0u) << "block not aligned to its order";
+    if (gfp & MMLAB___GFP_DMA32) {
+      ASSERT_LT(addr >> 12, 0x100000u) << "__GFP_DMA32 got a page above 4 GiB";
+    }
     ASSERT_TRUE(sim::IsLentAddress(reinterpret_cast<void*>(addr)));
     ASSERT_FALSE(Overlaps(addr, order)) << "block overlaps a live block";
     if (gfp & MMLAB___GFP_ZERO) {
@@ -114,11 +143,16 @@ class Model : public CoreTest {
   }
 
   void DoAlloc() {
-    static const mmlab_gfp_t kGfps[] = {MMLAB_GFP_KERNEL, MMLAB_GFP_ATOMIC,
-                                        MMLAB_GFP_KERNEL | MMLAB___GFP_ZERO,
-                                        MMLAB_GFP_NOWAIT | MMLAB___GFP_ZERO};
+    static const mmlab_gfp_t kGfps[] = {
+        MMLAB_GFP_KERNEL,
+        MMLAB_GFP_ATOMIC,
+        MMLAB_GFP_KERNEL | MMLAB___GFP_ZERO,
+        MMLAB_GFP_NOWAIT | MMLAB___GFP_ZERO,
+        MMLAB_GFP_KERNEL | MMLAB_GFP_DMA32,
+        MMLAB_GFP_ATOMIC | MMLAB_GFP_DMA32,
+    };
     uint32_t order = RandomOrder();
-    mmlab_gfp_t gfp = kGfps[Rand(4)];
+    mmlab_gfp_t gfp = kGfps[Rand(6)] | MMLAB___GFP_NOWARN;
     if (Rand(100) == 0)
       sim::FailChunkAllocs(1);  // the host occasionally says no
     uint64_t attempts = sim::ChunkAllocsThatMaySleep() + sim::ChunkAllocsThatMayNotSleep();
@@ -136,7 +170,7 @@ class Model : public CoreTest {
     sim::FailChunkAllocs(0);
     if (!addr) {
       failures_++;
-      ExpectFailureWasLegit(order, attempts, host);
+      ExpectFailureWasLegit(order, gfp, attempts, host);
       return;
     }
     Allocated(addr, order, gfp, 0);
@@ -147,19 +181,25 @@ class Model : public CoreTest {
     bool zero = Rand(2);
     std::string r;
     std::string cmd = "alloc order=" + std::to_string(order) +
-                      (zero ? " gfp=GFP_KERNEL|__GFP_ZERO" : "");
+                      (zero ? " gfp=GFP_KERNEL|__GFP_ZERO|__GFP_NOWARN"
+                            : " gfp=GFP_KERNEL|__GFP_NOWARN");
     uint64_t attempts = sim::ChunkAllocsThatMaySleep() + sim::ChunkAllocsThatMayNotSleep();
     uint64_t host = Counters().host_chunks;
     mmlab_status st = Control(cmd, &r);
     if (st == MMLAB_ENOMEM) {
       failures_++;
-      ExpectFailureWasLegit(order, attempts, host);
+      ExpectFailureWasLegit(order, MMLAB_GFP_KERNEL, attempts, host);
       return;
     }
     ASSERT_EQ(st, MMLAB_OK) << r;
     uint64_t handle = 0, pfn = 0;
     unsigned got_order = 0;
-    ASSERT_EQ(sscanf(r.c_str(), "handle %lu order %u pfn 0x%lx", &handle, &got_order, &pfn), 3) << r;
+    char zone[16] = "";
+    ASSERT_EQ(sscanf(r.c_str(), "handle %lu order %u pfn 0x%lx zone %15s", &handle, &got_order,
+                     &pfn, zone),
+              4)
+        << r;
+    ASSERT_EQ(std::string(zone), pfn < 0x100000 ? "DMA32" : "Normal") << r;
     ASSERT_EQ(got_order, order);
     Allocated(static_cast<uintptr_t>(pfn << 12), order,
               zero ? MMLAB___GFP_ZERO : 0, handle);
@@ -246,13 +286,19 @@ class Model : public CoreTest {
     ASSERT_EQ(after.free_pages, before.free_pages);
   }
 
+  uint64_t FreeChunks() {
+    return NrFree("DMA32")[kChunkOrder] + NrFree("Normal")[kChunkOrder];
+  }
+
   void DoShrink() {
-    unsigned long free_chunks = NrFree()[kChunkOrder];
+    // Shrink drains the per-CPU lists first; so does this, to know what to expect.
+    ASSERT_EQ(Control("drain"), MMLAB_OK);
+    unsigned long free_chunks = FreeChunks();
     uint64_t host = Counters().host_chunks;
     uint64_t returned = 0;
     ASSERT_EQ(mmlab_core_shrink(core_, &returned), MMLAB_OK);
     ASSERT_EQ(returned, free_chunks) << "shrink returns exactly the fully free chunks";
-    ASSERT_EQ(NrFree()[kChunkOrder], 0u);
+    ASSERT_EQ(FreeChunks(), 0u);
     ASSERT_EQ(Counters().host_chunks, host - returned);
     shrinks_++;
   }
@@ -261,13 +307,15 @@ class Model : public CoreTest {
     ASSERT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
     struct mmlab_core_counters c = Counters();
     ASSERT_EQ(c.used_pages, used_);
-    ASSERT_EQ(c.free_pages + c.used_pages, c.host_pages);
+    ASSERT_EQ(c.free_pages + c.used_pages + c.pcp_pages, c.host_pages);
     ASSERT_LE(c.host_pages, kCapacity);
     ASSERT_EQ(c.host_chunks, sim::ChunksOutstanding());
-    std::vector<unsigned long> nr_free = NrFree();
     uint64_t listed = 0;
-    for (uint32_t o = 0; o <= kChunkOrder; o++)
-      listed += nr_free[o] << o;
+    for (const char* zone : {"DMA32", "Normal"}) {
+      std::vector<unsigned long> nr_free = NrFree(zone);
+      for (uint32_t o = 0; o <= kChunkOrder; o++)
+        listed += nr_free[o] << o;
+    }
     ASSERT_EQ(listed, c.free_pages);
     sim::ClearLogs();
   }
@@ -275,6 +323,7 @@ class Model : public CoreTest {
 
 TEST_F(Model, HundredThousandRandomOperationsAgreeWithTheModel) {
   NewCore(kChunkOrder, kChunks);
+  ASSERT_EQ(Control("pcp high=8 batch=3"), MMLAB_OK);
   for (int op = 0; op < kOps; op++) {
     uint64_t r = Rand(100);
     if (r < 45)
@@ -307,6 +356,13 @@ TEST_F(Model, HundredThousandRandomOperationsAgreeWithTheModel) {
   DoShrink();
   EXPECT_EQ(Counters().host_chunks, 0u);
   EXPECT_EQ(Counters().used_pages, 0u);
+  // Both zones and the per-CPU lists took part.
+  EXPECT_GT(sim::ChunksBorrowed(), 0u);
+  EXPECT_GT(Stat("kswapd_runs") + 1, 0u);
+  std::string stats = Render(MMLAB_VIEW_STATS);
+  EXPECT_GT(ViewValue(Render(MMLAB_VIEW_ZONEINFO), "DMA32", "nr_pcp_drained"), 0u);
+  EXPECT_GT(ViewValue(Render(MMLAB_VIEW_ZONEINFO), "Normal", "nr_pcp_drained"), 0u);
+  EXPECT_GT(ViewValue(Render(MMLAB_VIEW_ZONEINFO), "DMA32", "nr_alloc_fallback"), 0u);
 }
 
 }  // namespace

@@ -3,6 +3,17 @@
 // test_util.h - a fixture that owns one core on the simulated host and
 // checks, after every test, that the core is consistent and that every
 // chunk, metadata byte and lock it took from the host went back.
+//
+// Two kinds of core:
+//  - NewCore(): the real thing - DMA32 and Normal zones (a quarter of the
+//    capacity to DMA32), watermarks from the default min_free_kbytes,
+//    per-CPU lists with their default high/batch.
+//  - NewBuddyCore(): for tests of the buddy mechanics underneath, with the
+//    policy layers tuned out the way one would on Linux: the whole capacity
+//    in ZONE_NORMAL, min_free_kbytes=0 (no reserve held back), and per-CPU
+//    lists of high 1 / batch 1, which hand every free straight back to the
+//    buddy. What such a test sees of the buddy is exactly what it saw
+//    before zones and per-CPU lists existed.
 #ifndef MMLAB_TESTS_TEST_UTIL_H
 #define MMLAB_TESTS_TEST_UTIL_H
 
@@ -20,6 +31,13 @@
 
 namespace mmlab_test {
 
+inline mmlab_core_config Config(uint32_t chunk_order, uint64_t capacity_pages) {
+  mmlab_core_config cfg = {};
+  cfg.chunk_order = chunk_order;
+  cfg.capacity_pages = capacity_pages;
+  return cfg;
+}
+
 inline std::string Render(mmlab_core* core, mmlab_view view) {
   std::string out;
   mmlab_emit_fn emit = [](void* ctx, const char* s, size_t len) {
@@ -34,6 +52,75 @@ inline struct mmlab_core_counters Counters(mmlab_core* core) {
   memset(&c, 0, sizeof(c));
   mmlab_core_counters(core, &c);
   return c;
+}
+
+// The value of "key N" in zone's section of zoneinfo (or stats when zone
+// is empty); ~0 when missing.
+inline uint64_t ViewValue(const std::string& view, const std::string& zone,
+                          const std::string& key) {
+  std::istringstream in(view);
+  std::string line;
+  bool in_zone = zone.empty();
+  while (std::getline(in, line)) {
+    if (line.rfind("Node 0, zone ", 0) == 0) {
+      std::string name = line.substr(13);
+      name.erase(0, name.find_first_not_of(' '));
+      in_zone = name == zone;
+      continue;
+    }
+    if (!in_zone)
+      continue;
+    std::istringstream words(line);
+    std::string k;
+    words >> k;
+    if (k == key || k == key + ":") {
+      uint64_t v;
+      if (words >> v)
+        return v;
+    }
+  }
+  return ~uint64_t{0};
+}
+
+inline mmlab_status ControlOn(mmlab_core* core, const std::string& cmd) {
+  char buf[MMLAB_CONTROL_MAX + 64];
+  return mmlab_core_control(core, cmd.data(), cmd.size(), buf, sizeof(buf));
+}
+
+// Tunes the policy layers out of a core (see NewBuddyCore).
+inline void MakeBuddyOnly(mmlab_core* core) {
+  EXPECT_EQ(ControlOn(core, "min_free_kbytes=0"), MMLAB_OK);
+  EXPECT_EQ(ControlOn(core, "pcp high=1 batch=1"), MMLAB_OK);
+}
+
+// zoneinfo's "protection: (a, b)" of zone: the lowmem reserve against
+// requests whose preferred zone is highest_zoneidx; ~0 when missing.
+inline uint64_t ViewProtection(const std::string& view, const std::string& zone,
+                               uint32_t highest_zoneidx) {
+  std::istringstream in(view);
+  std::string line;
+  bool in_zone = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("Node 0, zone ", 0) == 0) {
+      std::string name = line.substr(13);
+      name.erase(0, name.find_first_not_of(' '));
+      in_zone = name == zone;
+      continue;
+    }
+    size_t at = line.find("protection: (");
+    if (!in_zone || at == std::string::npos)
+      continue;
+    std::istringstream values(line.substr(at + 13));
+    uint64_t v = ~uint64_t{0};
+    char sep;
+    for (uint32_t i = 0; i <= highest_zoneidx; i++) {
+      if (i)
+        values >> sep;
+      values >> v;
+    }
+    return v;
+  }
+  return ~uint64_t{0};
 }
 
 class CoreTest : public ::testing::Test {
@@ -51,11 +138,28 @@ class CoreTest : public ::testing::Test {
     EXPECT_EQ(sim::LocksOutstanding(), 0u) << "every lock is destroyed";
   }
 
+  mmlab_core* NewCoreWith(const mmlab_core_config& cfg) {
+    EXPECT_EQ(mmlab_core_create(&cfg, &core_), MMLAB_OK) << sim::LogText();
+    return core_;
+  }
+
+  // The real thing: zones, watermarks, per-CPU lists as configured by default.
   mmlab_core* NewCore(uint32_t chunk_order = 4, uint64_t capacity_chunks = 4) {
     mmlab_core_config cfg = {};
     cfg.chunk_order = chunk_order;
     cfg.capacity_pages = capacity_chunks << chunk_order;
-    EXPECT_EQ(mmlab_core_create(&cfg, &core_), MMLAB_OK) << sim::LogText();
+    return NewCoreWith(cfg);
+  }
+
+  // The buddy allocator alone (see the top of this file).
+  mmlab_core* NewBuddyCore(uint32_t chunk_order = 4, uint64_t capacity_chunks = 4) {
+    mmlab_core_config cfg = {};
+    cfg.chunk_order = chunk_order;
+    cfg.capacity_pages = capacity_chunks << chunk_order;
+    cfg.zone_pages[MMLAB_ZONE_NORMAL] = cfg.capacity_pages;
+    NewCoreWith(cfg);
+    MakeBuddyOnly(core_);
+    sim::ClearLogs();
     return core_;
   }
 
@@ -68,6 +172,10 @@ class CoreTest : public ::testing::Test {
 
   std::string Render(mmlab_view view) { return mmlab_test::Render(core_, view); }
   struct mmlab_core_counters Counters() { return mmlab_test::Counters(core_); }
+  uint64_t Zoneinfo(const std::string& zone, const std::string& key) {
+    return ViewValue(Render(MMLAB_VIEW_ZONEINFO), zone, key);
+  }
+  uint64_t Stat(const std::string& key) { return ViewValue(Render(MMLAB_VIEW_STATS), "", key); }
 
   // Runs one control command; returns its status, result text in *result.
   mmlab_status Control(const std::string& cmd, std::string* result = nullptr) {
@@ -89,16 +197,24 @@ class CoreTest : public ::testing::Test {
   unsigned char* Addr(mmlab_page* page) {
     return static_cast<unsigned char*>(mmlab_page_address(core_, page));
   }
-  // nr_free per order, parsed back from the buddyinfo view.
-  std::vector<unsigned long> NrFree() {
-    std::istringstream in(Render(MMLAB_VIEW_BUDDYINFO));
-    std::string node, node_id, zone, name;
-    in >> node >> node_id >> zone >> name;
-    std::vector<unsigned long> v;
-    unsigned long n;
-    while (in >> n)
-      v.push_back(n);
-    return v;
+  // nr_free per order of one zone, parsed back from the buddyinfo view.
+  std::vector<unsigned long> NrFree(const std::string& zone_name = "Normal") {
+    std::istringstream lines(Render(MMLAB_VIEW_BUDDYINFO));
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::istringstream in(line);
+      std::string node, node_id, zone, name;
+      in >> node >> node_id >> zone >> name;
+      if (name != zone_name)
+        continue;
+      std::vector<unsigned long> v;
+      unsigned long n;
+      while (in >> n)
+        v.push_back(n);
+      return v;
+    }
+    ADD_FAILURE() << "no zone " << zone_name << " in buddyinfo";
+    return {};
   }
 
   mmlab_core* core_ = nullptr;
@@ -106,16 +222,23 @@ class CoreTest : public ::testing::Test {
 
 // The buddyinfo line for the given nr_free counts, built from the format
 // of mm/vmstat.c rather than from the core's own code.
-inline std::string BuddyinfoLine(const std::vector<unsigned long>& nr_free) {
+inline std::string BuddyinfoLine(const std::vector<unsigned long>& nr_free,
+                                 const char* zone = "Normal") {
   char buf[64];
   std::string s;
-  snprintf(buf, sizeof(buf), "Node %d, zone %8s ", 0, "Normal");
+  snprintf(buf, sizeof(buf), "Node %d, zone %8s ", 0, zone);
   s += buf;
   for (unsigned long n : nr_free) {
     snprintf(buf, sizeof(buf), "%6lu ", n);
     s += buf;
   }
   return s + "\n";
+}
+
+// Both zones' lines, DMA32 first, as buddyinfo shows them.
+inline std::string Buddyinfo(const std::vector<unsigned long>& dma32,
+                             const std::vector<unsigned long>& normal) {
+  return BuddyinfoLine(dma32, "DMA32") + BuddyinfoLine(normal, "Normal");
 }
 
 }  // namespace mmlab_test

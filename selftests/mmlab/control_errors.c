@@ -263,6 +263,29 @@ TEST_F(mmlab, empty_lines)
 	expect_einval(_metadata, self, bad, NBAD(bad));
 }
 
+/* The zone, reclaim and per-CPU commands refuse what docs/debugfs.md does not allow. */
+TEST_F(mmlab, reclaim_and_pcp_commands_malformed)
+{
+	static const struct bad bad[] = {
+		BAD("alloc order=0 context=\n"), BAD("alloc order=0 context=bogus\n"),
+		BAD("alloc order=0 context=irq\n"), BAD("alloc order=0 context=timer context=timer\n"),
+		BAD("alloc order=0 gfp=GFP_KERNEL context=irqoff\n"),	/* sleeping gfp, atomic */
+		BAD("alloc order=0 context=timer\n"),			/* default GFP_KERNEL */
+		BAD("pressure\n"), BAD("pressure consume\n"), BAD("pressure consume=\n"),
+		BAD("pressure consume=-1\n"), BAD("pressure consume=18446744073709551616\n"),
+		BAD("pressure release=\n"), BAD("pressure release=some\n"),
+		BAD("pressure release=-1\n"), BAD("pressure consume=1 gfp=GFP_BOGUS\n"),
+		BAD("pressure hold=1\n"),
+		BAD("drain now\n"), BAD("drain cpu=0\n"), BAD("kswapd now=1\n"),
+		BAD("pcp\n"), BAD("pcp high=\n"), BAD("pcp high=-1 batch=1\n"),
+		BAD("pcp high=4097 batch=1\n"), BAD("pcp high=8 batch=9\n"),
+		BAD("pcp high=8 batch=4 colour=red\n"), BAD("pcp high=8 high=8 batch=4\n"),
+		BAD("min_free_kbytes\n"), BAD("min_free_kbytes=\n"), BAD("min_free_kbytes=-1\n"),
+		BAD("min_free_kbytes=18446744073709551616\n"), BAD("min_free_kbytes=lots\n"),
+	};
+	expect_einval(_metadata, self, bad, NBAD(bad));
+}
+
 /* After all that, the same descriptor still allocates and frees. */
 TEST_F(mmlab, still_works_after_garbage)
 {

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * debugfs_views - the read-only views of /sys/kernel/debug/mmlab/:
- * buddyinfo in exactly /proc/buddyinfo's format, stats in its documented
- * format, and the invariants that tie them together (docs/debugfs.md).
+ * buddyinfo in exactly /proc/buddyinfo's format (one line per zone, DMA32
+ * then Normal), stats and zoneinfo in their documented formats, and the
+ * invariants that tie them together (docs/debugfs.md). Pages on per-CPU
+ * lists are neither free (buddy) nor used: free + used + pcp == borrowed.
  */
 #include "kselftest_harness.h"
 #include "mmlab_helpers.h"
@@ -33,6 +35,12 @@ TEST_F(mmlab, buddyinfo_format)
 			TH_LOG("%s", self->why);
 		ASSERT_NE(NULL, mmlab_normal(&bi))
 			TH_LOG("no 'Node 0, zone   Normal' line in:\n%s", text);
+		/* Linux's order: DMA32, then Normal. */
+		ASSERT_EQ(2, bi.nzones) TH_LOG("zones in:\n%s", text);
+		EXPECT_STREQ("DMA32", bi.z[0].zone);
+		EXPECT_STREQ("Normal", bi.z[1].zone);
+		EXPECT_EQ(0, bi.z[0].node);
+		EXPECT_EQ(0, bi.z[1].node);
 
 		/* The Normal line, against the regex of the specification. */
 		snprintf(re, sizeof(re), "^Node 0, zone {3}Normal( +[0-9]+ ){%u}$", ncols);
@@ -86,9 +94,10 @@ TEST_F(mmlab, stats_consistency)
 			want_used += 1ull << ORD(some_orders[i]);
 		}
 		STATS(&s);
-		EXPECT_EQ(s.host_pages, s.free_pages + s.used_pages)
-			TH_LOG("free_pages %" PRIu64 " + used_pages %" PRIu64 " != host_pages %" PRIu64,
-			       s.free_pages, s.used_pages, s.host_pages);
+		EXPECT_EQ(s.host_pages, s.free_pages + s.used_pages + s.pcp_pages)
+			TH_LOG("free_pages %" PRIu64 " + used_pages %" PRIu64 " + pcp_pages %" PRIu64
+			       " != host_pages %" PRIu64,
+			       s.free_pages, s.used_pages, s.pcp_pages, s.host_pages);
 		EXPECT_EQ(s.host_chunks << s.chunk_order, s.host_pages);
 		EXPECT_EQ(s.host_chunks, s.host_chunks_borrowed - s.host_chunks_returned);
 		EXPECT_LE(s.host_pages, s.capacity_pages);
@@ -114,6 +123,10 @@ TEST_F(mmlab, stats_consistency)
 	STATS(&s);
 	EXPECT_EQ(0, s.used_pages);
 	EXPECT_EQ(0, s.control_handles);
+	EXPECT_EQ(s.host_pages, s.free_pages + s.pcp_pages);
+	ASSERT_EQ(0, CTL("drain")) TH_LOG("%s", self->res);
+	STATS(&s);
+	EXPECT_EQ(0, s.pcp_pages);
 	EXPECT_EQ(s.host_pages, s.free_pages);
 	for (o = 0; o <= s.chunk_order; o++) {
 		uint64_t n = 0;
@@ -125,14 +138,19 @@ TEST_F(mmlab, stats_consistency)
 	}
 }
 
-/* Free blocks in buddyinfo add up to stats' free_pages. */
+/*
+ * Free blocks in buddyinfo add up to stats' free_pages (pages on per-CPU
+ * lists are in neither), and each zone's row to zoneinfo's "pages free".
+ */
 TEST_F(mmlab, buddyinfo_adds_up_to_free_pages)
 {
 	unsigned int ncols = self->st.chunk_order + 1, i, z, o;
+	struct mmlab_zoneinfo *zi = malloc(sizeof(*zi));
 	struct mmlab_buddyinfo bi;
 	struct mmlab_block b;
 	struct mmlab_stats s;
 
+	ASSERT_NE(NULL, zi);
 	for (i = 0; i <= NR_SOME; i++) {
 		uint64_t sum = 0;
 
@@ -140,9 +158,19 @@ TEST_F(mmlab, buddyinfo_adds_up_to_free_pages)
 			ASSERT_EQ(0, mmlab_alloc(self->fd, ORD(some_orders[i]), &b,
 						 self->res, sizeof(self->res)))
 				TH_LOG("%s", self->res);
+		mmlab_settle();
 		ASSERT_EQ(0, mmlab_read_buddyinfo(ncols, &bi, self->why, sizeof(self->why)))
 			TH_LOG("%s", self->why);
 		STATS(&s);
+		ZONEINFO(zi);
+		for (z = 0; z < bi.nzones; z++) {
+			const struct mmlab_zi_zone *zz = mmlab_zi_zone(zi, bi.z[z].zone);
+
+			ASSERT_NE(NULL, zz) TH_LOG("zone %s not in zoneinfo", bi.z[z].zone);
+			EXPECT_EQ(zz->free, mmlab_bi_pages(&bi.z[z]))
+				TH_LOG("zone %s: zoneinfo 'pages free' %" PRIu64 ", buddyinfo %" PRIu64,
+				       bi.z[z].zone, zz->free, mmlab_bi_pages(&bi.z[z]));
+		}
 		for (z = 0; z < bi.nzones; z++)
 			for (o = 0; o < ncols; o++)
 				sum += bi.z[z].free[o] << o;
@@ -150,13 +178,14 @@ TEST_F(mmlab, buddyinfo_adds_up_to_free_pages)
 			TH_LOG("buddyinfo holds %" PRIu64 " free pages, stats says %" PRIu64,
 			       sum, s.free_pages);
 	}
+	free(zi);
 }
 
 /* The views read the same in small pieces as in one go (seq_file). */
 TEST_F(mmlab, views_read_in_pieces)
 {
-	static const char *const views[] = { "buddyinfo", "stats" };
-	char whole[8192], pieces[8192], path[512];
+	static const char *const views[] = { "buddyinfo", "stats", "zoneinfo" };
+	char whole[16384], pieces[16384], path[512];
 	struct mmlab_block b;
 	unsigned int v;
 	size_t len;
@@ -165,7 +194,7 @@ TEST_F(mmlab, views_read_in_pieces)
 
 	ASSERT_EQ(0, mmlab_alloc(self->fd, ORD(1), &b, self->res, sizeof(self->res)))
 		TH_LOG("%s", self->res);
-	for (v = 0; v < 2; v++) {
+	for (v = 0; v < sizeof(views) / sizeof(views[0]); v++) {
 		ASSERT_LT(0, mmlab_read_file(views[v], whole, sizeof(whole)));
 		mmlab_path(path, sizeof(path), views[v]);
 		fd = open(path, O_RDONLY);

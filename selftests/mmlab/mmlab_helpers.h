@@ -27,6 +27,9 @@
 #define MMLAB_DEBUGFS_DEFAULT	"/sys/kernel/debug/mmlab"
 #define MMLAB_MAX_ORDERS	32	/* more columns than any sane chunk_order */
 #define MMLAB_MAX_ZONES		8
+#define MMLAB_MAX_KEYS		64	/* "key value" lines kept per view/zone */
+#define MMLAB_MAX_CPUS		64
+#define MMLAB_PFN_4G		0x100000ull	/* first pfn at or above 4 GiB */
 #define MMLAB_VIEW_MAX		(64 * 1024)
 #define MMLAB_RESULT_MAX	1024
 #define MMLAB_LINE_LIMIT	256	/* longest accepted command, docs/debugfs.md */
@@ -83,15 +86,31 @@ static inline ssize_t mmlab_read_file(const char *name, char *buf, size_t cap)
 	return len;
 }
 
-/* Does the whole of s match the extended regex re? */
+/*
+ * Does the whole of s match the extended regex re? Compiled patterns are
+ * cached (the parsers match every line of a view against a handful).
+ */
 static inline int mmlab_match(const char *re, const char *s)
 {
+	static struct {
+		char *pat;
+		regex_t r;
+	} cache[48];
+	static unsigned int ncache;
+	unsigned int i;
 	regex_t r;
 	int ok;
 
+	for (i = 0; i < ncache; i++)
+		if (!strcmp(cache[i].pat, re))
+			return regexec(&cache[i].r, s, 0, NULL, 0) == 0;
 	if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB))
 		return 0;
 	ok = regexec(&r, s, 0, NULL, 0) == 0;
+	if (ncache < sizeof(cache) / sizeof(cache[0]) && (cache[ncache].pat = strdup(re))) {
+		cache[ncache++].r = r;
+		return ok;
+	}
 	regfree(&r);
 	return ok;
 }
@@ -130,6 +149,12 @@ struct mmlab_stats {
 	uint64_t free_pages;
 	uint64_t used_pages;
 	uint64_t control_handles;
+	uint64_t pcp_pages;		/* on per-CPU lists: neither free nor used */
+	unsigned int nkeys;		/* every "key value" line, documented or not */
+	struct {
+		char key[48];
+		uint64_t val;
+	} kv[MMLAB_MAX_KEYS];
 	unsigned int norders;		/* rows in the per-order table */
 	uint64_t allocs[MMLAB_MAX_ORDERS];
 	uint64_t frees[MMLAB_MAX_ORDERS];
@@ -139,7 +164,7 @@ struct mmlab_stats {
 #define MMLAB_STATS_KEYS(X) \
 	X(chunk_order) X(capacity_pages) X(host_chunks) X(host_pages) \
 	X(host_chunks_borrowed) X(host_chunks_returned) X(free_pages) \
-	X(used_pages) X(control_handles)
+	X(used_pages) X(control_handles) X(pcp_pages)
 
 /*
  * Parse the stats view strictly: "key value" lines (every documented key
@@ -176,6 +201,10 @@ static inline int mmlab_parse_stats(const char *text, struct mmlab_stats *s,
 			    sscanf(line, "%127s %" SCNu64, key, &v) != 2) {
 				snprintf(why, whycap, "bad key line '%.160s'", line);
 				return -1;
+			}
+			if (s->nkeys < MMLAB_MAX_KEYS && strlen(key) < sizeof(s->kv[0].key)) {
+				strcpy(s->kv[s->nkeys].key, key);
+				s->kv[s->nkeys++].val = v;
 			}
 			for (i = 0; i < nkeys; i++) {
 				if (strcmp(key, keys[i]))
@@ -227,6 +256,21 @@ static inline int mmlab_parse_stats(const char *text, struct mmlab_stats *s,
 		return -1;
 	}
 	return 0;
+}
+
+/* Any "key value" line of stats by name: 0 and *v, or -1 if absent. */
+static inline int mmlab_stats_get(const struct mmlab_stats *s, const char *key,
+				  uint64_t *v)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nkeys; i++) {
+		if (!strcmp(s->kv[i].key, key)) {
+			*v = s->kv[i].val;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 static inline int mmlab_read_stats(struct mmlab_stats *s, char *why, size_t whycap)
@@ -337,6 +381,29 @@ static inline int mmlab_read_buddyinfo(unsigned int ncols, struct mmlab_buddyinf
 	return mmlab_parse_buddyinfo(buf, ncols, bi, why, whycap);
 }
 
+/* The zone called name on node 0, or NULL. */
+static inline const struct mmlab_zone_row *mmlab_bi_zone(const struct mmlab_buddyinfo *bi,
+							 const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < bi->nzones; i++)
+		if (bi->z[i].node == 0 && !strcmp(bi->z[i].zone, name))
+			return &bi->z[i];
+	return NULL;
+}
+
+/* Pages in a buddyinfo row. */
+static inline uint64_t mmlab_bi_pages(const struct mmlab_zone_row *z)
+{
+	uint64_t sum = 0;
+	unsigned int o;
+
+	for (o = 0; o < z->ncols; o++)
+		sum += z->free[o] << o;
+	return sum;
+}
+
 /* The Normal zone of node 0, or NULL. */
 static inline const struct mmlab_zone_row *mmlab_normal(const struct mmlab_buddyinfo *bi)
 {
@@ -346,6 +413,284 @@ static inline const struct mmlab_zone_row *mmlab_normal(const struct mmlab_buddy
 		if (bi->z[i].node == 0 && !strcmp(bi->z[i].zone, "Normal"))
 			return &bi->z[i];
 	return NULL;
+}
+
+/* --- zoneinfo ------------------------------------------------------------- */
+
+struct mmlab_pageset {
+	unsigned int cpu;
+	uint64_t count, high, batch;
+};
+
+struct mmlab_zi_zone {
+	int node;
+	char name[32];
+	uint64_t free, min, low, high, spanned, present, managed, start_pfn;
+	unsigned int nprot;			/* entries of "protection: (...)" */
+	uint64_t protection[MMLAB_MAX_ZONES];
+	unsigned int nkeys;			/* counters: "nr_free_pages 3072" ... */
+	struct {
+		char key[48];
+		uint64_t val;
+	} kv[MMLAB_MAX_KEYS];
+	unsigned int ncpus;			/* pagesets, in the order listed */
+	struct mmlab_pageset pcp[MMLAB_MAX_CPUS];
+};
+
+struct mmlab_zoneinfo {
+	unsigned int nzones;
+	struct mmlab_zi_zone z[MMLAB_MAX_ZONES];
+};
+
+/*
+ * Parse the zoneinfo view (docs/debugfs.md): per zone a "Node %d, zone %8s"
+ * header, "pages free", min/low/high/spanned/present/managed, "protection:
+ * (a, b, ...)", counter lines "name value", "pagesets" with "cpu: N" and its
+ * "count:", "high:", "batch:" (other "key: value" lines of a pageset are
+ * accepted), and "start_pfn:". Every documented line must be there exactly
+ * once per zone (count/high/batch once per CPU); anything that is not one
+ * of these shapes is an error. Returns 0, or -1 with the reason in why.
+ */
+static inline int mmlab_parse_zoneinfo(const char *text, struct mmlab_zoneinfo *zi,
+				       char *why, size_t whycap)
+{
+	enum { F_FREE, F_MIN, F_LOW, F_HIGH, F_SPANNED, F_PRESENT, F_MANAGED,
+	       F_PROT, F_PAGESETS, F_START, F_NR };
+	static const char *const wm[] = { "min", "low", "high", "spanned", "present",
+					  "managed" };
+	char line[512], key[64], again[64];
+	struct mmlab_zi_zone *z = NULL;
+	struct mmlab_pageset *p = NULL;
+	unsigned int seen = 0, pseen = 0, i;
+	uint64_t v;
+	int r, off;
+	char *q;
+
+#define ZI_FAIL(...) do { snprintf(why, whycap, __VA_ARGS__); return -1; } while (0)
+#define ZI_ZONE_DONE() do {							\
+		if (z && seen != (1u << F_NR) - 1)				\
+			ZI_FAIL("zone %s lacks a documented line (mask 0x%x)", z->name, seen); \
+		if (p && pseen != 7)						\
+			ZI_FAIL("zone %s cpu %u lacks count/high/batch", z->name, p->cpu); \
+	} while (0)
+#define ZI_ONCE(bit) do {							\
+		if (seen & (1u << (bit)))					\
+			ZI_FAIL("zone %s: '%.100s' twice", z->name, line);	\
+		seen |= 1u << (bit);						\
+	} while (0)
+
+	memset(zi, 0, sizeof(*zi));
+	while ((r = mmlab_next_line(&text, line, sizeof(line))) > 0) {
+		if (mmlab_match("^Node [0-9]+, zone +[A-Za-z0-9]+$", line)) {
+			ZI_ZONE_DONE();
+			if (zi->nzones == MMLAB_MAX_ZONES)
+				ZI_FAIL("more than %d zones", MMLAB_MAX_ZONES);
+			z = &zi->z[zi->nzones++];
+			p = NULL;
+			seen = pseen = 0;
+			if (sscanf(line, "Node %d, zone %31s", &z->node, z->name) != 2)
+				ZI_FAIL("cannot parse '%.160s'", line);
+			snprintf(again, sizeof(again), "Node %d, zone %8s", z->node, z->name);
+			if (strcmp(again, line))
+				ZI_FAIL("'%.160s' is not \"Node %%d, zone %%8s\"", line);
+			continue;
+		}
+		if (!z)
+			ZI_FAIL("'%.160s' before the first zone", line);
+		if (mmlab_match("^  pages free +[0-9]+$", line)) {
+			ZI_ONCE(F_FREE);
+			sscanf(line, "  pages free %" SCNu64, &z->free);
+			continue;
+		}
+		if (mmlab_match("^  pagesets$", line)) {
+			ZI_ONCE(F_PAGESETS);
+			continue;
+		}
+		if (mmlab_match("^  start_pfn: +[0-9]+$", line)) {
+			ZI_ONCE(F_START);
+			sscanf(line, "  start_pfn: %" SCNu64, &z->start_pfn);
+			continue;
+		}
+		if (mmlab_match("^ +protection: \\([0-9]+(, [0-9]+)*\\)$", line)) {
+			ZI_ONCE(F_PROT);
+			q = strchr(line, '(') + 1;
+			while (*q && *q != ')') {
+				if (z->nprot == MMLAB_MAX_ZONES)
+					ZI_FAIL("zone %s: too many protection entries", z->name);
+				z->protection[z->nprot++] = strtoull(q, &q, 10);
+				while (*q == ',' || *q == ' ')
+					q++;
+			}
+			continue;
+		}
+		if (mmlab_match("^ +cpu: +[0-9]+$", line)) {
+			if (!(seen & (1u << F_PAGESETS)) || (seen & (1u << F_START)))
+				ZI_FAIL("zone %s: '%.100s' outside pagesets", z->name, line);
+			if (p && pseen != 7)
+				ZI_FAIL("zone %s cpu %u lacks count/high/batch", z->name, p->cpu);
+			if (z->ncpus == MMLAB_MAX_CPUS)
+				ZI_FAIL("zone %s: more than %d CPUs", z->name, MMLAB_MAX_CPUS);
+			p = &z->pcp[z->ncpus++];
+			pseen = 0;
+			sscanf(line, " cpu: %u", &p->cpu);
+			continue;
+		}
+		if (mmlab_match("^ +[a-z_]+: +[0-9]+$", line)) {
+			if (!p || (seen & (1u << F_START)))
+				ZI_FAIL("zone %s: '%.100s' outside a pageset", z->name, line);
+			sscanf(line, " %63[a-z_]: %" SCNu64, key, &v);
+			for (i = 0; i < 3; i++) {
+				static const char *const pk[] = { "count", "high", "batch" };
+
+				if (strcmp(key, pk[i]))
+					continue;
+				if (pseen & (1u << i))
+					ZI_FAIL("zone %s cpu %u: %s twice", z->name, p->cpu, key);
+				pseen |= 1u << i;
+				*(i == 0 ? &p->count : i == 1 ? &p->high : &p->batch) = v;
+			}
+			continue;
+		}
+		if (mmlab_match("^ +[a-z_][a-z0-9_]* +[0-9]+$", line)) {
+			if (seen & (1u << F_PAGESETS))
+				ZI_FAIL("zone %s: '%.100s' inside pagesets", z->name, line);
+			if (sscanf(line, " %63s %" SCNu64 "%n", key, &v, &off) != 2)
+				ZI_FAIL("cannot parse '%.160s'", line);
+			for (i = 0; i < 6; i++) {
+				uint64_t *const dst[] = { &z->min, &z->low, &z->high, &z->spanned,
+							  &z->present, &z->managed };
+
+				if (strcmp(key, wm[i]))
+					continue;
+				ZI_ONCE(F_MIN + i);
+				*dst[i] = v;
+				break;
+			}
+			if (i < 6)
+				continue;
+			if (z->nkeys < MMLAB_MAX_KEYS && strlen(key) < sizeof(z->kv[0].key)) {
+				strcpy(z->kv[z->nkeys].key, key);
+				z->kv[z->nkeys++].val = v;
+			}
+			continue;
+		}
+		ZI_FAIL("zone %s: unexpected line '%.160s'", z->name, line);
+	}
+	if (r < 0)
+		ZI_FAIL("overlong or unterminated line");
+	ZI_ZONE_DONE();
+	if (!zi->nzones)
+		ZI_FAIL("no zones");
+	for (i = 0; i < zi->nzones; i++)
+		if (!zi->z[i].ncpus)
+			ZI_FAIL("zone %s has no pagesets", zi->z[i].name);
+	return 0;
+#undef ZI_ONCE
+#undef ZI_ZONE_DONE
+#undef ZI_FAIL
+}
+
+static inline int mmlab_read_zoneinfo(struct mmlab_zoneinfo *zi, char *why, size_t whycap)
+{
+	char *buf = malloc(MMLAB_VIEW_MAX);
+	ssize_t n;
+	int ret;
+
+	if (!buf) {
+		snprintf(why, whycap, "out of memory");
+		return -1;
+	}
+	n = mmlab_read_file("zoneinfo", buf, MMLAB_VIEW_MAX);
+	if (n < 0) {
+		snprintf(why, whycap, "read zoneinfo: %s", strerror(-n));
+		free(buf);
+		return -1;
+	}
+	ret = mmlab_parse_zoneinfo(buf, zi, why, whycap);
+	free(buf);
+	return ret;
+}
+
+/* The zone called name on node 0, or NULL. */
+static inline struct mmlab_zi_zone *mmlab_zi_zone(struct mmlab_zoneinfo *zi,
+						  const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < zi->nzones; i++)
+		if (zi->z[i].node == 0 && !strcmp(zi->z[i].name, name))
+			return &zi->z[i];
+	return NULL;
+}
+
+/* A counter line of a zone ("nr_alloc_fallback 3"): 0 and *v, or -1. */
+static inline int mmlab_zi_get(const struct mmlab_zi_zone *z, const char *key, uint64_t *v)
+{
+	unsigned int i;
+
+	for (i = 0; i < z->nkeys; i++) {
+		if (!strcmp(z->kv[i].key, key)) {
+			*v = z->kv[i].val;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Pages on the per-CPU lists of a zone, all CPUs. */
+static inline uint64_t mmlab_zi_pcp_pages(const struct mmlab_zi_zone *z)
+{
+	uint64_t sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < z->ncpus; i++)
+		sum += z->pcp[i].count;
+	return sum;
+}
+
+/* --- the kernel log -------------------------------------------------------- */
+
+/* /dev/kmsg positioned at its end, so that later reads see only new records. */
+static inline int mmlab_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/*
+ * Append the messages of every record logged since the last call to buf
+ * (one line per record: its text, without the "prio,seq,usec,flags;"
+ * prefix or continuation lines). Returns the length of buf.
+ */
+static inline size_t mmlab_kmsg_read(int fd, char *buf, size_t cap)
+{
+	size_t len = strlen(buf);
+	char rec[2048], *msg, *nl;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* records overwritten: go on */
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		msg = strchr(rec, ';');
+		msg = msg ? msg + 1 : rec;
+		nl = strchr(msg, '\n');
+		if (nl)
+			*nl = '\0';
+		if (len + strlen(msg) + 2 < cap)
+			len += snprintf(buf + len, cap - len, "%s\n", msg);
+	}
+	return len;
 }
 
 /* --- control -------------------------------------------------------------- */
@@ -414,22 +759,49 @@ struct mmlab_block {
 	uint64_t handle;
 	unsigned int order;
 	uint64_t pfn;
+	char zone[16];		/* "DMA32" or "Normal" */
 };
 
-/* Parse "handle H order N pfn 0xPFN" exactly. 0 or -1. */
+/* Parse "handle H order N pfn 0xPFN zone Z" exactly. 0 or -1. */
 static inline int mmlab_parse_alloc(const char *res, struct mmlab_block *b)
 {
 	char again[128];
 	int n = -1;
 
-	if (!mmlab_match("^handle [1-9][0-9]* order [0-9]+ pfn 0x[0-9a-f]+$", res))
+	if (!mmlab_match("^handle [1-9][0-9]* order [0-9]+ pfn 0x[0-9a-f]+ zone (DMA32|Normal)$", res))
 		return -1;
-	if (sscanf(res, "handle %" SCNu64 " order %u pfn 0x%" SCNx64 "%n",
-		   &b->handle, &b->order, &b->pfn, &n) != 3 || res[n])
+	if (sscanf(res, "handle %" SCNu64 " order %u pfn 0x%" SCNx64 " zone %15s%n",
+		   &b->handle, &b->order, &b->pfn, b->zone, &n) != 4 || res[n])
 		return -1;
-	snprintf(again, sizeof(again), "handle %" PRIu64 " order %u pfn 0x%" PRIx64,
-		 b->handle, b->order, b->pfn);
+	snprintf(again, sizeof(again), "handle %" PRIu64 " order %u pfn 0x%" PRIx64 " zone %s",
+		 b->handle, b->order, b->pfn, b->zone);
 	return strcmp(again, res) ? -1 : 0;
+}
+
+/* Does the block lie in the physical range its zone promises? */
+static inline int mmlab_block_in_zone(const struct mmlab_block *b)
+{
+	uint64_t last = b->pfn + (1ull << b->order) - 1;
+
+	if (!strcmp(b->zone, "DMA32"))
+		return last < MMLAB_PFN_4G;
+	if (!strcmp(b->zone, "Normal"))
+		return b->pfn >= MMLAB_PFN_4G;
+	return 0;
+}
+
+/* "alloc order=N [ARGS]": 0 and *b filled, or -errno. */
+static inline int mmlab_alloc_args(int fd, unsigned int order, const char *args,
+				   struct mmlab_block *b, char *res, size_t cap)
+{
+	int ret = mmlab_ctl(fd, res, cap, "alloc order=%u%s%s", order,
+			    args && *args ? " " : "", args ? args : "");
+
+	if (ret)
+		return ret;
+	if (mmlab_parse_alloc(res, b) || b->order != order)
+		return -EBADMSG;
+	return 0;
 }
 
 /* "alloc order=N": 0 and *b filled, or -errno. */
@@ -465,14 +837,136 @@ static inline int64_t mmlab_result_num(const char *res, const char *prefix,
 	return (int64_t)v;
 }
 
+/*
+ * Bring the allocator back to nothing borrowed: free every control handle,
+ * release the pressure pool, drain the per-CPU lists and return the free
+ * chunks to the host. 0, or -errno with the failing command in res.
+ */
+static inline int mmlab_clean(int fd, char *res, size_t cap)
+{
+	static const char *const cmds[] = { "free_all", "pressure release=all", "drain",
+					    "shrink" };
+	char out[MMLAB_RESULT_MAX], why[256];
+	struct mmlab_stats s;
+	unsigned int i, tries;
+	int ret;
+
+	/*
+	 * mmlab_kswapd may still be finishing a pass started by the last test
+	 * (borrowing up to a high watermark): retry drain + shrink for up to
+	 * a second until nothing is borrowed.
+	 */
+	for (tries = 0; tries < 50; tries++) {
+		for (i = tries ? 2 : 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+			ret = mmlab_ctl(fd, out, sizeof(out), "%s", cmds[i]);
+			if (ret) {
+				snprintf(res, cap, "%s: %s (%.200s)", cmds[i], strerror(-ret), out);
+				return ret;
+			}
+		}
+		if (mmlab_read_stats(&s, why, sizeof(why))) {
+			snprintf(res, cap, "stats: %s", why);
+			return -EBADMSG;
+		}
+		if (!s.host_chunks)
+			break;
+		usleep(20 * 1000);
+	}
+	snprintf(res, cap, "%s", out);
+	return 0;
+}
+
+/* Number of possible CPUs (/sys/devices/system/cpu/possible), or -1. */
+static inline int mmlab_possible_cpus(void)
+{
+	char buf[256], *p;
+	int fd, n = 0;
+	ssize_t len;
+	long a, b;
+
+	fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	for (p = buf; *p && *p != '\n';) {
+		a = strtol(p, &p, 10);
+		b = a;
+		if (*p == '-')
+			b = strtol(p + 1, &p, 10);
+		n += b - a + 1;
+		if (*p == ',')
+			p++;
+		else
+			break;
+	}
+	return n;
+}
+
+/*
+ * Wait (at most about a second) until mmlab_kswapd is not borrowing: the
+ * host_chunks_borrowed and host_chunks_returned counters unchanged over
+ * five reads 10 ms apart. Tests that compare two views call this first.
+ */
+static inline void mmlab_settle(void)
+{
+	uint64_t last_b = ~0ull, last_r = ~0ull;
+	unsigned int same = 0, i;
+	struct mmlab_stats s;
+	char why[256];
+
+	for (i = 0; i < 100 && same < 5; i++) {
+		if (mmlab_read_stats(&s, why, sizeof(why)))
+			return;
+		if (s.host_chunks_borrowed == last_b && s.host_chunks_returned == last_r) {
+			same++;
+		} else {
+			same = 0;
+			last_b = s.host_chunks_borrowed;
+			last_r = s.host_chunks_returned;
+		}
+		usleep(10 * 1000);
+	}
+}
+
+/* Does this machine (the guest) have memory in its own ZONE_NORMAL? */
+static inline int mmlab_host_has_normal(void)
+{
+	char *buf = malloc(MMLAB_VIEW_MAX), *p;
+	unsigned long present = 0;
+	ssize_t n;
+	int fd;
+
+	if (!buf)
+		return 0;
+	fd = open("/proc/zoneinfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(buf);
+		return 0;
+	}
+	n = read(fd, buf, MMLAB_VIEW_MAX - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strstr(buf, "zone   Normal\n");
+	if (p)
+		p = strstr(p, "present");
+	if (p)
+		present = strtoul(p + strlen("present"), NULL, 10);
+	free(buf);
+	return present > 0;
+}
+
 /* --- harness glue ---------------------------------------------------------- */
 
 #ifdef TEST_HARNESS_MAIN	/* kselftest_harness.h was included first */
 
 /*
  * The common fixture: one control descriptor, and a clean allocator around
- * every test (free_all + shrink before; free_all + shrink + check after), so
- * tests do not depend on each other or on their order.
+ * every test (mmlab_clean() before; mmlab_clean() + check after), so tests
+ * do not depend on each other or on their order.
  */
 FIXTURE(mmlab) {
 	int fd;
@@ -488,10 +982,8 @@ FIXTURE_SETUP(mmlab)
 	self->fd = mmlab_ctl_open();
 	ASSERT_LE(0, self->fd) TH_LOG("open %s/control: %s", mmlab_dir(),
 				      strerror(-self->fd));
-	ret = mmlab_ctl(self->fd, self->res, sizeof(self->res), "free_all");
-	ASSERT_EQ(0, ret) TH_LOG("free_all: %s (%s)", strerror(-ret), self->res);
-	ret = mmlab_ctl(self->fd, self->res, sizeof(self->res), "shrink");
-	ASSERT_EQ(0, ret) TH_LOG("shrink: %s (%s)", strerror(-ret), self->res);
+	ret = mmlab_clean(self->fd, self->res, sizeof(self->res));
+	ASSERT_EQ(0, ret) TH_LOG("setup: %s", self->res);
 	ASSERT_EQ(0, mmlab_read_stats(&self->st, self->why, sizeof(self->why)))
 		TH_LOG("stats: %s", self->why);
 }
@@ -509,10 +1001,8 @@ FIXTURE_TEARDOWN(mmlab)
 	_metadata->trigger = 0;
 	if (self->fd < 0)
 		return;
-	ret = mmlab_ctl(self->fd, self->res, sizeof(self->res), "free_all");
-	EXPECT_EQ(0, ret) TH_LOG("teardown free_all: %s (%s)", strerror(-ret), self->res);
-	ret = mmlab_ctl(self->fd, self->res, sizeof(self->res), "shrink");
-	EXPECT_EQ(0, ret) TH_LOG("teardown shrink: %s (%s)", strerror(-ret), self->res);
+	ret = mmlab_clean(self->fd, self->res, sizeof(self->res));
+	EXPECT_EQ(0, ret) TH_LOG("teardown: %s", self->res);
 	ret = mmlab_ctl(self->fd, self->res, sizeof(self->res), "check");
 	EXPECT_EQ(0, ret) TH_LOG("teardown check: %s (%s)", strerror(-ret), self->res);
 	EXPECT_STREQ("ok", self->res);
@@ -525,6 +1015,11 @@ FIXTURE_TEARDOWN(mmlab)
 #define CTL(...)	mmlab_ctl(self->fd, self->res, sizeof(self->res), __VA_ARGS__)
 #define STATS(s)	ASSERT_EQ(0, mmlab_read_stats((s), self->why, sizeof(self->why))) \
 				TH_LOG("stats: %s", self->why)
+#define ZONEINFO(zi)	ASSERT_EQ(0, mmlab_read_zoneinfo((zi), self->why, sizeof(self->why))) \
+				TH_LOG("zoneinfo: %s", self->why)
+#define BUDDYINFO(bi)	ASSERT_EQ(0, mmlab_read_buddyinfo(self->st.chunk_order + 1, (bi), \
+							  self->why, sizeof(self->why))) \
+				TH_LOG("buddyinfo: %s", self->why)
 
 /*
  * main(): without the debugfs directory there is nothing to test (the module

@@ -83,9 +83,24 @@ typedef uint32_t mmlab_gfp_t;
 struct mmlab_core;	/* opaque */
 struct mmlab_page;	/* opaque: the core's descriptor of one managed page */
 
+/* Zones, in Linux's order (lowest first); the zonelist falls back downwards. */
+enum mmlab_zone_type {
+	MMLAB_ZONE_DMA32 = 0,	/* pages below 4 GiB, borrowed with __GFP_DMA32 */
+	MMLAB_ZONE_NORMAL,	/* pages of the host's ZONE_NORMAL */
+	MMLAB_NR_ZONES,
+};
+
 struct mmlab_core_config {
 	uint32_t chunk_order;		/* order of each host chunk, 0..MMLAB_MAX_CHUNK_ORDER */
 	uint64_t capacity_pages;	/* most pages ever borrowed at once; multiple of the chunk */
+	/*
+	 * Each zone's share of capacity_pages, in pages (multiples of the chunk,
+	 * adding up to capacity_pages). All zero: the core chooses (a quarter,
+	 * at least one chunk, to DMA32 and the rest to Normal).
+	 */
+	uint64_t zone_pages[MMLAB_NR_ZONES];
+	/* Like vm.min_free_kbytes; 0: derived from the capacity as Linux does. */
+	uint32_t min_free_kbytes;
 };
 
 /**
@@ -124,7 +139,7 @@ struct mmlab_page *mmlab_virt_to_page(struct mmlab_core *core, const void *addr)
 
 /* --- maintenance ------------------------------------------------------------ */
 
-/* Invariant checker. Logs every violation found; MMLAB_EUCLEAN if any. */
+/* Invariant checker. Logs every violation found; MMLAB_EUCLEAN if any. May sleep. */
 enum mmlab_status mmlab_core_check(struct mmlab_core *core);
 /* Return every fully free chunk to the host. May sleep. */
 enum mmlab_status mmlab_core_shrink(struct mmlab_core *core,
@@ -137,9 +152,24 @@ struct mmlab_core_counters {
 	uint64_t host_chunks_returned;	/* chunks ever returned */
 	uint64_t capacity_pages;
 	uint64_t free_pages;		/* in free_area lists */
-	uint64_t used_pages;		/* allocated to callers */
+	uint64_t used_pages;		/* allocated to callers (incl. handles, pressure pool) */
+	uint64_t pcp_pages;		/* on per-CPU lists: free_pages + used_pages + pcp_pages == host_pages */
 };
 void mmlab_core_counters(struct mmlab_core *core, struct mmlab_core_counters *out);
+
+/* --- reclaim and CPUs -------------------------------------------------------- */
+
+/*
+ * mmlab_core_kswapd - the body of the mmlab_kswapd thread, run each time it
+ * is woken (mmlab_host_kswapd_wake): balance every zone up to its high
+ * watermark (drain per-CPU lists, run shrinkers, borrow chunks within the
+ * zone's capacity), or give up when nothing more can be had. May sleep.
+ */
+void mmlab_core_kswapd(struct mmlab_core *core);
+/* A CPU went offline: its per-CPU lists go back to the buddy lists. */
+void mmlab_core_cpu_dead(struct mmlab_core *core, uint32_t cpu);
+/* Drain every online CPU's per-CPU lists (drain_all_pages). May sleep. */
+void mmlab_core_drain_all(struct mmlab_core *core);
 
 /* --- views and control -------------------------------------------------------- */
 
@@ -152,6 +182,7 @@ typedef void (*mmlab_emit_fn)(void *ctx, const char *s, size_t len);
 enum mmlab_view {
 	MMLAB_VIEW_BUDDYINFO,	/* exactly /proc/buddyinfo's format */
 	MMLAB_VIEW_STATS,	/* "key value" lines, then a per-order table */
+	MMLAB_VIEW_ZONEINFO,	/* /proc/zoneinfo's shape, mmlab's fields */
 	MMLAB_VIEW_NR,
 };
 enum mmlab_status mmlab_core_render(struct mmlab_core *core, enum mmlab_view view,

@@ -8,9 +8,13 @@
  * a simulation in cxxcore/tests/ over mmap and pthreads.
  *
  * Rules the core follows when calling in:
- *  - mmlab_host_chunk_alloc/free and mmlab_host_meta_alloc/free are never
- *    called with a core lock held (they may sleep when can_sleep is set);
- *  - mmlab_host_log may be called with a lock held (it never sleeps).
+ *  - mmlab_host_chunk_alloc/free, mmlab_host_meta_alloc/free,
+ *    mmlab_host_on_each_cpu, mmlab_host_sleep_us and
+ *    mmlab_host_run_in_context are never called with a core lock held or
+ *    with interrupts disabled by mmlab_host_local_irq_save (they may sleep
+ *    when can_sleep is set or by nature);
+ *  - mmlab_host_log, mmlab_host_kswapd_wake and the trace hooks may be
+ *    called anywhere (they never sleep).
  */
 #ifndef MMLAB_HOST_H
 #define MMLAB_HOST_H
@@ -28,7 +32,12 @@ struct mmlab_host_chunk {
 	void *cookie;		/* host's own handle (struct page * in the kernel) */
 };
 
-/* Which host zone to borrow from; ZONE_NORMAL-or-anything until zones land. */
+/*
+ * Which host zone to borrow from. DMA32: every page below 4 GiB
+ * (__GFP_DMA32). NORMAL: only pages of the host's ZONE_NORMAL (above 4 GiB
+ * on x86-64); the host refuses rather than fall back to a lower zone, so a
+ * machine without memory there simply has an empty Normal zone.
+ */
 enum mmlab_host_zone {
 	MMLAB_HOST_ZONE_ANY = 0,
 	MMLAB_HOST_ZONE_DMA32,
@@ -65,8 +74,16 @@ enum mmlab_log_level {
 	MMLAB_LOG_INFO = 6,
 	MMLAB_LOG_DEBUG = 7,
 };
+/*
+ * Or'ed into a level by the core for lines that answer a caller's input (a
+ * refused control command, a bad free): a loop feeding garbage must not
+ * flood the log, so the host may drop such lines (printk_ratelimited).
+ * Lines without it are never dropped: the core limits multi-line reports
+ * itself, as a whole, so they are never cut in the middle.
+ */
+#define MMLAB_LOG_RATELIMITED	0x100
 /* One line of text, without the trailing newline. Never sleeps. */
-void mmlab_host_log(enum mmlab_log_level level, const char *msg);
+void mmlab_host_log(int level, const char *msg);
 
 /*
  * printf-style formatting into a buffer, returning what vsnprintf returns.
@@ -78,6 +95,61 @@ int mmlab_host_vsnprintf(char *buf, size_t size, const char *fmt,
 
 /* Monotonic nanoseconds. */
 uint64_t mmlab_host_now_ns(void);
+
+/* --- CPUs: what the per-CPU page lists stand on ------------------------------ */
+
+/* Per-CPU arrays are indexed 0..nr_cpu_ids-1 (possible CPUs, fixed at boot). */
+uint32_t mmlab_host_nr_cpu_ids(void);
+/*
+ * Disable interrupts on this CPU (so also preemption and migration) and say
+ * which CPU it is: the only protection of the per-CPU lists' fast path.
+ * Nests; the flags go back to mmlab_host_local_irq_restore.
+ */
+unsigned long mmlab_host_local_irq_save(uint32_t *cpu);
+void mmlab_host_local_irq_restore(unsigned long flags);
+/*
+ * Run fn(arg) on every online CPU, each time on that CPU with interrupts
+ * disabled, and return when all have run (Linux: on_each_cpu). May sleep;
+ * never called with a core lock held.
+ */
+void mmlab_host_on_each_cpu(void (*fn)(void *arg), void *arg);
+
+/* --- sleeping and the reclaim thread ---------------------------------------- */
+
+/* Linux's might_sleep(): complains (in the kernel) when called atomically. */
+void mmlab_host_might_sleep(void);
+/* Sleep about usecs microseconds (reclaim back-off, __GFP_NOFAIL retries). */
+void mmlab_host_sleep_us(uint32_t usecs);
+/*
+ * Wake the reclaim thread (mmlab_kswapd), which then calls
+ * mmlab_core_kswapd(). Safe from any context, including with interrupts
+ * disabled and with core locks held; never sleeps.
+ */
+void mmlab_host_kswapd_wake(void);
+
+/* --- running a request in atomic context ------------------------------------ */
+
+enum mmlab_host_context {
+	MMLAB_HOST_CTX_PROCESS = 0,	/* the caller's own (sleepable) context */
+	MMLAB_HOST_CTX_IRQS_OFF,	/* under a spinlock with interrupts off */
+	MMLAB_HOST_CTX_TIMER,		/* in a timer callback (softirq) */
+};
+/*
+ * Run fn(arg) once in the given context and wait for it to finish. Used by
+ * the control file to prove that atomic allocations never sleep. Called
+ * from process context with no core lock held. Returns 0, or non-zero when
+ * the context cannot be had (the request is then refused).
+ */
+int mmlab_host_run_in_context(enum mmlab_host_context ctx,
+			      void (*fn)(void *arg), void *arg);
+
+/* --- tracepoints (mmlab:mm_page_alloc, mm_page_free, mm_page_pcpu_drain) ---- */
+
+/* zone is enum mmlab_zone_type; gfp is mmlab's numbering. Never sleep. */
+void mmlab_host_trace_page_alloc(uint64_t pfn, uint32_t order, uint32_t gfp,
+				 uint32_t zone);
+void mmlab_host_trace_page_free(uint64_t pfn, uint32_t order);
+void mmlab_host_trace_page_pcpu_drain(uint64_t pfn, uint32_t order);
 
 /*
  * An internal assertion failed. The kernel WARNs once and returns (the core

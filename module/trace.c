@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * trace.c - instantiates mmlab's tracepoints (trace.h) and gives the core its
+ * hooks. Each hook is a static-key test when its event is off.
+ */
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+#include "mmlab/host.h"
+
+void mmlab_host_trace_page_alloc(uint64_t pfn, uint32_t order, uint32_t gfp,
+				 uint32_t zone)
+{
+	trace_mm_page_alloc(pfn, order, gfp, zone);
+}
+
+void mmlab_host_trace_page_free(uint64_t pfn, uint32_t order)
+{
+	trace_mm_page_free(pfn, order);
+}
+
+void mmlab_host_trace_page_pcpu_drain(uint64_t pfn, uint32_t order)
+{
+	trace_mm_page_pcpu_drain(pfn, order);
+}
