@@ -30,7 +30,7 @@ handle_of() { # handle_of "<alloc answer>" -> the handle number
 }
 alloc() {
 	exec 3<>"$D/control"
-	printf 'alloc order=%s\n' "$1" >&3
+	printf 'alloc order=%s\n' "$1" >&3 || true
 	ans=$(cat <&3)
 	exec 3>&-
 	printf '$ echo "alloc order=%s" > control   ->   %s\n' "$1" "$ans" >&2
@@ -38,26 +38,32 @@ alloc() {
 }
 
 say "Loading mmlab.ko: a second buddy allocator, in C++, inside this kernel"
-show "insmod /lib/mmlab/mmlab.ko chunk_order=10 capacity_mb=64"
-show "dmesg | grep mmlab: | tail -1"
+show "insmod /lib/mmlab/mmlab.ko chunk_order=10 capacity_mb=64 min_free_kbytes=128"
+show "dmesg | grep 'mmlab: loaded'"
 
 say "The host kernel's own free lists (/proc/buddyinfo), for comparison"
 show "cat /proc/buddyinfo"
 
-say "mmlab's free lists: empty, nothing borrowed from the host yet"
+say "mmlab's free lists: two zones, empty: nothing borrowed from the host yet"
 show "cat $D/buddyinfo"
-show "grep -E '^(host_|free_|used_)' $D/stats"
+show "grep -E '^(host_|free_|used_|pcp_)' $D/stats"
+
+say "Part 1: the buddy allocator. Per-CPU lists out of the way first (high=1, batch=1),"
+say "so that every page goes straight to and from the buddy lists"
+cmd "pcp high=1 batch=1"
 
 say "alloc order=0: mmlab borrows one 4 MiB chunk (order 10) with alloc_pages()"
 say "and splits it down: one free block is left at every order 0..9"
 h0=$(alloc 0)
 show "cat $D/buddyinfo"
+say "(The order-10 block is a second chunk: the zone started below its low"
+say "watermark, so the allocation also woke mmlab_kswapd, which borrowed one more. Part 2.)"
 
 say "Two more blocks, order 3 and order 5: each comes from splitting a bigger free block"
 h3=$(alloc 3)
 h5=$(alloc 5)
 show "cat $D/buddyinfo"
-show "grep -E '^(host_|free_|used_)' $D/stats"
+show "grep -E '^(host_|free_|used_|pcp_)' $D/stats"
 
 say "Freeing puts each block back and merges it with its buddy whenever that is free"
 cmd "free $h3"
@@ -65,7 +71,7 @@ show "cat $D/buddyinfo"
 cmd "free $h5"
 show "cat $D/buddyinfo"
 cmd "free $h0"
-say "Everything merged back into the single order-10 block"
+say "Everything merged back: the chunk we split is one order-10 block again"
 show "cat $D/buddyinfo"
 
 say "Mistakes are caught and explained, never corrupting the allocator"
@@ -75,12 +81,51 @@ h=$(alloc 2)
 cmd "free $h order=1"
 cmd "free $h"
 cmd "frobnicate everything"
-show "dmesg | grep 'mmlab:' | tail -4"
+show "dmesg | grep 'mmlab: ' | tail -4"
 
-say "The invariant checker walks every page descriptor"
+say "Part 2: zones. GFP_DMA32 takes pages below 4 GiB (pfn < 0x100000),"
+say "everything else prefers ZONE_NORMAL, above it"
+hd=$(alloc "0 gfp=GFP_DMA32")
+hn=$(alloc 0)
+cmd "free $hd"
+cmd "free $hn"
+
+say "Watermarks: each zone keeps min/low/high free pages, from min_free_kbytes."
+say "Raise it, then consume 2000 pages. Normal serves until it reaches its low mark;"
+say "then the zonelist falls back to DMA32 (nr_alloc_fallback), which keeps low plus"
+say "its lowmem reserve (protection) for DMA32 users; when both are at low,"
+say "the slow path wakes mmlab_kswapd, which borrows chunks until a zone is above high"
+cmd "min_free_kbytes=4096"
+show "grep -E 'zone|pages free|min |low |high |protection|present|fallback|kswapd_wakeups' $D/zoneinfo"
+cmd "pressure consume=2000"
+sleep 1
+show "grep -E 'zone|pages free|min |low |high |protection|present|fallback|kswapd_wakeups' $D/zoneinfo"
+show "ps | grep '[m]mlab_kswapd'"
+cmd "pressure release=all"
+
+say "An atomic allocation, really in atomic context (a timer callback): it may"
+say "dip into the reserve below min, but must never sleep; a sleeping GFP there is refused"
+cmd "alloc order=1 gfp=GFP_ATOMIC context=timer"
+cmd "alloc order=1 gfp=GFP_KERNEL context=timer"
+
+say "Part 3: per-CPU page lists. With high=90 batch=15, an order-0 allocation"
+say "refills this CPU's list with 15 pages from the buddy and hands out one"
+cmd "pcp high=90 batch=15"
+echo 1 > /sys/kernel/tracing/events/mmlab/enable
+hp=$(alloc 0)
+show "sed -n '/zone   Normal/,\$p' $D/zoneinfo | grep -A3 'cpu:'"
+cmd "free $hp"
+cmd "drain"
+echo 0 > /sys/kernel/tracing/events/mmlab/enable
+say "The same, as mmlab's tracepoints saw it (the kmem: events' field names)"
+show "grep -c mm_page_pcpu_drain /sys/kernel/tracing/trace"
+show "grep -m 3 -E 'mm_page_(alloc|free):' /sys/kernel/tracing/trace"
+
+say "The invariant checker walks every page descriptor and every per-CPU list"
 cmd "check"
 
 say "shrink hands fully free chunks back to the host"
+cmd "free_all"
 cmd "shrink"
 show "grep -E '^host_' $D/stats"
 
