@@ -194,17 +194,28 @@ TEST_F(mmlab, views_read_in_pieces)
 
 	ASSERT_EQ(0, mmlab_alloc(self->fd, ORD(1), &b, self->res, sizeof(self->res)))
 		TH_LOG("%s", self->res);
+	/*
+	 * mmlab_kswapd may borrow a chunk between the two reads, a real change;
+	 * so compare again (a few times) until both reads saw the same state.
+	 */
 	for (v = 0; v < sizeof(views) / sizeof(views[0]); v++) {
-		ASSERT_LT(0, mmlab_read_file(views[v], whole, sizeof(whole)));
-		mmlab_path(path, sizeof(path), views[v]);
-		fd = open(path, O_RDONLY);
-		ASSERT_LE(0, fd);
-		len = 0;
-		while ((n = read(fd, pieces + len, 7)) > 0 && len + 8 < sizeof(pieces))
-			len += n;
-		close(fd);
-		ASSERT_LE(0, n);
-		pieces[len] = '\0';
+		unsigned int attempt;
+
+		for (attempt = 0; attempt < 10; attempt++) {
+			mmlab_settle();
+			ASSERT_LT(0, mmlab_read_file(views[v], whole, sizeof(whole)));
+			mmlab_path(path, sizeof(path), views[v]);
+			fd = open(path, O_RDONLY);
+			ASSERT_LE(0, fd);
+			len = 0;
+			while ((n = read(fd, pieces + len, 7)) > 0 && len + 8 < sizeof(pieces))
+				len += n;
+			close(fd);
+			ASSERT_LE(0, n);
+			pieces[len] = '\0';
+			if (!strcmp(whole, pieces))
+				break;
+		}
 		EXPECT_STREQ(whole, pieces) TH_LOG("%s", views[v]);
 	}
 }

@@ -854,7 +854,7 @@ static inline int mmlab_clean(int fd, char *res, size_t cap)
 	/*
 	 * mmlab_kswapd may still be finishing a pass started by the last test
 	 * (borrowing up to a high watermark): retry drain + shrink for up to
-	 * a second until nothing is borrowed.
+	 * two seconds until nothing is borrowed.
 	 */
 	for (tries = 0; tries < 50; tries++) {
 		for (i = tries ? 2 : 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -907,9 +907,10 @@ static inline int mmlab_possible_cpus(void)
 }
 
 /*
- * Wait (at most about a second) until mmlab_kswapd is not borrowing: the
- * host_chunks_borrowed and host_chunks_returned counters unchanged over
- * five reads 10 ms apart. Tests that compare two views call this first.
+ * Wait (at most about three seconds) until mmlab_kswapd is not borrowing:
+ * the host_chunks_borrowed and host_chunks_returned counters unchanged over
+ * ten reads 20 ms apart (under TCG on a loaded machine the thread may take
+ * a while even to start). Tests that compare two views call this first.
  */
 static inline void mmlab_settle(void)
 {
@@ -918,7 +919,7 @@ static inline void mmlab_settle(void)
 	struct mmlab_stats s;
 	char why[256];
 
-	for (i = 0; i < 100 && same < 5; i++) {
+	for (i = 0; i < 150 && same < 10; i++) {
 		if (mmlab_read_stats(&s, why, sizeof(why)))
 			return;
 		if (s.host_chunks_borrowed == last_b && s.host_chunks_returned == last_r) {
@@ -928,7 +929,7 @@ static inline void mmlab_settle(void)
 			last_b = s.host_chunks_borrowed;
 			last_r = s.host_chunks_returned;
 		}
-		usleep(10 * 1000);
+		usleep(20 * 1000);
 	}
 }
 
