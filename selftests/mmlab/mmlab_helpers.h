@@ -273,22 +273,32 @@ static inline int mmlab_stats_get(const struct mmlab_stats *s, const char *key,
 	return -1;
 }
 
-static inline int mmlab_read_stats(struct mmlab_stats *s, char *why, size_t whycap)
+/* A whole view in a malloc'd buffer (the caller frees it), or NULL and why. */
+static inline char *mmlab_read_view(const char *view, char *why, size_t whycap)
 {
 	char *buf = malloc(MMLAB_VIEW_MAX);
 	ssize_t n;
-	int ret;
 
 	if (!buf) {
 		snprintf(why, whycap, "out of memory");
-		return -1;
+		return NULL;
 	}
-	n = mmlab_read_file("stats", buf, MMLAB_VIEW_MAX);
+	n = mmlab_read_file(view, buf, MMLAB_VIEW_MAX);
 	if (n < 0) {
-		snprintf(why, whycap, "read stats: %s", strerror(-n));
+		snprintf(why, whycap, "read %s: %s", view, strerror(-n));
 		free(buf);
-		return -1;
+		return NULL;
 	}
+	return buf;
+}
+
+static inline int mmlab_read_stats(struct mmlab_stats *s, char *why, size_t whycap)
+{
+	char *buf = mmlab_read_view("stats", why, whycap);
+	int ret;
+
+	if (!buf)
+		return -1;
 	ret = mmlab_parse_stats(buf, s, why, whycap);
 	free(buf);
 	return ret;
@@ -592,20 +602,11 @@ static inline int mmlab_parse_zoneinfo(const char *text, struct mmlab_zoneinfo *
 
 static inline int mmlab_read_zoneinfo(struct mmlab_zoneinfo *zi, char *why, size_t whycap)
 {
-	char *buf = malloc(MMLAB_VIEW_MAX);
-	ssize_t n;
+	char *buf = mmlab_read_view("zoneinfo", why, whycap);
 	int ret;
 
-	if (!buf) {
-		snprintf(why, whycap, "out of memory");
+	if (!buf)
 		return -1;
-	}
-	n = mmlab_read_file("zoneinfo", buf, MMLAB_VIEW_MAX);
-	if (n < 0) {
-		snprintf(why, whycap, "read zoneinfo: %s", strerror(-n));
-		free(buf);
-		return -1;
-	}
 	ret = mmlab_parse_zoneinfo(buf, zi, why, whycap);
 	free(buf);
 	return ret;
