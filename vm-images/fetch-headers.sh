@@ -8,7 +8,8 @@
 # linux-headers-<release>, its -common and its linux-kbuild are fetched with
 # 'apt-get download', unpacked with 'dpkg-deb -x' into a cache outside the
 # checkout, and the one absolute path in them (the arch Makefile's include of
-# the common tree) is pointed into the cache. Nothing is installed.
+# the common tree) is pointed into the cache. Only what the packaged build
+# tools need to run (libelf, libssl, pahole, ...) is installed, as usual.
 #
 # Why not install them: some headers packages (Debian 12's 6.12) depend on
 # their kernel image, so installing them would put a new kernel into /boot
@@ -56,14 +57,6 @@ mkdir -p "$dir"
 exec 9>"$dir/.lock"
 flock 9
 
-if [[ -f $kdir/Makefile && -f $dir/package ]]; then
-	read -r have_pkg have_ver <"$dir/package" || true
-	if [[ ${have_ver:-} == "$ver" ]]; then
-		echo "$kdir"
-		exit 0
-	fi
-	log "cache holds ${have_pkg:-?} ${have_ver:-?}, want $ver: refetching"
-fi
 
 # The -common and kbuild packages are named in the headers' Depends line.
 deps=$(apt-cache show "$hdr=$ver" | awk -F': ' '$1 == "Depends" { print $2; exit }')
@@ -82,6 +75,44 @@ for d in "${dep_list[@]}"; do
 	esac
 done
 [[ ${#pkgs[@]} -ge 3 ]] || die "$hdr=$ver: expected -common and kbuild dependencies, got: $deps"
+
+# What the unpacked tools need to run (kbuild's objtool, modpost and
+# resolve_btfids link libelf/libssl; 6.12's BTF step runs pahole) is
+# installed as usual: those packages bring no kernel image along.
+runtime=()
+for p in "${pkgs[@]}"; do
+	pdeps=$(apt-cache show "$p" | awk -F': ' '$1 == "Depends" { print $2; exit }')
+	IFS=',' read -ra pdep_list <<<"$pdeps"
+	for d in "${pdep_list[@]}"; do
+		d=${d%%|*}
+		name=$(awk '{ print $1 }' <<<"$d")
+		case "$name" in
+		''|linux-*) ;;
+		*) runtime+=("$name") ;;
+		esac
+	done
+done
+# Only what is missing: "Inst name (" is a new package, "Inst name [old]"
+# an upgrade, which is not this script's business (--no-upgrade).
+missing=""
+if [[ ${#runtime[@]} -gt 0 ]]; then
+	missing=$(apt-get install -s -q --no-upgrade --no-install-recommends "${runtime[@]}" 2>/dev/null |
+		sed -nE 's/^Inst ([^ ]+) \(.*/\1/p' | tr '\n' ' ')
+fi
+if [[ -n $missing ]]; then
+	log "installing what the kernel's build tools need: $missing"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-upgrade --no-install-recommends \
+		"${runtime[@]}" >&2 || die "apt-get install ${runtime[*]} failed"
+fi
+
+if [[ -f $kdir/Makefile && -f $dir/package ]]; then
+	read -r have_pkg have_ver <"$dir/package" || true
+	if [[ ${have_ver:-} == "$ver" ]]; then
+		echo "$kdir"
+		exit 0
+	fi
+	log "cache holds ${have_pkg:-?} ${have_ver:-?}, want $ver: refetching"
+fi
 
 tmp=$(mktemp -d "$dir/.fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
