@@ -2,16 +2,20 @@
 /*
  * abi_types.h - fixed-width types shared by the C shim and the C++ core.
  *
- * The kernel side gets them from <linux/types.h>. The C++ core is built with
- * -nostdinc (the kernel's flags) and therefore has no <stdint.h>; it takes
- * the compiler's predefined type macros, which name exactly the same types
- * as glibc's typedefs, so the host test build may include both.
+ * The C shim has them from <linux/types.h>, which every module/ file
+ * includes (through other kernel headers) before any mmlab header; nothing
+ * under cxxcore/ names a kernel header. The C++ core is built with -nostdinc
+ * (the kernel's flags) and therefore has no <stdint.h>; it takes the
+ * compiler's predefined type macros, which name exactly the same types as
+ * glibc's typedefs, so the host test build may include both.
  */
 #ifndef MMLAB_ABI_TYPES_H
 #define MMLAB_ABI_TYPES_H
 
 #if defined(__KERNEL__) && !defined(__cplusplus)
-#include <linux/types.h>
+#ifndef _LINUX_TYPES_H
+#error "module/: include <linux/types.h> before the mmlab headers"
+#endif
 #else
 typedef __UINT8_TYPE__ uint8_t;
 typedef __UINT16_TYPE__ uint16_t;
