@@ -52,6 +52,7 @@ enum ArgKey : uint32_t {
   kKeyRelease = 1u << 6,
   kKeyHigh = 1u << 7,
   kKeyBatch = 1u << 8,
+  kKeyZone = 1u << 9,
 };
 
 struct KeyName {
@@ -63,6 +64,7 @@ constexpr KeyName kKeys[] = {
     {"order", kKeyOrder},     {"gfp", kKeyGfp},         {"handle", kKeyHandle},
     {"pfn", kKeyPfn},         {"context", kKeyContext}, {"consume", kKeyConsume},
     {"release", kKeyRelease}, {"high", kKeyHigh},       {"batch", kKeyBatch},
+    {"zone", kKeyZone},
 };
 
 // release=all
@@ -90,6 +92,7 @@ struct Args {
   uint64_t release = 0;
   uint64_t high = 0;
   uint64_t batch = 0;
+  uint32_t zone = MMLAB_NR_ZONES;  // MMLAB_NR_ZONES: every zone
 };
 
 // One command's result and error reporting.
@@ -259,6 +262,14 @@ mmlab_status ParseArgs(Reply* reply, const char* cmd, const Slice* args, size_t 
       case kKeyBatch:
         st = ParseNumber(reply, key_name, value, &out->batch);
         break;
+      case kKeyZone:
+        if (value.Is("DMA32"))
+          out->zone = MMLAB_ZONE_DMA32;
+        else if (value.Is("Normal"))
+          out->zone = MMLAB_ZONE_NORMAL;
+        else
+          return reply->Fail(MMLAB_EINVAL, "zone=%s: not DMA32 or Normal", Quoted(value).buf);
+        break;
       case kKeyContext: {
         bool known_context = false;
         for (const ContextName& c : kContexts) {
@@ -397,19 +408,33 @@ mmlab_status DoDrain(Core& core, Reply* reply, const Slice* args, size_t nargs) 
   return reply->Ok("drained %lu pages", core.DrainAllPages());
 }
 
+// "pcp high=N batch=M [zone=Z]" or "pcp default [zone=Z]" (back to the
+// values derived from the zone's share, as at load).
 mmlab_status DoPcp(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
-  mmlab_status st =
-      ParseArgs(reply, "pcp", args, nargs, kKeyHigh | kKeyBatch, kKeyHigh | kKeyBatch, false, &a);
+  const char* where = "";
+  if (nargs > 0 && args[0].Is("default")) {
+    mmlab_status st = ParseArgs(reply, "pcp default", args + 1, nargs - 1, kKeyZone, 0, false, &a);
+    if (st != MMLAB_OK)
+      return st;
+    core.ResetPcpHighBatch(a.zone);
+    if (a.zone < MMLAB_NR_ZONES)
+      where = a.zone == MMLAB_ZONE_DMA32 ? " zone DMA32" : " zone Normal";
+    return reply->Ok("pcp: defaults%s", where);
+  }
+  mmlab_status st = ParseArgs(reply, "pcp", args, nargs, kKeyHigh | kKeyBatch | kKeyZone,
+                              kKeyHigh | kKeyBatch, false, &a);
   if (st != MMLAB_OK)
     return st;
   if (a.batch < 1 || a.batch > a.high || a.high > kPcpHighMax)
     return reply->Fail(MMLAB_EINVAL, "pcp: need 1 <= batch (%lu) <= high (%lu) <= %u", a.batch,
                        a.high, kPcpHighMax);
-  st = core.SetPcpHighBatch(a.high, a.batch, reply->text());
+  st = core.SetPcpHighBatch(a.zone, a.high, a.batch, reply->text());
   if (st != MMLAB_OK)
     return reply->Failed(st);
-  return reply->Ok("pcp: high %lu batch %lu", a.high, a.batch);
+  if (a.zone < MMLAB_NR_ZONES)
+    where = a.zone == MMLAB_ZONE_DMA32 ? " zone DMA32" : " zone Normal";
+  return reply->Ok("pcp: high %lu batch %lu%s", a.high, a.batch, where);
 }
 
 mmlab_status DoKswapd(Core& core, Reply* reply, const Slice* args, size_t nargs) {

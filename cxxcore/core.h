@@ -102,7 +102,10 @@ class Core {
   // --- tunables (watermark.cc) -----------------------------------------------
   mmlab_status SetMinFreeKbytes(uint64_t kbytes, TextBuf* why);
   uint64_t min_free_kbytes() const { return ReadOnce(min_free_kbytes_); }
-  mmlab_status SetPcpHighBatch(uint64_t high, uint64_t batch, TextBuf* why);
+  // For one zone (zone < MMLAB_NR_ZONES) or all (zone == MMLAB_NR_ZONES).
+  mmlab_status SetPcpHighBatch(uint32_t zone, uint64_t high, uint64_t batch, TextBuf* why);
+  // Back to the values derived from each zone's share (zone_batchsize).
+  void ResetPcpHighBatch(uint32_t zone);
 
   // --- maintenance ------------------------------------------------------
   // Drains the per-CPU lists, then returns every fully free chunk.

@@ -84,7 +84,7 @@ mmlab_status Core::SetMinFreeKbytes(uint64_t kbytes, TextBuf* why) {
   return MMLAB_OK;
 }
 
-mmlab_status Core::SetPcpHighBatch(uint64_t high, uint64_t batch, TextBuf* why) {
+mmlab_status Core::SetPcpHighBatch(uint32_t zone, uint64_t high, uint64_t batch, TextBuf* why) {
   if (batch < 1 || batch > high || high > kPcpHighMax) {
     Report(why, MMLAB_LOG_WARN, "pcp: need 1 <= batch (%lu) <= high (%lu) <= %u", batch, high,
            kPcpHighMax);
@@ -92,13 +92,29 @@ mmlab_status Core::SetPcpHighBatch(uint64_t high, uint64_t batch, TextBuf* why) 
   }
   {
     IrqSaveGuard guard(wmark_lock_);
-    for (Zone& zone : zones_)
-      zone.SetPcpHighBatch(static_cast<uint32_t>(high), static_cast<uint32_t>(batch));
+    for (uint32_t z = 0; z < MMLAB_NR_ZONES; z++) {
+      if (zone == MMLAB_NR_ZONES || zone == z)
+        zones_[z].SetPcpHighBatch(static_cast<uint32_t>(high), static_cast<uint32_t>(batch));
+    }
   }
   // Lists now above their new high shrink on their own CPU.
   TrimArg arg = {this};
   mmlab_host_on_each_cpu(TrimOnThisCpu, &arg);
   return MMLAB_OK;
+}
+
+void Core::ResetPcpHighBatch(uint32_t zone) {
+  {
+    IrqSaveGuard guard(wmark_lock_);
+    for (uint32_t z = 0; z < MMLAB_NR_ZONES; z++) {
+      if (zone != MMLAB_NR_ZONES && zone != z)
+        continue;
+      const uint32_t batch = PcpBatchSize(zones_[z].max_pages());
+      zones_[z].SetPcpHighBatch(PcpHigh(batch), batch);
+    }
+  }
+  TrimArg arg = {this};
+  mmlab_host_on_each_cpu(TrimOnThisCpu, &arg);
 }
 
 }  // namespace mmlab

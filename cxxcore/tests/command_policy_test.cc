@@ -144,6 +144,26 @@ TEST_F(PolicyControl, PcpTunables) {
   EXPECT_EQ(Zoneinfo("DMA32", "high:"), 1u) << "refusals change nothing";
 }
 
+TEST_F(PolicyControl, PcpPerZoneAndBackToDefaults) {
+  const uint64_t dma32_default = Zoneinfo("DMA32", "high:");
+  const uint64_t normal_default = Zoneinfo("Normal", "high:");
+  EXPECT_EQ(Result("pcp high=40 batch=5 zone=Normal"), "pcp: high 40 batch 5 zone Normal");
+  EXPECT_EQ(Zoneinfo("Normal", "high:"), 40u);
+  EXPECT_EQ(Zoneinfo("DMA32", "high:"), dma32_default) << "the other zone keeps its values";
+  EXPECT_EQ(Result("pcp high=30 batch=3"), "pcp: high 30 batch 3");
+  EXPECT_EQ(Zoneinfo("DMA32", "high:"), 30u);
+  EXPECT_EQ(Result("pcp default zone=DMA32"), "pcp: defaults zone DMA32");
+  EXPECT_EQ(Zoneinfo("DMA32", "high:"), dma32_default);
+  EXPECT_EQ(Zoneinfo("Normal", "high:"), 30u);
+  EXPECT_EQ(Result("pcp default"), "pcp: defaults");
+  EXPECT_EQ(Zoneinfo("Normal", "high:"), normal_default);
+  ExpectError("pcp high=4 batch=1 zone=HighMem", MMLAB_EINVAL,
+              "control: zone=HighMem: not DMA32 or Normal");
+  ExpectError("pcp default high=4", MMLAB_EINVAL, "control: pcp default: unknown key 'high'");
+  ExpectError("pcp default zone=Normal zone=DMA32", MMLAB_EINVAL,
+              "control: pcp default: zone given twice");
+}
+
 TEST_F(PolicyControl, MinFreeKbytes) {
   EXPECT_EQ(Stat("min_free_kbytes"), 128u);
   EXPECT_EQ(Result("min_free_kbytes=4096"), "min_free_kbytes 4096");

@@ -13,20 +13,18 @@
 
 /*
  * The common fixture's clean allocator, plus the tunables as they were, put
- * back afterwards (pcp high/batch are global: zones and CPUs all at once).
+ * back afterwards with "pcp default".
  */
 FIXTURE(pcp) {
 	int fd;
 	char res[MMLAB_RESULT_MAX];
 	char why[512];
 	struct mmlab_stats st;
-	uint64_t high, batch;	/* before the test, Normal's CPU 0 */
 	struct mmlab_zoneinfo zi;
 };
 
 FIXTURE_SETUP(pcp)
 {
-	struct mmlab_zi_zone *z;
 	int ret;
 
 	self->fd = mmlab_ctl_open();
@@ -38,16 +36,6 @@ FIXTURE_SETUP(pcp)
 		TH_LOG("stats: %s", self->why);
 	ASSERT_EQ(0, mmlab_read_zoneinfo(&self->zi, self->why, sizeof(self->why)))
 		TH_LOG("zoneinfo: %s", self->why);
-	/*
-	 * "pcp" sets every zone at once, so per-zone defaults cannot all be put
-	 * back: Normal's are (the zone default requests use); DMA32 keeps them
-	 * too after this program.
-	 */
-	z = mmlab_zi_zone(&self->zi, "Normal");
-	if (!z)
-		z = &self->zi.z[0];
-	self->high = z->pcp[0].high;
-	self->batch = z->pcp[0].batch;
 }
 
 FIXTURE_TEARDOWN(pcp)
@@ -57,8 +45,7 @@ FIXTURE_TEARDOWN(pcp)
 	_metadata->trigger = 0;
 	if (self->fd < 0)
 		return;
-	ret = mmlab_ctl(self->fd, self->res, sizeof(self->res), "pcp high=%" PRIu64
-			" batch=%" PRIu64, self->high, self->batch);
+	ret = mmlab_ctl(self->fd, self->res, sizeof(self->res), "pcp default");
 	EXPECT_EQ(0, ret) TH_LOG("teardown: pcp: %s (%s)", strerror(-ret), self->res);
 	ret = mmlab_clean(self->fd, self->res, sizeof(self->res));
 	EXPECT_EQ(0, ret) TH_LOG("teardown: %s", self->res);
