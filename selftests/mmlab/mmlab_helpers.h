@@ -839,14 +839,15 @@ static inline int64_t mmlab_result_num(const char *res, const char *prefix,
 }
 
 /*
- * Bring the allocator back to nothing borrowed: free every control handle,
- * release the pressure pool, drain the per-CPU lists and return the free
- * chunks to the host. 0, or -errno with the failing command in res.
+ * Bring the allocator back to nothing borrowed and default tunables: free
+ * every control handle, release the pressure pool, put the per-CPU list
+ * sizes back, drain the lists and return the free chunks to the host.
+ * 0, or -errno with the failing command in res.
  */
 static inline int mmlab_clean(int fd, char *res, size_t cap)
 {
-	static const char *const cmds[] = { "free_all", "pressure release=all", "drain",
-					    "shrink" };
+	static const char *const cmds[] = { "free_all", "pressure release=all", "pcp default",
+					    "drain", "shrink" };
 	char out[MMLAB_RESULT_MAX], why[256];
 	struct mmlab_stats s;
 	unsigned int i, tries;
@@ -858,7 +859,8 @@ static inline int mmlab_clean(int fd, char *res, size_t cap)
 	 * two seconds until nothing is borrowed.
 	 */
 	for (tries = 0; tries < 50; tries++) {
-		for (i = tries ? 2 : 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		/* Retries only drain and shrink again (from cmds[3] on). */
+		for (i = tries ? 3 : 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 			ret = mmlab_ctl(fd, out, sizeof(out), "%s", cmds[i]);
 			if (ret) {
 				snprintf(res, cap, "%s: %s (%.200s)", cmds[i], strerror(-ret), out);
