@@ -15,136 +15,11 @@
 // function of (core, bytes), which is what the fuzzer needs.
 #include "command.h"
 
+#include "command_parse.h"
 #include "gfp.h"
 #include "log.h"
 
 namespace mmlab {
-
-namespace {
-
-// Words on a command line: a command and at most four arguments are
-// meaningful; a few more are parsed so that the error names the extra one.
-constexpr size_t kMaxTokens = 8;
-// Longest piece of user input echoed into a report.
-constexpr size_t kQuoteMax = 32;
-
-struct Slice {
-  const char* p;
-  size_t n;
-
-  bool Is(const char* word) const {
-    size_t i = 0;
-    for (; i < n; i++) {
-      if (word[i] == '\0' || word[i] != p[i])
-        return false;
-    }
-    return word[i] == '\0';
-  }
-};
-
-enum ArgKey : uint32_t {
-  kKeyOrder = 1u << 0,
-  kKeyGfp = 1u << 1,
-  kKeyHandle = 1u << 2,
-  kKeyPfn = 1u << 3,
-  kKeyContext = 1u << 4,
-  kKeyConsume = 1u << 5,
-  kKeyRelease = 1u << 6,
-  kKeyHigh = 1u << 7,
-  kKeyBatch = 1u << 8,
-  kKeyZone = 1u << 9,
-};
-
-struct KeyName {
-  const char* name;
-  ArgKey key;
-};
-
-constexpr KeyName kKeys[] = {
-    {"order", kKeyOrder},     {"gfp", kKeyGfp},         {"handle", kKeyHandle},
-    {"pfn", kKeyPfn},         {"context", kKeyContext}, {"consume", kKeyConsume},
-    {"release", kKeyRelease}, {"high", kKeyHigh},       {"batch", kKeyBatch},
-    {"zone", kKeyZone},
-};
-
-// release=all
-constexpr uint64_t kAll = ~uint64_t{0};
-
-struct ContextName {
-  const char* name;
-  mmlab_host_context ctx;
-};
-
-constexpr ContextName kContexts[] = {
-    {"process", MMLAB_HOST_CTX_PROCESS},
-    {"irqoff", MMLAB_HOST_CTX_IRQS_OFF},
-    {"timer", MMLAB_HOST_CTX_TIMER},
-};
-
-struct Args {
-  uint32_t seen = 0;  // ArgKey bits
-  uint64_t order = 0;
-  mmlab_gfp_t gfp = MMLAB_GFP_KERNEL;
-  uint64_t handle = 0;
-  uint64_t pfn = 0;
-  mmlab_host_context context = MMLAB_HOST_CTX_PROCESS;
-  uint64_t consume = 0;
-  uint64_t release = 0;
-  uint64_t high = 0;
-  uint64_t batch = 0;
-  uint32_t zone = MMLAB_NR_ZONES;  // MMLAB_NR_ZONES: every zone
-};
-
-// One command's result and error reporting.
-class Reply {
- public:
-  Reply(char* result, size_t cap) : out_(result, cap) {}
-  MMLAB_NO_COPY(Reply);
-
-  TextBuf* text() { return &out_; }
-
-  mmlab_status Ok(const char* fmt, ...) MMLAB_PRINTF(2, 3) {
-    out_.Clear();
-    __builtin_va_list args;
-    __builtin_va_start(args, fmt);
-    out_.VAppend(fmt, args);
-    __builtin_va_end(args);
-    return MMLAB_OK;
-  }
-
-  // Formats "control: <reason>" (with up to one quoted piece of input in
-  // place of the %s in the format), logs it and stores it as the result.
-  mmlab_status Fail(mmlab_status st, const char* fmt, ...) MMLAB_PRINTF(3, 4) {
-    char line[kLogLineMax];
-    TextBuf text(line, sizeof(line));
-    text.Append("control: ");
-    __builtin_va_list args;
-    __builtin_va_start(args, fmt);
-    text.VAppend(fmt, args);
-    __builtin_va_end(args);
-    mmlab_host_log(MMLAB_LOG_WARN | MMLAB_LOG_RATELIMITED, text.c_str());
-    out_.Clear();
-    out_.AppendBytes(text.c_str(), text.len());
-    return st;
-  }
-
-  // For failures the core already reported into text(): keep its line.
-  mmlab_status Failed(mmlab_status st) { return st; }
-
- private:
-  TextBuf out_;
-};
-
-// Printable copy of untrusted bytes for a report.
-struct Quoted {
-  char buf[kQuoteMax + 4];
-  explicit Quoted(Slice s) {
-    TextBuf text(buf, sizeof(buf));
-    QuoteBytes(s.p, s.n, kQuoteMax, &text);
-  }
-};
-
-enum class NumError { kOk, kEmpty, kNegative, kSyntax, kOverflow };
 
 NumError ParseU64(Slice s, uint64_t* out) {
   if (s.n == 0)
@@ -202,11 +77,8 @@ mmlab_status ParseNumber(Reply* reply, const char* key, Slice value, uint64_t* o
   return reply->Fail(MMLAB_EINVAL, "%s=%s: %s", key, Quoted(value).buf, NumErrorText(e));
 }
 
-// Parses args[] for command `cmd`, accepting only the keys in `allowed`
-// and requiring those in `required`. A bare number is accepted as the
-// handle when `bare_handle` is set.
 mmlab_status ParseArgs(Reply* reply, const char* cmd, const Slice* args, size_t nargs,
-                       uint32_t allowed, uint32_t required, bool bare_handle, Args* out) {
+                       uint32_t allowed, uint32_t required, uint32_t bare_key, Args* out) {
   for (size_t a = 0; a < nargs; a++) {
     Slice arg = args[a];
     size_t eq = 0;
@@ -214,11 +86,16 @@ mmlab_status ParseArgs(Reply* reply, const char* cmd, const Slice* args, size_t 
       eq++;
     Slice key = {arg.p, eq};
     Slice value = {arg.p + Min(eq + 1, arg.n), eq < arg.n ? arg.n - eq - 1 : 0};
-    const char* key_name = "handle";
+    const char* key_name = "";
     ArgKey id = kKeyHandle;
     if (eq == arg.n) {
-      if (!bare_handle)
+      if (!bare_key)
         return reply->Fail(MMLAB_EINVAL, "%s: unexpected argument '%s'", cmd, Quoted(arg).buf);
+      id = static_cast<ArgKey>(bare_key);
+      for (const KeyName& k : kKeys) {
+        if (k.key == id)
+          key_name = k.name;
+      }
       value = arg;
     } else {
       bool known = false;
@@ -243,6 +120,45 @@ mmlab_status ParseArgs(Reply* reply, const char* cmd, const Slice* args, size_t 
         break;
       case kKeyHandle:
         st = ParseNumber(reply, key_name, value, &out->handle);
+        break;
+      case kKeyName:
+        out->name = value;
+        break;
+      case kKeyFlags:
+        out->flags = value;
+        break;
+      case kKeyCtor:
+        out->ctor = value;
+        break;
+      case kKeyType:
+        out->type = value;
+        break;
+      case kKeySize:
+        st = ParseNumber(reply, key_name, value, &out->size);
+        break;
+      case kKeyAlign:
+        st = ParseNumber(reply, key_name, value, &out->align);
+        break;
+      case kKeyCache:
+        st = ParseNumber(reply, key_name, value, &out->cache);
+        break;
+      case kKeyObject:
+        st = ParseNumber(reply, key_name, value, &out->object);
+        break;
+      case kKeyCount:
+        st = ParseNumber(reply, key_name, value, &out->count);
+        break;
+      case kKeyPool:
+        st = ParseNumber(reply, key_name, value, &out->pool);
+        break;
+      case kKeyMinNr:
+        st = ParseNumber(reply, key_name, value, &out->min_nr);
+        break;
+      case kKeyByte:
+        st = ParseNumber(reply, key_name, value, &out->byte);
+        break;
+      case kKeyLen:
+        st = ParseNumber(reply, key_name, value, &out->len);
         break;
       case kKeyPfn:
         st = ParseNumber(reply, key_name, value, &out->pfn);
@@ -304,6 +220,16 @@ mmlab_status ParseArgs(Reply* reply, const char* cmd, const Slice* args, size_t 
   return MMLAB_OK;
 }
 
+
+mmlab_status NoArgs(Reply* reply, const char* cmd, const Slice* args, size_t nargs) {
+  if (nargs == 0)
+    return MMLAB_OK;
+  return reply->Fail(MMLAB_EINVAL, "%s: unexpected argument '%s'", cmd, Quoted(args[0]).buf);
+}
+
+
+namespace {
+
 mmlab_status CheckOrder(Reply* reply, const char* cmd, Core& core, uint64_t order) {
   if (order <= core.chunk_order())
     return MMLAB_OK;
@@ -314,7 +240,7 @@ mmlab_status CheckOrder(Reply* reply, const char* cmd, Core& core, uint64_t orde
 mmlab_status DoAlloc(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
   mmlab_status st = ParseArgs(reply, "alloc", args, nargs, kKeyOrder | kKeyGfp | kKeyContext,
-                              kKeyOrder, false, &a);
+                              kKeyOrder, 0, &a);
   if (st != MMLAB_OK || (st = CheckOrder(reply, "alloc", core, a.order)) != MMLAB_OK)
     return st;
   uint64_t id = 0, pfn = 0;
@@ -329,7 +255,7 @@ mmlab_status DoAlloc(Core& core, Reply* reply, const Slice* args, size_t nargs) 
 mmlab_status DoFree(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
   mmlab_status st =
-      ParseArgs(reply, "free", args, nargs, kKeyHandle | kKeyOrder, kKeyHandle, true, &a);
+      ParseArgs(reply, "free", args, nargs, kKeyHandle | kKeyOrder, kKeyHandle, kKeyHandle, &a);
   if (st != MMLAB_OK)
     return st;
   bool order_given = a.seen & kKeyOrder;
@@ -346,7 +272,7 @@ mmlab_status DoFree(Core& core, Reply* reply, const Slice* args, size_t nargs) {
 mmlab_status DoFreePfn(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
   mmlab_status st =
-      ParseArgs(reply, "free_pfn", args, nargs, kKeyPfn | kKeyOrder, kKeyPfn | kKeyOrder, false, &a);
+      ParseArgs(reply, "free_pfn", args, nargs, kKeyPfn | kKeyOrder, kKeyPfn | kKeyOrder, 0, &a);
   if (st != MMLAB_OK || (st = CheckOrder(reply, "free_pfn", core, a.order)) != MMLAB_OK)
     return st;
   uint32_t order = static_cast<uint32_t>(a.order);
@@ -356,27 +282,28 @@ mmlab_status DoFreePfn(Core& core, Reply* reply, const Slice* args, size_t nargs
   return reply->Ok("freed pfn 0x%lx order %u", a.pfn, order);
 }
 
-mmlab_status NoArgs(Reply* reply, const char* cmd, const Slice* args, size_t nargs) {
-  if (nargs == 0)
-    return MMLAB_OK;
-  return reply->Fail(MMLAB_EINVAL, "%s: unexpected argument '%s'", cmd, Quoted(args[0]).buf);
-}
-
 mmlab_status DoFreeAll(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   mmlab_status st = NoArgs(reply, "free_all", args, nargs);
   if (st != MMLAB_OK)
     return st;
-  uint64_t pressure = 0;
-  uint64_t handles = core.ControlFreeAll(&pressure);
-  if (pressure)
-    return reply->Ok("freed %lu handles, released %lu pressure pages", handles, pressure);
-  return reply->Ok("freed %lu handles", handles);
+  Core::FreeAllCounts rest;
+  uint64_t handles = core.ControlFreeAll(&rest);
+  reply->Ok("freed %lu handles", handles);
+  if (rest.pressure)
+    reply->text()->Append(", released %lu pressure pages", rest.pressure);
+  if (rest.objects)
+    reply->text()->Append(", freed %lu objects", rest.objects);
+  if (rest.pools)
+    reply->text()->Append(", destroyed %lu mempools", rest.pools);
+  if (rest.caches)
+    reply->text()->Append(", destroyed %lu caches", rest.caches);
+  return MMLAB_OK;
 }
 
 mmlab_status DoPressure(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
   mmlab_status st = ParseArgs(reply, "pressure", args, nargs, kKeyConsume | kKeyRelease | kKeyGfp,
-                              0, false, &a);
+                              0, 0, &a);
   if (st != MMLAB_OK)
     return st;
   const bool consume = a.seen & kKeyConsume, release = a.seen & kKeyRelease;
@@ -414,7 +341,7 @@ mmlab_status DoPcp(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
   const char* where = "";
   if (nargs > 0 && args[0].Is("default")) {
-    mmlab_status st = ParseArgs(reply, "pcp default", args + 1, nargs - 1, kKeyZone, 0, false, &a);
+    mmlab_status st = ParseArgs(reply, "pcp default", args + 1, nargs - 1, kKeyZone, 0, 0, &a);
     if (st != MMLAB_OK)
       return st;
     core.ResetPcpHighBatch(a.zone);
@@ -423,7 +350,7 @@ mmlab_status DoPcp(Core& core, Reply* reply, const Slice* args, size_t nargs) {
     return reply->Ok("pcp: defaults%s", where);
   }
   mmlab_status st = ParseArgs(reply, "pcp", args, nargs, kKeyHigh | kKeyBatch | kKeyZone,
-                              kKeyHigh | kKeyBatch, false, &a);
+                              kKeyHigh | kKeyBatch, 0, &a);
   if (st != MMLAB_OK)
     return st;
   if (a.batch < 1 || a.batch > a.high || a.high > kPcpHighMax)
@@ -480,11 +407,6 @@ mmlab_status DoCheck(Core& core, Reply* reply, const Slice* args, size_t nargs) 
   return reply->Ok("ok");
 }
 
-struct CommandDef {
-  const char* name;
-  mmlab_status (*run)(Core& core, Reply* reply, const Slice* args, size_t nargs);
-};
-
 constexpr CommandDef kCommands[] = {
     {"alloc", DoAlloc},       {"free", DoFree},       {"free_pfn", DoFreePfn},
     {"free_all", DoFreeAll}, {"shrink", DoShrink},   {"check", DoCheck},
@@ -532,6 +454,14 @@ mmlab_status RunControl(Core& core, const char* cmd, size_t len, char* result,
   for (const CommandDef& def : kCommands) {
     if (tokens[0].Is(def.name))
       return def.run(core, &reply, tokens + 1, ntokens - 1);
+  }
+  for (size_t i = 0; i < kNrSlabCommands; i++) {
+    if (tokens[0].Is(kSlabCommands[i].name))
+      return kSlabCommands[i].run(core, &reply, tokens + 1, ntokens - 1);
+  }
+  for (size_t i = 0; i < kNrPoolCommands; i++) {
+    if (tokens[0].Is(kPoolCommands[i].name))
+      return kPoolCommands[i].run(core, &reply, tokens + 1, ntokens - 1);
   }
   const size_t prefix = sizeof(kMinFreeKbytes) - 1;
   if (tokens[0].n >= prefix && Slice{tokens[0].p, prefix}.Is(kMinFreeKbytes))

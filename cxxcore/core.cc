@@ -149,6 +149,8 @@ mmlab_status Core::Create(const mmlab_core_config* cfg, Core** out) {
     return MMLAB_ENOMEM;
   Core* core = new (mem) Core();
   mmlab_status st = core->Init(*cfg, zone_pages);
+  if (st == MMLAB_OK)
+    st = core->InitLayers();
   if (st != MMLAB_OK) {
     core->Destroy();
     return st;
@@ -169,9 +171,15 @@ mmlab_status Core::Init(const mmlab_core_config& cfg, const uint64_t (&zone_page
   Handle* storage = HandleTable::AllocStorage();
   if (!storage)
     return MMLAB_ENOMEM;
+  CtlObject* objects = ObjectTable::AllocStorage();
+  if (!objects) {
+    HandleTable::FreeStorage(storage);
+    return MMLAB_ENOMEM;
+  }
   {
     IrqSaveGuard guard(ctl_lock_);
     handles_.Install(storage);
+    objects_.Install(objects);
   }
   static const char* const kNames[kMaxZones] = {"DMA32", "Normal"};
   static const mmlab_host_zone kHostZones[kMaxZones] = {MMLAB_HOST_ZONE_DMA32,
@@ -189,6 +197,15 @@ mmlab_status Core::Init(const mmlab_core_config& cfg, const uint64_t (&zone_page
   return MMLAB_OK;
 }
 
+mmlab_status Core::InitLayers() {
+  mmlab_status st = SlabCreate(*this, &slab_);
+  if (st == MMLAB_OK)
+    st = VmallocCreate(*this, &vmalloc_);
+  if (st == MMLAB_OK)
+    st = MempoolsCreate(*this, &mempools_);
+  return st;
+}
+
 // Also the undo of a partial Init: every step checks what exists.
 uint64_t Core::Destroy() {
   uint64_t leaked_pages = 0;
@@ -197,15 +214,27 @@ uint64_t Core::Destroy() {
     // they are not mistaken for leaks.
     ControlFreeAll();
   }
+  if (mempools_)
+    MempoolsDestroy(mempools_);
+  if (vmalloc_)
+    VmallocDestroy(vmalloc_);
+  if (slab_)
+    SlabDestroy(slab_);
+  mempools_ = nullptr;
+  vmalloc_ = nullptr;
+  slab_ = nullptr;
   for (Zone& zone : zones_)
     leaked_pages += zone.Destroy();
   if (ctl_lock_.initialized()) {
     Handle* storage;
+    CtlObject* objects;
     {
       IrqSaveGuard guard(ctl_lock_);
       storage = handles_.Release();
+      objects = objects_.Release();
     }
     HandleTable::FreeStorage(storage);
+    ObjectTable::FreeStorage(objects);
   }
   fail_stats_.Free();
   if (shrinkers_.initialized())
@@ -362,6 +391,12 @@ uint64_t Core::Check() {
                        counts[z].transitional_pfn, counts[z].transitional_what,
                        counts[z].transitional, zone.name());
   }
+  if (slab_)
+    report.AddLogged(SlabCheck(*slab_));
+  if (vmalloc_)
+    report.AddLogged(VmallocCheck(*vmalloc_));
+  if (mempools_)
+    report.AddLogged(MempoolsCheck(*mempools_));
   report.Finish();
   return report.count();
 }
@@ -481,7 +516,7 @@ mmlab_status Core::ControlFreePfn(uint64_t pfn, uint32_t order, TextBuf* why) {
   return MMLAB_OK;
 }
 
-uint64_t Core::ControlFreeAll(uint64_t* pressure) {
+uint64_t Core::ControlFreeAll(FreeAllCounts* rest) {
   uint64_t freed = 0;
   // One handle per critical section, so interrupts are not kept off for
   // thousands of frees.
@@ -494,9 +529,99 @@ uint64_t Core::ControlFreeAll(uint64_t* pressure) {
     if (MMLAB_ASSERT(FreeInZones(target, h.order, kPgControl, nullptr) == FreeResult::kFreed))
       freed++;
   }
-  uint64_t released = PressureRelease(~uint64_t{0});
-  if (pressure)
-    *pressure = released;
+  FreeAllCounts counts;
+  counts.pressure = PressureRelease(~uint64_t{0});
+  // Objects before their pools and caches; the layers exist only after
+  // InitLayers (not during an early Destroy).
+  counts.objects = ObjFreeAll();
+  if (mempools_)
+    counts.pools = MempoolControlDestroyAll(*this);
+  if (slab_)
+    counts.caches = SlabControlDestroyAll(*this);
+  if (rest)
+    *rest = counts;
+  return freed;
+}
+
+mmlab_status Core::ObjReserve(uint32_t n, TextBuf* why) {
+  {
+    IrqSaveGuard guard(ctl_lock_);
+    if (objects_.Reserve(n))
+      return MMLAB_OK;
+  }
+  Report(why, MMLAB_LOG_WARN, "control: no room for %u more objects (at most %u live)", n,
+         kMaxCtlObjects);
+  return MMLAB_ENOSPC;
+}
+
+void Core::ObjUnreserve(uint32_t n) {
+  IrqSaveGuard guard(ctl_lock_);
+  objects_.Unreserve(n);
+}
+
+uint64_t Core::ObjCommit(CtlObject* obj) {
+  IrqSaveGuard guard(ctl_lock_);
+  return objects_.Commit(obj);
+}
+
+mmlab_status Core::ObjTake(uint64_t id, uint32_t kind_mask, CtlObject* out, TextBuf* why) {
+  ObjKind kind;
+  {
+    IrqSaveGuard guard(ctl_lock_);
+    CtlObject* entry = objects_.Find(id);
+    if (entry && (kind_mask & KindBit(entry->kind))) {
+      objects_.Take(entry, out);
+      return MMLAB_OK;
+    }
+    if (!entry) {
+      kind = ObjKind::kSlab;
+    } else {
+      kind = entry->kind;
+    }
+    if (!entry) {
+      Report(why, MMLAB_LOG_WARN, "control: no object %lu", id);
+      return MMLAB_ENOENT;
+    }
+  }
+  Report(why, MMLAB_LOG_WARN, "control: object %lu is a %s object (free it with %s)", id,
+         ObjKindName(kind), ObjKindFreeCommand(kind));
+  return MMLAB_EINVAL;
+}
+
+void Core::ObjPutBack(const CtlObject& obj) {
+  IrqSaveGuard guard(ctl_lock_);
+  objects_.PutBack(obj);
+}
+
+void Core::ObjDone() {
+  IrqSaveGuard guard(ctl_lock_);
+  objects_.Unreserve(1);
+}
+
+uint32_t Core::ObjCountOwned(const void* owner) {
+  IrqSaveGuard guard(ctl_lock_);
+  return objects_.CountOwned(owner);
+}
+
+uint64_t Core::ObjFreeAll() {
+  uint64_t freed = 0;
+  const uint32_t kinds[] = {KindBit(ObjKind::kMempool),
+                            KindBit(ObjKind::kSlab) | KindBit(ObjKind::kKmalloc) |
+                                KindBit(ObjKind::kKvmalloc) | KindBit(ObjKind::kVmalloc)};
+  for (uint32_t mask : kinds) {
+    for (;;) {
+      CtlObject obj;
+      {
+        IrqSaveGuard guard(ctl_lock_);
+        if (!objects_.PopAny(mask, &obj))
+          break;
+        objects_.Reserve(1);  // cannot fail: the entry's slot was just freed
+      }
+      CtlObjectFree(handle(), obj);
+      ObjDone();
+      freed++;
+    }
+  }
   return freed;
 }
 

@@ -26,10 +26,12 @@
 #include "handles.h"
 #include "lock.h"
 #include "mmlab/core.h"
+#include "objects.h"
 #include "page_desc.h"
 #include "pcp.h"
 #include "shrinker.h"
 #include "stats.h"
+#include "subsys.h"
 #include "zone.h"
 
 namespace mmlab {
@@ -132,9 +134,13 @@ class Core {
                            TextBuf* why) MMLAB_EXCLUDES(ctl_lock_);
   mmlab_status ControlFreePfn(uint64_t pfn, uint32_t order, TextBuf* why)
       MMLAB_EXCLUDES(ctl_lock_);
-  // Frees every handle's block and releases the pressure pool; returns the
-  // handles freed, and the pressure pages released through *pressure.
-  uint64_t ControlFreeAll(uint64_t* pressure = nullptr) MMLAB_EXCLUDES(ctl_lock_);
+  // Frees every handle's block and releases the pressure pool, then frees
+  // every control object and destroys the pools and caches the control file
+  // created; returns the handles freed, and the rest through *rest.
+  struct FreeAllCounts {
+    uint64_t pressure = 0, objects = 0, pools = 0, caches = 0;
+  };
+  uint64_t ControlFreeAll(FreeAllCounts* rest = nullptr) MMLAB_EXCLUDES(ctl_lock_);
   uint32_t ControlHandles() MMLAB_EXCLUDES(ctl_lock_);
   // Takes up to n order-0 pages into the pressure pool; *got says how many.
   mmlab_status PressureConsume(uint64_t n, mmlab_gfp_t gfp, uint64_t* got, TextBuf* why)
@@ -143,11 +149,36 @@ class Core {
   uint64_t PressureRelease(uint64_t n) MMLAB_EXCLUDES(pressure_lock_);
   uint64_t PressurePages() MMLAB_EXCLUDES(pressure_lock_);
 
+  // --- control objects above the page allocator (objects.h) --------------
+  // The commands in command_slab.cc / command_pool.cc reserve room, allocate
+  // with no lock held, then commit (or unreserve on failure). To free or
+  // touch an object they take it out of the table first (ObjTake), then
+  // either ObjDone() after freeing it or ObjPutBack() to keep it.
+  mmlab_status ObjReserve(uint32_t n, TextBuf* why) MMLAB_EXCLUDES(ctl_lock_);
+  void ObjUnreserve(uint32_t n) MMLAB_EXCLUDES(ctl_lock_);
+  uint64_t ObjCommit(CtlObject* obj) MMLAB_EXCLUDES(ctl_lock_);
+  // MMLAB_ENOENT for an unknown id; MMLAB_EINVAL when its kind is not in
+  // kind_mask (the reason names the command that frees it). Reported.
+  mmlab_status ObjTake(uint64_t id, uint32_t kind_mask, CtlObject* out, TextBuf* why)
+      MMLAB_EXCLUDES(ctl_lock_);
+  void ObjPutBack(const CtlObject& obj) MMLAB_EXCLUDES(ctl_lock_);
+  void ObjDone() MMLAB_EXCLUDES(ctl_lock_);
+  uint32_t ObjCountOwned(const void* owner) MMLAB_EXCLUDES(ctl_lock_);
+  // Frees every control object, mempool elements first; returns how many.
+  uint64_t ObjFreeAll() MMLAB_EXCLUDES(ctl_lock_);
+
+  // --- the layers above (subsys.h); valid from Init to Destroy --------------
+  SlabAllocator& slab() { return *slab_; }
+  VmallocSpace& vmalloc() { return *vmalloc_; }
+  MempoolRegistry& mempools() { return *mempools_; }
+
  private:
   Core() = default;
   ~Core() = default;
 
   mmlab_status Init(const mmlab_core_config& cfg, const uint64_t (&zone_pages)[kMaxZones]);
+  // The slab, vmalloc and mempool layers, once the zones exist.
+  mmlab_status InitLayers();
   bool FreeOrderValid(uint32_t order, TextBuf* why);
   // Resolves and frees target with interrupts off, trying each zone until
   // one owns it (FreeResult::kNotInZone from all means it is foreign).
@@ -212,6 +243,14 @@ class Core {
   PageList pressure_ MMLAB_GUARDED_BY(pressure_lock_);
   uint64_t pressure_pages_ MMLAB_GUARDED_BY(pressure_lock_) = 0;
   uint64_t pressure_inflight_ MMLAB_GUARDED_BY(pressure_lock_) = 0;
+
+  // Control objects (slab, kmalloc, vmalloc, mempool), under ctl_lock_ like
+  // the handles.
+  ObjectTable objects_ MMLAB_GUARDED_BY(ctl_lock_);
+
+  SlabAllocator* slab_ = nullptr;
+  VmallocSpace* vmalloc_ = nullptr;
+  MempoolRegistry* mempools_ = nullptr;
 };
 
 }  // namespace mmlab

@@ -5,6 +5,7 @@
 
 #include "gfp.h"
 #include "log.h"
+#include "subsys.h"
 
 namespace mmlab {
 
@@ -133,6 +134,9 @@ void RenderStats(Core& core, mmlab_emit_fn emit, void* ctx) {
   };
   for (const auto& row : rows)
     out.Line("%-22s %lu\n", row.key, row.value);
+  RenderSlabStats(core, emit, ctx);
+  RenderVmallocStats(core, emit, ctx);
+  RenderMempoolStats(core, emit, ctx);
 
   RenderOrderTable(core, out);
   RenderZoneTable(core, out);
@@ -219,6 +223,15 @@ extern "C" enum mmlab_status mmlab_core_render(struct mmlab_core* core, enum mml
       return MMLAB_OK;
     case MMLAB_VIEW_ZONEINFO:
       mmlab::RenderZoneinfo(c, emit, ctx);
+      return MMLAB_OK;
+    case MMLAB_VIEW_SLABINFO:
+      mmlab::RenderSlabinfo(c, emit, ctx);
+      return MMLAB_OK;
+    case MMLAB_VIEW_MEMPOOLS:
+      mmlab::RenderMempools(c, emit, ctx);
+      return MMLAB_OK;
+    case MMLAB_VIEW_VMALLOCINFO:
+      mmlab::RenderVmallocinfo(c, emit, ctx);
       return MMLAB_OK;
     default:
       break;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -684,6 +685,52 @@ void mmlab_host_trace_page_free(uint64_t pfn, uint32_t order) {
 
 void mmlab_host_trace_page_pcpu_drain(uint64_t pfn, uint32_t order) {
   Trace(TraceKind::kPcpuDrain, pfn, order, 0, 0);
+}
+
+// --- issue #4 hooks: simple versions; the mempool/vmalloc work refines them ---
+
+void mmlab_host_trace_kmem_cache_alloc(uintptr_t, const void*, const char*, size_t, size_t,
+                                       uint32_t) {}
+void mmlab_host_trace_kmem_cache_free(uintptr_t, const void*, const char*) {}
+void mmlab_host_trace_kmalloc(uintptr_t, const void*, size_t, size_t, uint32_t) {}
+void mmlab_host_trace_kfree(uintptr_t, const void*) {}
+
+struct mmlab_host_waitq {
+  std::mutex mu;
+  std::condition_variable cv;
+};
+
+struct mmlab_host_waitq* mmlab_host_waitq_create(const char*) {
+  return new mmlab_host_waitq;
+}
+
+void mmlab_host_waitq_destroy(struct mmlab_host_waitq* wq) { delete wq; }
+
+int mmlab_host_wait_event_timeout(struct mmlab_host_waitq* wq, int (*cond)(void* arg), void* arg,
+                                  uint32_t timeout_us) {
+  MustNotHoldLocks("mmlab_host_wait_event_timeout");
+  if (Atomic())
+    Die("wait_event in an atomic context", nullptr);
+  std::unique_lock<std::mutex> lock(wq->mu);
+  wq->cv.wait_for(lock, std::chrono::microseconds(timeout_us), [&] { return cond(arg) != 0; });
+  return cond(arg);
+}
+
+void mmlab_host_wake_up(struct mmlab_host_waitq* wq) {
+  { std::lock_guard<std::mutex> g(wq->mu); }
+  wq->cv.notify_all();
+}
+
+void* mmlab_host_vmap(const uint64_t*, uint32_t) { return nullptr; }
+void mmlab_host_vunmap(void*, uint32_t) {}
+
+void mmlab_host_format_symbol(uintptr_t addr, char* buf, size_t size) {
+  snprintf(buf, size, "caller_0x%lx", static_cast<unsigned long>(addr));
+}
+
+void mmlab_host_format_ptr(const void* ptr, char* buf, size_t size) {
+  snprintf(buf, size, "%08lx",
+           static_cast<unsigned long>(reinterpret_cast<uintptr_t>(ptr) * 0x9e3779b97f4a7c15ull >> 32));
 }
 
 void mmlab_host_assert_fail(const char* expr, const char* file, int line) {

@@ -171,6 +171,136 @@ void mmlab_core_cpu_dead(struct mmlab_core *core, uint32_t cpu);
 /* Drain every online CPU's per-CPU lists (drain_all_pages). May sleep. */
 void mmlab_core_drain_all(struct mmlab_core *core);
 
+/* --- slab caches (Linux: kmem_cache_*) -------------------------------------- */
+
+/*
+ * Everything above the page allocator takes `caller`, the call site to
+ * charge (Linux's _RET_IP_): the exported wrappers pass their return
+ * address, the control file 0. It appears in tracepoints, vmallocinfo and
+ * leak reports. Objects are plain kernel-virtual memory inside managed pages.
+ */
+struct mmlab_kmem_cache;	/* opaque */
+
+/* SLAB_* flags, mmlab's numbering (bits 8..15 are reserved for the debug flags). */
+#define MMLAB_SLAB_HWCACHE_ALIGN	(1u << 0)	/* align objects to a cache line */
+#define MMLAB_SLAB_CACHE_DMA32		(1u << 1)	/* slabs from ZONE_DMA32 */
+#define MMLAB_SLAB_RECLAIM_ACCOUNT	(1u << 2)	/* accounted as reclaimable */
+#define MMLAB_SLAB_ACCOUNT		(1u << 3)	/* accepted, nothing to charge */
+#define MMLAB_SLAB_NO_MERGE		(1u << 4)	/* accepted; mmlab never merges */
+#define MMLAB_SLAB_FLAGS_VALID		0x1fu
+
+#define MMLAB_KMEM_CACHE_NAME_MAX	32	/* bytes including the NUL */
+#define MMLAB_CACHE_LINE_SIZE		64
+
+typedef void (*mmlab_ctor_fn)(void *obj);
+
+/*
+ * mmlab_kmem_cache_create - a cache of objects of `size` bytes aligned to
+ * `align` (0: the minimum, 8), ctor run once per object when its slab is
+ * created. MMLAB_EINVAL (reported) for size 0 or above
+ * MMLAB_KMALLOC_MAX_CACHE_SIZE * 2, align not a power of two, unknown
+ * flags, an empty or overlong name. May sleep.
+ */
+enum mmlab_status mmlab_kmem_cache_create(struct mmlab_core *core, const char *name,
+					  uint32_t size, uint32_t align, uint32_t flags,
+					  mmlab_ctor_fn ctor, struct mmlab_kmem_cache **out);
+/*
+ * mmlab_kmem_cache_destroy - with live objects, reports each one, keeps
+ * the cache's slabs (never frees memory still in use) and returns
+ * MMLAB_EBUSY; the cache itself is then gone from the caller's view but
+ * its slabs stay accounted. May sleep.
+ */
+enum mmlab_status mmlab_kmem_cache_destroy(struct mmlab_kmem_cache *cache);
+void *mmlab_kmem_cache_alloc(struct mmlab_kmem_cache *cache, mmlab_gfp_t gfp, uintptr_t caller);
+/* Reports (and ignores) a pointer that is not a live object of this cache. */
+void mmlab_kmem_cache_free(struct mmlab_kmem_cache *cache, void *obj, uintptr_t caller);
+/* All or nothing, as Linux: returns nr or 0. */
+size_t mmlab_kmem_cache_alloc_bulk(struct mmlab_kmem_cache *cache, mmlab_gfp_t gfp, size_t nr,
+				   void **objs, uintptr_t caller);
+void mmlab_kmem_cache_free_bulk(struct mmlab_kmem_cache *cache, size_t nr, void **objs,
+				uintptr_t caller);
+/* Returns empty slabs to the buddy allocator; the number of pages returned. */
+uint64_t mmlab_kmem_cache_shrink(struct mmlab_kmem_cache *cache);
+uint32_t mmlab_kmem_cache_size(const struct mmlab_kmem_cache *cache);	/* object size */
+const char *mmlab_kmem_cache_name(const struct mmlab_kmem_cache *cache);
+
+/* --- kmalloc family ---------------------------------------------------------- */
+
+/* Size classes 8, 16, 32, 64, 96, 128, 192, 256, ... 8192; above: buddy pages. */
+#define MMLAB_KMALLOC_MIN_SIZE		8
+#define MMLAB_KMALLOC_MAX_CACHE_SIZE	8192
+/* Largest kmalloc: one chunk (order MMLAB_MAX_CHUNK_ORDER at most). */
+
+void *mmlab_kmalloc(struct mmlab_core *core, size_t size, mmlab_gfp_t gfp, uintptr_t caller);
+/* NULL (reported) when n * size overflows. __GFP_ZERO makes kcalloc. */
+void *mmlab_kmalloc_array(struct mmlab_core *core, size_t n, size_t size, mmlab_gfp_t gfp,
+			  uintptr_t caller);
+/* Linux's krealloc: NULL p allocates, size 0 frees and returns NULL. */
+void *mmlab_krealloc(struct mmlab_core *core, const void *p, size_t new_size,
+		     mmlab_gfp_t gfp, uintptr_t caller);
+/* NULL is ignored; anything not from kmalloc is reported and ignored. */
+void mmlab_kfree(struct mmlab_core *core, const void *p, uintptr_t caller);
+/* Usable size of a kmalloc object (its class, or the page block); 0 if not one. */
+size_t mmlab_ksize(struct mmlab_core *core, const void *p);
+/* kmalloc, falling back to vmalloc for sizes above a page (kvmalloc_node). */
+void *mmlab_kvmalloc(struct mmlab_core *core, size_t size, mmlab_gfp_t gfp, uintptr_t caller);
+void *mmlab_kvmalloc_array(struct mmlab_core *core, size_t n, size_t size, mmlab_gfp_t gfp,
+			   uintptr_t caller);
+void mmlab_kvfree(struct mmlab_core *core, const void *p, uintptr_t caller);
+
+/* --- vmalloc-like mappings ----------------------------------------------------- */
+
+/*
+ * Order-0 managed pages mapped with the host's vmap() into one virtually
+ * contiguous range. gfp: GFP_KERNEL-like (may sleep); __GFP_ZERO makes
+ * vzalloc. NULL for size 0 or when pages run out (everything taken so far is
+ * given back).
+ */
+void *mmlab_vmalloc(struct mmlab_core *core, size_t size, mmlab_gfp_t gfp, uintptr_t caller);
+/* NULL is ignored; an address that does not start an area is reported. May sleep. */
+void mmlab_vfree(struct mmlab_core *core, const void *addr, uintptr_t caller);
+int mmlab_is_vmalloc_addr(struct mmlab_core *core, const void *addr);
+struct mmlab_page *mmlab_vmalloc_to_page(struct mmlab_core *core, const void *addr);
+
+/* --- mempools ------------------------------------------------------------------ */
+
+struct mmlab_mempool;	/* opaque */
+typedef void *(*mmlab_mempool_alloc_fn)(mmlab_gfp_t gfp, void *pool_data);
+typedef void (*mmlab_mempool_free_fn)(void *element, void *pool_data);
+
+#define MMLAB_MEMPOOL_NAME_MAX		32	/* bytes including the NUL */
+
+/*
+ * Linux's mempool_create and its three ready-made backings. min_nr elements
+ * are allocated at once (GFP_KERNEL); MMLAB_ENOMEM if they cannot be.
+ * Page pools hand out struct mmlab_page * of the given order. May sleep.
+ */
+enum mmlab_status mmlab_mempool_create(struct mmlab_core *core, const char *name,
+				       uint32_t min_nr, mmlab_mempool_alloc_fn alloc_fn,
+				       mmlab_mempool_free_fn free_fn, void *pool_data,
+				       struct mmlab_mempool **out);
+enum mmlab_status mmlab_mempool_create_slab_pool(struct mmlab_core *core, const char *name,
+						 uint32_t min_nr, struct mmlab_kmem_cache *cache,
+						 struct mmlab_mempool **out);
+enum mmlab_status mmlab_mempool_create_kmalloc_pool(struct mmlab_core *core, const char *name,
+						    uint32_t min_nr, size_t size,
+						    struct mmlab_mempool **out);
+enum mmlab_status mmlab_mempool_create_page_pool(struct mmlab_core *core, const char *name,
+						 uint32_t min_nr, uint32_t order,
+						 struct mmlab_mempool **out);
+/*
+ * Backing allocator first (gfp | __GFP_NORETRY | __GFP_NOWARN, no direct
+ * reclaim on the first try), then the reserve; with a sleeping gfp it waits
+ * for an element to come back and never returns NULL; otherwise NULL when
+ * the reserve is empty.
+ */
+void *mmlab_mempool_alloc(struct mmlab_mempool *pool, mmlab_gfp_t gfp);
+/* Refills the reserve first (below min_nr), else frees to the backing. */
+void mmlab_mempool_free(struct mmlab_mempool *pool, void *element);
+enum mmlab_status mmlab_mempool_resize(struct mmlab_mempool *pool, uint32_t new_min_nr);
+/* Frees the reserve; elements still out are reported (MMLAB_EBUSY). May sleep. */
+enum mmlab_status mmlab_mempool_destroy(struct mmlab_mempool *pool);
+
 /* --- views and control -------------------------------------------------------- */
 
 /*
@@ -183,6 +313,9 @@ enum mmlab_view {
 	MMLAB_VIEW_BUDDYINFO,	/* exactly /proc/buddyinfo's format */
 	MMLAB_VIEW_STATS,	/* "key value" lines, then a per-order table */
 	MMLAB_VIEW_ZONEINFO,	/* /proc/zoneinfo's shape, mmlab's fields */
+	MMLAB_VIEW_SLABINFO,	/* exactly "slabinfo - version: 2.1" */
+	MMLAB_VIEW_MEMPOOLS,	/* one line per pool: min_nr, curr_nr, waits, reserve hits */
+	MMLAB_VIEW_VMALLOCINFO,	/* /proc/vmallocinfo's shape, ids instead of addresses */
 	MMLAB_VIEW_NR,
 };
 enum mmlab_status mmlab_core_render(struct mmlab_core *core, enum mmlab_view view,

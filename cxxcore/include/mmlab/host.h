@@ -152,6 +152,56 @@ void mmlab_host_trace_page_free(uint64_t pfn, uint32_t order);
 void mmlab_host_trace_page_pcpu_drain(uint64_t pfn, uint32_t order);
 
 /*
+ * Tracepoints mmlab:kmem_cache_alloc, kmem_cache_free, kmalloc, kfree, with
+ * the field names of Linux's kmem: events. ptr is the object's address (the
+ * trace buffer hashes nothing; tracefs is root-only, as for kmem:). gfp is
+ * mmlab's numbering. Never sleep.
+ */
+void mmlab_host_trace_kmem_cache_alloc(uintptr_t call_site, const void *ptr, const char *name,
+				       size_t bytes_req, size_t bytes_alloc, uint32_t gfp);
+void mmlab_host_trace_kmem_cache_free(uintptr_t call_site, const void *ptr, const char *name);
+void mmlab_host_trace_kmalloc(uintptr_t call_site, const void *ptr, size_t bytes_req,
+			      size_t bytes_alloc, uint32_t gfp);
+void mmlab_host_trace_kfree(uintptr_t call_site, const void *ptr);
+
+/* --- waiting (mempool_alloc's sleep) ------------------------------------------ */
+
+/* A wait queue (wait_queue_head_t). Create may sleep. */
+struct mmlab_host_waitq;
+struct mmlab_host_waitq *mmlab_host_waitq_create(const char *name);
+void mmlab_host_waitq_destroy(struct mmlab_host_waitq *wq);
+/*
+ * Sleep until cond(arg) returns non-zero or timeout_us passes
+ * (wait_event_timeout); returns cond's last value. Process context, no core
+ * lock held. cond is called with no lock held and must be cheap and safe.
+ */
+int mmlab_host_wait_event_timeout(struct mmlab_host_waitq *wq, int (*cond)(void *arg),
+				  void *arg, uint32_t timeout_us);
+/* Wake every waiter (wake_up_all). Any context; never sleeps. */
+void mmlab_host_wake_up(struct mmlab_host_waitq *wq);
+
+/* --- virtual mappings (vmalloc's backend) -------------------------------------- */
+
+/*
+ * Map the given page frames, in order, into one virtually contiguous
+ * kernel range (vmap(pages, nr, VM_MAP, PAGE_KERNEL)). Every pfn is a page
+ * of a chunk the host lent. NULL on failure. May sleep.
+ */
+void *mmlab_host_vmap(const uint64_t *pfns, uint32_t nr_pages);
+/* Undo mmlab_host_vmap (vunmap). May sleep. */
+void mmlab_host_vunmap(void *addr, uint32_t nr_pages);
+
+/* --- naming things in reports without leaking addresses ------------------------ */
+
+/*
+ * "%pS" of a code address (symbol+off/size [module]) into buf; never a raw
+ * address. Never sleeps.
+ */
+void mmlab_host_format_symbol(uintptr_t addr, char *buf, size_t size);
+/* "%p" of a pointer: hashed in the kernel, so safe for debugfs. Never sleeps. */
+void mmlab_host_format_ptr(const void *ptr, char *buf, size_t size);
+
+/*
  * An internal assertion failed. The kernel WARNs once and returns (the core
  * then refuses the operation); the host test build aborts.
  */
