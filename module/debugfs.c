@@ -229,6 +229,13 @@ int mmlab_debugfs_init(void)
 			    (void *)(uintptr_t)MMLAB_VIEW_STATS, &mmlab_view_fops);
 	debugfs_create_file("zoneinfo", 0444, mmlab_dir,
 			    (void *)(uintptr_t)MMLAB_VIEW_ZONEINFO, &mmlab_view_fops);
+	/* 0400 like /proc/slabinfo and /proc/vmallocinfo. */
+	debugfs_create_file("slabinfo", 0400, mmlab_dir,
+			    (void *)(uintptr_t)MMLAB_VIEW_SLABINFO, &mmlab_view_fops);
+	debugfs_create_file("mempools", 0444, mmlab_dir,
+			    (void *)(uintptr_t)MMLAB_VIEW_MEMPOOLS, &mmlab_view_fops);
+	debugfs_create_file("vmallocinfo", 0400, mmlab_dir,
+			    (void *)(uintptr_t)MMLAB_VIEW_VMALLOCINFO, &mmlab_view_fops);
 	debugfs_create_file("control", 0600, mmlab_dir, NULL, &mmlab_control_fops);
 	debugfs_create_file("bench", 0600, mmlab_dir, NULL, &mmlab_bench_fops);
 	return 0;
