@@ -695,31 +695,31 @@ uint64_t mmlab_core_destroy(struct mmlab_core* core) {
   return Core::From(core)->Destroy();
 }
 
-struct mmlab_page* mmlab_alloc_pages(struct mmlab_core* core, mmlab_gfp_t gfp, uint32_t order) {
+struct mmlab_page* mmlab_core_alloc_pages(struct mmlab_core* core, mmlab_gfp_t gfp, uint32_t order) {
   if (!MMLAB_ASSERT(core))
     return nullptr;
   return Core::From(core)->AllocPages(gfp, order);
 }
 
-enum mmlab_status mmlab___free_pages(struct mmlab_core* core, struct mmlab_page* page,
+enum mmlab_status mmlab_core___free_pages(struct mmlab_core* core, struct mmlab_page* page,
                                      uint32_t order) {
   if (!MMLAB_ASSERT(core))
     return MMLAB_EINVAL;
   return Core::From(core)->FreePages(page, order);
 }
 
-uintptr_t mmlab___get_free_pages(struct mmlab_core* core, mmlab_gfp_t gfp, uint32_t order) {
+uintptr_t mmlab_core___get_free_pages(struct mmlab_core* core, mmlab_gfp_t gfp, uint32_t order) {
   if (!MMLAB_ASSERT(core))
     return 0;
   Page* page = Core::From(core)->AllocPages(gfp, order);
   return page ? Core::PageAddress(page) : 0;
 }
 
-uintptr_t mmlab_get_zeroed_page(struct mmlab_core* core, mmlab_gfp_t gfp) {
-  return mmlab___get_free_pages(core, gfp | MMLAB___GFP_ZERO, 0);
+uintptr_t mmlab_core_get_zeroed_page(struct mmlab_core* core, mmlab_gfp_t gfp) {
+  return mmlab_core___get_free_pages(core, gfp | MMLAB___GFP_ZERO, 0);
 }
 
-enum mmlab_status mmlab_free_pages(struct mmlab_core* core, uintptr_t addr, uint32_t order) {
+enum mmlab_status mmlab_core_free_pages(struct mmlab_core* core, uintptr_t addr, uint32_t order) {
   if (!MMLAB_ASSERT(core))
     return MMLAB_EINVAL;
   if (addr == 0)
@@ -727,19 +727,19 @@ enum mmlab_status mmlab_free_pages(struct mmlab_core* core, uintptr_t addr, uint
   return Core::From(core)->FreeAddress(addr, order);
 }
 
-void* mmlab_page_address(struct mmlab_core* core, const struct mmlab_page* page) {
+void* mmlab_core_page_address(struct mmlab_core* core, const struct mmlab_page* page) {
   (void)core;
   return page ? reinterpret_cast<void*>(Core::PageAddress(page)) : nullptr;
 }
 
-uint64_t mmlab_page_to_pfn(struct mmlab_core* core, const struct mmlab_page* page) {
+uint64_t mmlab_core_page_to_pfn(struct mmlab_core* core, const struct mmlab_page* page) {
   (void)core;
   if (!MMLAB_ASSERT(page))
     return 0;
   return Core::PageToPfn(page);
 }
 
-struct mmlab_page* mmlab_virt_to_page(struct mmlab_core* core, const void* addr) {
+struct mmlab_page* mmlab_core_virt_to_page(struct mmlab_core* core, const void* addr) {
   if (!MMLAB_ASSERT(core))
     return nullptr;
   return Core::From(core)->VirtToPage(reinterpret_cast<uintptr_t>(addr));

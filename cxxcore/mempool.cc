@@ -19,26 +19,26 @@ void RenderMempoolStats(Core&, mmlab_emit_fn, void*) {}
 }  // namespace mmlab
 
 extern "C" {
-enum mmlab_status mmlab_mempool_create(struct mmlab_core*, const char*, uint32_t,
+enum mmlab_status mmlab_core_mempool_create(struct mmlab_core*, const char*, uint32_t,
                                        mmlab_mempool_alloc_fn, mmlab_mempool_free_fn, void*,
                                        struct mmlab_mempool**) {
   return MMLAB_EINVAL;
 }
-enum mmlab_status mmlab_mempool_create_slab_pool(struct mmlab_core*, const char*, uint32_t,
+enum mmlab_status mmlab_core_mempool_create_slab_pool(struct mmlab_core*, const char*, uint32_t,
                                                  struct mmlab_kmem_cache*,
                                                  struct mmlab_mempool**) {
   return MMLAB_EINVAL;
 }
-enum mmlab_status mmlab_mempool_create_kmalloc_pool(struct mmlab_core*, const char*, uint32_t,
+enum mmlab_status mmlab_core_mempool_create_kmalloc_pool(struct mmlab_core*, const char*, uint32_t,
                                                     size_t, struct mmlab_mempool**) {
   return MMLAB_EINVAL;
 }
-enum mmlab_status mmlab_mempool_create_page_pool(struct mmlab_core*, const char*, uint32_t,
+enum mmlab_status mmlab_core_mempool_create_page_pool(struct mmlab_core*, const char*, uint32_t,
                                                  uint32_t, struct mmlab_mempool**) {
   return MMLAB_EINVAL;
 }
-void* mmlab_mempool_alloc(struct mmlab_mempool*, mmlab_gfp_t) { return nullptr; }
-void mmlab_mempool_free(struct mmlab_mempool*, void*) {}
-enum mmlab_status mmlab_mempool_resize(struct mmlab_mempool*, uint32_t) { return MMLAB_EINVAL; }
-enum mmlab_status mmlab_mempool_destroy(struct mmlab_mempool*) { return MMLAB_EINVAL; }
+void* mmlab_core_mempool_alloc(struct mmlab_mempool*, mmlab_gfp_t) { return nullptr; }
+void mmlab_core_mempool_free(struct mmlab_mempool*, void*) {}
+enum mmlab_status mmlab_core_mempool_resize(struct mmlab_mempool*, uint32_t) { return MMLAB_EINVAL; }
+enum mmlab_status mmlab_core_mempool_destroy(struct mmlab_mempool*) { return MMLAB_EINVAL; }
 }

@@ -120,19 +120,19 @@ uint32_t ObjectTable::CountOwned(const void* owner) const {
 void CtlObjectFree(mmlab_core* core, const CtlObject& obj) {
   switch (obj.kind) {
     case ObjKind::kSlab:
-      mmlab_kmem_cache_free(static_cast<mmlab_kmem_cache*>(obj.owner), obj.ptr, 0);
+      mmlab_core_kmem_cache_free(static_cast<mmlab_kmem_cache*>(obj.owner), obj.ptr, 0);
       return;
     case ObjKind::kKmalloc:
-      mmlab_kfree(core, obj.ptr, 0);
+      mmlab_core_kfree(core, obj.ptr, 0);
       return;
     case ObjKind::kKvmalloc:
-      mmlab_kvfree(core, obj.ptr, 0);
+      mmlab_core_kvfree(core, obj.ptr, 0);
       return;
     case ObjKind::kVmalloc:
-      mmlab_vfree(core, obj.ptr, 0);
+      mmlab_core_vfree(core, obj.ptr, 0);
       return;
     case ObjKind::kMempool:
-      mmlab_mempool_free(static_cast<mmlab_mempool*>(obj.owner), obj.ptr);
+      mmlab_core_mempool_free(static_cast<mmlab_mempool*>(obj.owner), obj.ptr);
       return;
   }
   MMLAB_ASSERT(!"unknown control object kind");

@@ -90,12 +90,12 @@ static u64 mmlab_bench_batch(const struct mmlab_bench_case *c,
 		switch (side) {
 		case MMLAB_SIDE_MMLAB:
 			for (; got < c->batch; got++) {
-				slots[got] = mmlab_alloc_pages(mmlab_core, mgfp, c->order);
+				slots[got] = mmlab_core_alloc_pages(mmlab_core, mgfp, c->order);
 				if (!slots[got])
 					break;
 			}
 			for (i = 0; i < got; i++)
-				mmlab___free_pages(mmlab_core, slots[i], c->order);
+				mmlab_core___free_pages(mmlab_core, slots[i], c->order);
 			break;
 		case MMLAB_SIDE_HOST:
 			for (; got < c->batch; got++) {

@@ -44,8 +44,8 @@ class BadFree : public CoreTest {
 
 TEST_F(BadFree, AllocWithAnInvalidOrderIsRefusedAndReported) {
   sim::ClearLogs();
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 5), nullptr);
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0xffffffffu), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 5), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0xffffffffu), nullptr);
   EXPECT_EQ(sim::CountLogs("alloc_pages: invalid order 5 (largest is 4)", MMLAB_LOG_WARN), 1u);
   EXPECT_EQ(sim::CountLogs("alloc_pages: invalid order 4294967295", MMLAB_LOG_WARN), 1u);
   EXPECT_EQ(Counters().host_chunks, 0u) << "nothing was borrowed for it";
@@ -53,96 +53,96 @@ TEST_F(BadFree, AllocWithAnInvalidOrderIsRefusedAndReported) {
 
 TEST_F(BadFree, AllocWithUnknownGfpBitsIsRefusedAndReported) {
   sim::ClearLogs();
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | (1u << 20), 0), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | (1u << 20), 0), nullptr);
   EXPECT_EQ(sim::CountLogs("unknown gfp bits 0x100000", MMLAB_LOG_WARN), 1u);
 }
 
 TEST_F(BadFree, DoubleFreeIsRefused) {
-  mmlab_page* keep = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);  // stops merging
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
-  ASSERT_EQ(mmlab___free_pages(core_, p, 0), MMLAB_OK);
-  ExpectRefused([&] { return mmlab___free_pages(core_, p, 0); },
+  mmlab_page* keep = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);  // stops merging
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  ASSERT_EQ(mmlab_core___free_pages(core_, p, 0), MMLAB_OK);
+  ExpectRefused([&] { return mmlab_core___free_pages(core_, p, 0); },
                 "bad free: double free of pfn " + Hex(Pfn(p)) + " order 0");
-  mmlab___free_pages(core_, keep, 0);
+  mmlab_core___free_pages(core_, keep, 0);
 }
 
 TEST_F(BadFree, DoubleFreeOfABlockThatWasMergedIsRefused) {
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 1);
-  mmlab_page* other = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);  // keeps chunk busy
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 1);
+  mmlab_page* other = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);  // keeps chunk busy
   uintptr_t addr = reinterpret_cast<uintptr_t>(Addr(p));
   uint64_t pfn = Pfn(p);
-  ASSERT_EQ(mmlab___free_pages(core_, p, 1), MMLAB_OK);
+  ASSERT_EQ(mmlab_core___free_pages(core_, p, 1), MMLAB_OK);
   // p's pages are now inside a larger free block: p + 1 is a free tail.
-  mmlab_page* tail = mmlab_virt_to_page(core_, reinterpret_cast<void*>(addr + 4096));
-  ExpectRefused([&] { return mmlab___free_pages(core_, tail, 0); },
+  mmlab_page* tail = mmlab_core_virt_to_page(core_, reinterpret_cast<void*>(addr + 4096));
+  ExpectRefused([&] { return mmlab_core___free_pages(core_, tail, 0); },
                 "bad free: double free of pfn " + Hex(pfn + 1) + " order 0 (inside free order-");
-  ExpectRefused([&] { return mmlab_free_pages(core_, addr, 1); },
+  ExpectRefused([&] { return mmlab_core_free_pages(core_, addr, 1); },
                 "bad free: double free of pfn " + Hex(pfn) + " order 1");
-  mmlab___free_pages(core_, other, 0);
+  mmlab_core___free_pages(core_, other, 0);
 }
 
 TEST_F(BadFree, FreeWithTheWrongOrderIsRefusedAndTheBlockStaysAllocated) {
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
-  ExpectRefused([&] { return mmlab___free_pages(core_, p, 1); },
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
+  ExpectRefused([&] { return mmlab_core___free_pages(core_, p, 1); },
                 "bad free: pfn " + Hex(Pfn(p)) + " freed with order 1 but allocated with order 2");
-  ExpectRefused([&] { return mmlab___free_pages(core_, p, 3); }, "allocated with order 2");
+  ExpectRefused([&] { return mmlab_core___free_pages(core_, p, 3); }, "allocated with order 2");
   EXPECT_EQ(Counters().used_pages, 4u);
-  EXPECT_EQ(mmlab___free_pages(core_, p, 2), MMLAB_OK);
+  EXPECT_EQ(mmlab_core___free_pages(core_, p, 2), MMLAB_OK);
 }
 
 TEST_F(BadFree, FreeOfATailPageIsRefused) {
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
   uintptr_t addr = reinterpret_cast<uintptr_t>(Addr(p));
-  mmlab_page* tail = mmlab_virt_to_page(core_, reinterpret_cast<void*>(addr + 2 * 4096));
+  mmlab_page* tail = mmlab_core_virt_to_page(core_, reinterpret_cast<void*>(addr + 2 * 4096));
   ASSERT_NE(tail, nullptr);
-  ExpectRefused([&] { return mmlab___free_pages(core_, tail, 0); },
+  ExpectRefused([&] { return mmlab_core___free_pages(core_, tail, 0); },
                 "bad free: pfn " + Hex(Pfn(p) + 2) +
                     " order 0 is not a block head (tail of order-2 block at pfn " + Hex(Pfn(p)) +
                     ")");
-  ExpectRefused([&] { return mmlab_free_pages(core_, addr + 4096, 2); }, "is not a block head");
-  EXPECT_EQ(mmlab___free_pages(core_, p, 2), MMLAB_OK);
+  ExpectRefused([&] { return mmlab_core_free_pages(core_, addr + 4096, 2); }, "is not a block head");
+  EXPECT_EQ(mmlab_core___free_pages(core_, p, 2), MMLAB_OK);
 }
 
 TEST_F(BadFree, FreeOfAnInvalidOrderIsRefused) {
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
-  ExpectRefused([&] { return mmlab___free_pages(core_, p, 5); },
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  ExpectRefused([&] { return mmlab_core___free_pages(core_, p, 5); },
                 "bad free: invalid order 5 (largest is 4)");
-  ExpectRefused([&] { return mmlab_free_pages(core_, reinterpret_cast<uintptr_t>(Addr(p)), 99); },
+  ExpectRefused([&] { return mmlab_core_free_pages(core_, reinterpret_cast<uintptr_t>(Addr(p)), 99); },
                 "bad free: invalid order 99");
-  EXPECT_EQ(mmlab___free_pages(core_, p, 0), MMLAB_OK);
+  EXPECT_EQ(mmlab_core___free_pages(core_, p, 0), MMLAB_OK);
 }
 
 TEST_F(BadFree, ForeignDescriptorsAreRefusedWithoutBeingRead) {
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   // A descriptor-shaped object the core never handed out.
   mmlab_page forged = *p;
-  ExpectRefused([&] { return mmlab___free_pages(core_, &forged, 0); },
+  ExpectRefused([&] { return mmlab_core___free_pages(core_, &forged, 0); },
                 "bad free: page descriptor is not one of this core's");
   // A pointer into the middle of a real descriptor.
   auto* misaligned = reinterpret_cast<mmlab_page*>(reinterpret_cast<char*>(p) + 8);
-  ExpectRefused([&] { return mmlab___free_pages(core_, misaligned, 0); },
+  ExpectRefused([&] { return mmlab_core___free_pages(core_, misaligned, 0); },
                 "page descriptor is not one of this core's");
-  ExpectRefused([&] { return mmlab___free_pages(core_, nullptr, 0); }, "bad free: NULL page");
-  EXPECT_EQ(mmlab___free_pages(core_, p, 0), MMLAB_OK);
+  ExpectRefused([&] { return mmlab_core___free_pages(core_, nullptr, 0); }, "bad free: NULL page");
+  EXPECT_EQ(mmlab_core___free_pages(core_, p, 0), MMLAB_OK);
 }
 
 TEST_F(BadFree, ForeignAndMisalignedAddressesAreRefused) {
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   static char not_managed[2 * 4096];
-  ExpectRefused([&] { return mmlab_free_pages(core_, reinterpret_cast<uintptr_t>(not_managed), 0); },
+  ExpectRefused([&] { return mmlab_core_free_pages(core_, reinterpret_cast<uintptr_t>(not_managed), 0); },
                 "bad free: address is not in a chunk of this core");
   uintptr_t addr = reinterpret_cast<uintptr_t>(Addr(p));
-  ExpectRefused([&] { return mmlab_free_pages(core_, addr + 100, 0); },
+  ExpectRefused([&] { return mmlab_core_free_pages(core_, addr + 100, 0); },
                 "bad free: address inside pfn " + Hex(Pfn(p)) + " is not page aligned");
-  EXPECT_EQ(mmlab_free_pages(core_, addr, 0), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_free_pages(core_, addr, 0), MMLAB_OK);
 }
 
 TEST_F(BadFree, ControlFileBlocksCannotBeFreedBehindTheHandleTable) {
   std::string r;
   ASSERT_EQ(Control("alloc order=1", &r), MMLAB_OK);
   uint64_t pfn = std::stoull(r.substr(r.find("pfn 0x") + 6), nullptr, 16);
-  mmlab_page* p = mmlab_virt_to_page(core_, reinterpret_cast<void*>(pfn << 12));
-  ExpectRefused([&] { return mmlab___free_pages(core_, p, 1); },
+  mmlab_page* p = mmlab_core_virt_to_page(core_, reinterpret_cast<void*>(pfn << 12));
+  ExpectRefused([&] { return mmlab_core___free_pages(core_, p, 1); },
                 "bad free: pfn " + Hex(pfn) + " order 1 belongs to a control handle");
   EXPECT_EQ(Control("free 1"), MMLAB_OK);
 }

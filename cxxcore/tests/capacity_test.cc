@@ -63,18 +63,18 @@ TEST_F(Capacity, GrowsOneChunkAtATimeUpToCapacityThenFails) {
   uint64_t borrowed = sim::ChunksBorrowed();
   mmlab_page* blocks[3];
   for (int i = 0; i < 3; i++) {
-    blocks[i] = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
+    blocks[i] = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
     ASSERT_NE(blocks[i], nullptr);
     EXPECT_EQ(Counters().host_chunks, uint64_t(i + 1));
   }
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0), nullptr) << "capacity reached";
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0), nullptr) << "capacity reached";
   EXPECT_EQ(sim::ChunksBorrowed(), borrowed + 3) << "no chunk is even asked for beyond capacity";
   EXPECT_EQ(Counters().host_pages, 48u);
   EXPECT_NE(Render(MMLAB_VIEW_STATS).find("\n    0          0          0          1\n"),
             std::string::npos)
       << "the failure is counted against order 0";
   for (mmlab_page* p : blocks)
-    mmlab___free_pages(core_, p, 4);
+    mmlab_core___free_pages(core_, p, 4);
 }
 
 TEST_F(Capacity, ControlAllocReportsEnomemAtCapacity) {
@@ -89,25 +89,25 @@ TEST_F(Capacity, ChunkAllocFailureIsAPlainAllocationFailure) {
   NewBuddyCore(4, 4);
   sim::FailChunkAllocs(1);
   // One reclaim pass and no retry, or the retry would get the chunk.
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NORETRY, 0), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NORETRY, 0), nullptr);
   EXPECT_EQ(Counters().host_chunks, 0u);
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK);
   // The host recovers, so does the core: the reservation was released.
   mmlab_page* blocks[4];
   for (int i = 0; i < 4; i++) {
-    blocks[i] = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
+    blocks[i] = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
     ASSERT_NE(blocks[i], nullptr) << "chunk " << i;
   }
   EXPECT_EQ(Counters().host_chunks, 4u);
   for (mmlab_page* p : blocks)
-    mmlab___free_pages(core_, p, 4);
+    mmlab_core___free_pages(core_, p, 4);
 }
 
 TEST_F(Capacity, HostRefusingEveryChunkIsCountedAsFailures) {
   NewBuddyCore(4, 4);
   sim::FailChunkAllocs(-1);
   for (int i = 0; i < 3; i++)
-    EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 2), nullptr);
+    EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 2), nullptr);
   EXPECT_NE(Render(MMLAB_VIEW_STATS).find("\n    2          0          0          3\n"),
             std::string::npos);
   sim::FailChunkAllocs(0);
@@ -117,7 +117,7 @@ TEST_F(Capacity, MetadataFailureHandsTheChunkBack) {
   NewBuddyCore(4, 4);
   uint64_t returned = sim::ChunksReturned();
   sim::FailMetaAllocs(1);
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NORETRY, 0), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NORETRY, 0), nullptr);
   EXPECT_EQ(sim::ChunksReturned(), returned + 1);
   EXPECT_EQ(sim::ChunksOutstanding(), 0u);
   EXPECT_EQ(Counters().host_chunks, 0u);
@@ -128,50 +128,50 @@ TEST_F(Capacity, ChunkTableGrowthFailureHandsTheChunkBack) {
   // Each chunk is one page; the table of chunks starts at 16 entries.
   std::vector<mmlab_page*> pages;
   for (int i = 0; i < 16; i++)
-    pages.push_back(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0));
+    pages.push_back(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0));
   // Replaced chunk indexes are freed lazily; shrink frees them now, so the
   // count below is only what the chunks themselves hold.
   EXPECT_EQ(Result("shrink"), "returned 0 chunks");
   uint64_t meta = sim::MetaBytesOutstanding();
   // The 17th chunk's descriptors are allocated; the bigger index is not.
   sim::FailMetaAllocs(1, /*skip=*/1);
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NORETRY, 0), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NORETRY, 0), nullptr);
   EXPECT_EQ(sim::MetaBytesOutstanding(), meta) << "the descriptors went back too";
   EXPECT_EQ(Counters().host_chunks, 16u);
   EXPECT_EQ(sim::ChunksOutstanding(), 16u);
   for (int i = 0; i < 48; i++)
-    pages.push_back(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0));
+    pages.push_back(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0));
   EXPECT_EQ(Counters().host_chunks, 64u);
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK);
   for (mmlab_page* p : pages)
-    ASSERT_EQ(mmlab___free_pages(core_, p, 0), MMLAB_OK);
+    ASSERT_EQ(mmlab_core___free_pages(core_, p, 0), MMLAB_OK);
 }
 
 TEST_F(Capacity, OnlyDirectReclaimAllocationsMaySleepInTheHost) {
   NewBuddyCore(4, 4);
   uint64_t sleep = sim::ChunkAllocsThatMaySleep();
   uint64_t nosleep = sim::ChunkAllocsThatMayNotSleep();
-  mmlab_page* a = mmlab_alloc_pages(core_, MMLAB_GFP_ATOMIC, 4);
+  mmlab_page* a = mmlab_core_alloc_pages(core_, MMLAB_GFP_ATOMIC, 4);
   EXPECT_EQ(sim::ChunkAllocsThatMayNotSleep(), nosleep + 1);
-  mmlab_page* b = mmlab_alloc_pages(core_, MMLAB_GFP_NOWAIT, 4);
+  mmlab_page* b = mmlab_core_alloc_pages(core_, MMLAB_GFP_NOWAIT, 4);
   EXPECT_EQ(sim::ChunkAllocsThatMayNotSleep(), nosleep + 2);
-  mmlab_page* c = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
+  mmlab_page* c = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
   EXPECT_EQ(sim::ChunkAllocsThatMaySleep(), sleep + 1);
-  mmlab___free_pages(core_, a, 4);
-  mmlab___free_pages(core_, b, 4);
-  mmlab___free_pages(core_, c, 4);
+  mmlab_core___free_pages(core_, a, 4);
+  mmlab_core___free_pages(core_, b, 4);
+  mmlab_core___free_pages(core_, c, 4);
 }
 
 TEST_F(Capacity, ShrinkReturnsExactlyTheFullyFreeChunks) {
   NewBuddyCore(4, 4);
   mmlab_page* top[4];
   for (auto& p : top)
-    p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
-  mmlab___free_pages(core_, top[1], 4);
-  mmlab___free_pages(core_, top[3], 4);
+    p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
+  mmlab_core___free_pages(core_, top[1], 4);
+  mmlab_core___free_pages(core_, top[3], 4);
   // Chunk 0 keeps one page in use: partly free is not free.
-  mmlab___free_pages(core_, top[0], 4);
-  mmlab_page* small = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_core___free_pages(core_, top[0], 4);
+  mmlab_page* small = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   ASSERT_NE(small, nullptr);
   uint64_t free_chunks_before = NrFree()[4];
   ASSERT_EQ(free_chunks_before, 2u);
@@ -190,9 +190,9 @@ TEST_F(Capacity, ShrinkReturnsExactlyTheFullyFreeChunks) {
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK);
 
   EXPECT_EQ(Result("shrink"), "returned 0 chunks");
-  mmlab___free_pages(core_, small, 0);
+  mmlab_core___free_pages(core_, small, 0);
   EXPECT_EQ(Result("shrink"), "returned 1 chunks");
-  mmlab___free_pages(core_, top[2], 4);
+  mmlab_core___free_pages(core_, top[2], 4);
   EXPECT_EQ(Result("shrink"), "returned 1 chunks");
   EXPECT_EQ(Counters().host_chunks, 0u);
   EXPECT_EQ(sim::ChunksOutstanding(), 0u);
@@ -200,25 +200,25 @@ TEST_F(Capacity, ShrinkReturnsExactlyTheFullyFreeChunks) {
 
 TEST_F(Capacity, ShrinkFreesCapacityForNewChunks) {
   NewBuddyCore(4, 2);
-  mmlab_page* a = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
-  mmlab_page* b = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
-  mmlab___free_pages(core_, a, 4);
+  mmlab_page* a = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
+  mmlab_page* b = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
+  mmlab_core___free_pages(core_, a, 4);
   uint64_t n = 0;
   mmlab_core_shrink(core_, &n);
   ASSERT_EQ(n, 1u);
-  mmlab_page* c = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
+  mmlab_page* c = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
   EXPECT_NE(c, nullptr) << "the returned chunk's share of capacity is available again";
-  mmlab___free_pages(core_, b, 4);
-  mmlab___free_pages(core_, c, 4);
+  mmlab_core___free_pages(core_, b, 4);
+  mmlab_core___free_pages(core_, c, 4);
 }
 
 TEST_F(Capacity, DestroyReturnsEveryChunk) {
   NewBuddyCore(4, 4);
   std::vector<mmlab_page*> pages;
   for (int i = 0; i < 40; i++)
-    pages.push_back(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0));
+    pages.push_back(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0));
   for (mmlab_page* p : pages)
-    mmlab___free_pages(core_, p, 0);
+    mmlab_core___free_pages(core_, p, 0);
   EXPECT_EQ(sim::ChunksOutstanding(), 3u);
   EXPECT_EQ(Destroy(), 0u);
   EXPECT_EQ(sim::ChunksOutstanding(), 0u);
@@ -234,11 +234,11 @@ TEST_F(Capacity, DestroyFreesWhatTheControlFileStillHolds) {
 
 TEST_F(Capacity, DestroyLeaksChunksStillInUseAndNamesEachBlock) {
   NewBuddyCore(4, 4);
-  mmlab_page* kept = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_ZERO, 1);
-  mmlab_page* also = mmlab_alloc_pages(core_, MMLAB_GFP_ATOMIC, 0);
-  mmlab_page* full = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);  // second chunk
-  mmlab_page* gone = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);  // third chunk
-  mmlab___free_pages(core_, gone, 4);
+  mmlab_page* kept = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_ZERO, 1);
+  mmlab_page* also = mmlab_core_alloc_pages(core_, MMLAB_GFP_ATOMIC, 0);
+  mmlab_page* full = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);  // second chunk
+  mmlab_page* gone = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);  // third chunk
+  mmlab_core___free_pages(core_, gone, 4);
   uint64_t kept_pfn = Pfn(kept);
   uint64_t full_pfn = Pfn(full);
   (void)also;

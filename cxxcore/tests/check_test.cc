@@ -15,7 +15,7 @@ using mmlab::PageState;
 class Checker : public CoreTest {
  protected:
   mmlab_page* PageAt(mmlab_page* head, int i) {
-    return mmlab_virt_to_page(core_, Addr(head) + i * 4096);
+    return mmlab_core_virt_to_page(core_, Addr(head) + i * 4096);
   }
   void ExpectViolation(const std::string& report) {
     sim::ClearLogs();
@@ -30,27 +30,27 @@ class Checker : public CoreTest {
 TEST_F(Checker, CleanCoreHasNoViolations) {
   NewBuddyCore(4, 2);
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK);
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK);
   EXPECT_EQ(Result("check"), "ok");
-  mmlab___free_pages(core_, p, 2);
+  mmlab_core___free_pages(core_, p, 2);
   EXPECT_TRUE(sim::Logs().empty()) << sim::LogText();
 }
 
 TEST_F(Checker, FindsAPageInTheWrongStateInsideABlock) {
   NewBuddyCore(4, 1);
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
   mmlab_page* tail = PageAt(p, 3);
   tail->state = PageState::kFreeTail;
   ExpectViolation("free tail inside the order-2 allocated block");
   tail->state = PageState::kAllocTail;
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK);
-  mmlab___free_pages(core_, p, 2);
+  mmlab_core___free_pages(core_, p, 2);
 }
 
 TEST_F(Checker, FindsAFreeBlockMissingFromItsList) {
   NewBuddyCore(4, 1);
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   mmlab_page* free_head = PageAt(p, 8);  // the order-3 half of the first split
   ASSERT_EQ(free_head->state, PageState::kFreeHead);
   mmlab::ListNode* n = &free_head->buddy_list;
@@ -65,14 +65,14 @@ TEST_F(Checker, FindsAFreeBlockMissingFromItsList) {
   prev->next = n;
   next->prev = n;
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK);
-  mmlab___free_pages(core_, p, 0);
+  mmlab_core___free_pages(core_, p, 0);
 }
 
 TEST_F(Checker, FindsFreeBuddiesThatWereNotMerged) {
   NewBuddyCore(4, 1);
-  mmlab_page* a = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
-  mmlab_page* b = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
-  mmlab___free_pages(core_, a, 0);
+  mmlab_page* a = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_page* b = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_core___free_pages(core_, a, 0);
   // Pretend b was freed without merging: a free head on no list, next to
   // its free buddy.
   b->state = PageState::kFreeHead;
@@ -80,24 +80,24 @@ TEST_F(Checker, FindsFreeBuddiesThatWereNotMerged) {
   ExpectViolation("free order-0 block is on no free list");
   b->state = PageState::kAllocHead;
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK);
-  mmlab___free_pages(core_, b, 0);
+  mmlab_core___free_pages(core_, b, 0);
 }
 
 TEST_F(Checker, FindsAMisalignedHead) {
   NewBuddyCore(4, 1);
-  mmlab_page* a = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
-  mmlab_page* b = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);  // index 1
+  mmlab_page* a = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_page* b = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);  // index 1
   b->order = 1;
   ExpectViolation("allocated head of order 1 is not aligned to its order");
   b->order = 0;
-  mmlab___free_pages(core_, a, 0);
-  mmlab___free_pages(core_, b, 0);
+  mmlab_core___free_pages(core_, a, 0);
+  mmlab_core___free_pages(core_, b, 0);
 }
 
 TEST_F(Checker, FindsAHandleWhoseBlockChanged) {
   NewBuddyCore(4, 1);
   ASSERT_EQ(Control("alloc order=1"), MMLAB_OK);
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   mmlab_page* handle_page = PageAt(p, -2);
   ASSERT_EQ(handle_page->flags, mmlab::kPgControl);
   handle_page->flags = 0;
@@ -108,13 +108,13 @@ TEST_F(Checker, FindsAHandleWhoseBlockChanged) {
   handle_page->flags = mmlab::kPgControl;
   EXPECT_EQ(Control("check", &r), MMLAB_OK);
   EXPECT_EQ(r, "ok");
-  mmlab___free_pages(core_, p, 0);
+  mmlab_core___free_pages(core_, p, 0);
 }
 
 TEST_F(Checker, ReportsManyViolationsWithoutFloodingTheLog) {
   NewBuddyCore(7, 1);
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 7);
-  mmlab___free_pages(core_, p, 7);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 7);
+  mmlab_core___free_pages(core_, p, 7);
   for (int i = 1; i < 128; i++)
     PageAt(p, i)->state = PageState::kUnset;
   sim::ClearLogs();

@@ -101,7 +101,7 @@ TEST_F(PolicyControl, PoolPagesCanOnlyBeReleasedThroughThePool) {
            "bad free: pfn 0x%lx order 0 belongs to the pressure pool; release it there",
            static_cast<unsigned long>(pfn));
   ExpectError(cmd, MMLAB_EINVAL, want);
-  EXPECT_EQ(mmlab_free_pages(core_, static_cast<uintptr_t>(pfn << 12), 0), MMLAB_EINVAL);
+  EXPECT_EQ(mmlab_core_free_pages(core_, static_cast<uintptr_t>(pfn << 12), 0), MMLAB_EINVAL);
   EXPECT_EQ(Result("pressure release=all"), "pressure: released 1 pages, holding 0");
 }
 

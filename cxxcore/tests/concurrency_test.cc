@@ -37,14 +37,14 @@ TEST_F(Concurrency, ThreadsAllocatingAndFreeingKeepTheCoreConsistent) {
     std::mt19937 rng(static_cast<unsigned>(id) * 7919u);
     std::vector<std::pair<mmlab_page*, uint32_t>> mine;
     auto tag = [&](mmlab_page* p, uint32_t order) {
-      uint64_t* words = static_cast<uint64_t*>(mmlab_page_address(core_, p));
+      uint64_t* words = static_cast<uint64_t*>(mmlab_core_page_address(core_, p));
       for (uint32_t i = 0; i < (1u << order); i++)
-        words[i * 512] = (uint64_t(id) << 32) | mmlab_page_to_pfn(core_, p);
+        words[i * 512] = (uint64_t(id) << 32) | mmlab_core_page_to_pfn(core_, p);
     };
     auto tag_ok = [&](mmlab_page* p, uint32_t order) {
-      uint64_t* words = static_cast<uint64_t*>(mmlab_page_address(core_, p));
+      uint64_t* words = static_cast<uint64_t*>(mmlab_core_page_address(core_, p));
       for (uint32_t i = 0; i < (1u << order); i++)
-        if (words[i * 512] != ((uint64_t(id) << 32) | mmlab_page_to_pfn(core_, p)))
+        if (words[i * 512] != ((uint64_t(id) << 32) | mmlab_core_page_to_pfn(core_, p)))
           return false;
       return true;
     };
@@ -52,7 +52,7 @@ TEST_F(Concurrency, ThreadsAllocatingAndFreeingKeepTheCoreConsistent) {
       if (mine.empty() || rng() % 2) {
         uint32_t order = rng() % 4;
         mmlab_gfp_t gfp = rng() % 2 ? MMLAB_GFP_KERNEL : MMLAB_GFP_ATOMIC | MMLAB___GFP_ZERO;
-        mmlab_page* p = mmlab_alloc_pages(core_, gfp, order);
+        mmlab_page* p = mmlab_core_alloc_pages(core_, gfp, order);
         if (!p) {
           failures++;
           continue;
@@ -67,12 +67,12 @@ TEST_F(Concurrency, ThreadsAllocatingAndFreeingKeepTheCoreConsistent) {
         mine.pop_back();
         if (!tag_ok(p, order))
           errors++;
-        if (mmlab___free_pages(core_, p, order) != MMLAB_OK)
+        if (mmlab_core___free_pages(core_, p, order) != MMLAB_OK)
           errors++;
       }
     }
     for (auto [p, order] : mine) {
-      if (!tag_ok(p, order) || mmlab___free_pages(core_, p, order) != MMLAB_OK)
+      if (!tag_ok(p, order) || mmlab_core___free_pages(core_, p, order) != MMLAB_OK)
         errors++;
     }
   };
@@ -140,7 +140,7 @@ TEST_F(Concurrency, CapacityHoldsWhenManyThreadsGrowAtOnce) {
         ready++;
         while (ready < kThreads) {
         }
-        while (mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 3)) {
+        while (mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 3)) {
           held[t].push_back(p);
           got++;
         }
@@ -153,7 +153,7 @@ TEST_F(Concurrency, CapacityHoldsWhenManyThreadsGrowAtOnce) {
     EXPECT_EQ(Counters().host_chunks, kChunks);
     for (auto& v : held)
       for (mmlab_page* p : v)
-        EXPECT_EQ(mmlab___free_pages(core_, p, 3), MMLAB_OK);
+        EXPECT_EQ(mmlab_core___free_pages(core_, p, 3), MMLAB_OK);
     EXPECT_EQ(Destroy(), 0u);
   }
 }
@@ -177,7 +177,7 @@ TEST_F(Concurrency, PagesFreedOnOtherCpusWhileZonesGrowAndShrink) {
     for (int i = 0; i < kRounds; i++) {
       uint32_t order = rng() % 5;
       mmlab_gfp_t gfp = rng() % 3 ? MMLAB_GFP_KERNEL : MMLAB_GFP_ATOMIC;
-      mmlab_page* p = mmlab_alloc_pages(core_, gfp | MMLAB___GFP_NOWARN, order);
+      mmlab_page* p = mmlab_core_alloc_pages(core_, gfp | MMLAB___GFP_NOWARN, order);
       std::vector<std::pair<mmlab_page*, uint32_t>> mine;
       {
         std::lock_guard<std::mutex> g(mu);
@@ -186,7 +186,7 @@ TEST_F(Concurrency, PagesFreedOnOtherCpusWhileZonesGrowAndShrink) {
         mine.swap(handoff[id]);
       }
       for (auto [q, o] : mine) {
-        if (mmlab___free_pages(core_, q, o) != MMLAB_OK)
+        if (mmlab_core___free_pages(core_, q, o) != MMLAB_OK)
           errors++;
       }
     }
@@ -209,7 +209,7 @@ TEST_F(Concurrency, PagesFreedOnOtherCpusWhileZonesGrowAndShrink) {
   shrinker.join();
   for (auto& list : handoff)
     for (auto [q, o] : list)
-      if (mmlab___free_pages(core_, q, o) != MMLAB_OK)
+      if (mmlab_core___free_pages(core_, q, o) != MMLAB_OK)
         errors++;
   EXPECT_EQ(errors.load(), 0) << sim::LogText();
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
@@ -223,8 +223,8 @@ TEST_F(Concurrency, PagesFreedOnOtherCpusWhileZonesGrowAndShrink) {
 // interrupts on again: a CPU sitting in such a section holds the return up.
 TEST_F(Concurrency, ChunksGoBackOnlyAfterEveryCpuLeftItsInterruptsOffSection) {
   NewBuddyCore(4, 2);
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
-  ASSERT_EQ(mmlab___free_pages(core_, p, 4), MMLAB_OK);  // one fully free chunk
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
+  ASSERT_EQ(mmlab_core___free_pages(core_, p, 4), MMLAB_OK);  // one fully free chunk
   std::atomic<int> phase{0};
   std::thread reader([&] {
     sim::BindCpu(2);

@@ -28,13 +28,13 @@ class Reserves : public CoreTest {
   }
   void TearDown() override {
     for (mmlab_page* p : held_)
-      EXPECT_EQ(mmlab___free_pages(core_, p, 0), MMLAB_OK);
+      EXPECT_EQ(mmlab_core___free_pages(core_, p, 0), MMLAB_OK);
     CoreTest::TearDown();
   }
   // Allocates order-0 pages with gfp until it fails; returns how many.
   int Take(mmlab_gfp_t gfp) {
     int n = 0;
-    while (mmlab_page* p = mmlab_alloc_pages(core_, gfp | MMLAB___GFP_NOWARN, 0)) {
+    while (mmlab_page* p = mmlab_core_alloc_pages(core_, gfp | MMLAB___GFP_NOWARN, 0)) {
       held_.push_back(p);
       n++;
     }
@@ -61,8 +61,8 @@ TEST_F(Reserves, KernelStopsAtMinHighAtHalfOfItAtomicBelowThat) {
 
 TEST_F(Reserves, AtomicSucceedsBelowMinWhereNowaitFails) {
   ASSERT_EQ(Take(MMLAB_GFP_KERNEL), 48);
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_NOWAIT | MMLAB___GFP_NOWARN, 0), nullptr);
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_ATOMIC, 0);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_NOWAIT | MMLAB___GFP_NOWARN, 0), nullptr);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_ATOMIC, 0);
   ASSERT_NE(p, nullptr);
   held_.push_back(p);
   EXPECT_EQ(Zoneinfo("DMA32", "nr_alloc_reserve"), 1u);
@@ -86,7 +86,7 @@ TEST_F(Reserves, AtomicRequestsBorrowWithoutSleepingButNeverReclaim) {
   uint64_t nosleep = sim::ChunkAllocsThatMayNotSleep();
   uint64_t sleep = sim::ChunkAllocsThatMaySleep();
   uint64_t on_each_cpu = sim::OnEachCpuCalls();
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_ATOMIC, 0);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_ATOMIC, 0);
   ASSERT_NE(p, nullptr);
   held_.push_back(p);
   // Just enough for this request above its (reduced) min: 6 < 16 - 0.
@@ -103,12 +103,12 @@ TEST_F(GfpPolicy, KernelMaySleepAndReclaim) {
   NewCore(4, 4);
   uint64_t might_sleep = sim::MightSleepCalls();
   uint64_t sleep = sim::ChunkAllocsThatMaySleep();
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   ASSERT_NE(p, nullptr);
   EXPECT_GT(sim::MightSleepCalls(), might_sleep);
   EXPECT_GT(sim::ChunkAllocsThatMaySleep(), sleep);
   EXPECT_EQ(Zoneinfo("Normal", "nr_reclaim_passes"), 1u);
-  mmlab___free_pages(core_, p, 0);
+  mmlab_core___free_pages(core_, p, 0);
 }
 
 TEST_F(GfpPolicy, NoioNofsAndUserAreRecordedWithTheirOwnBits) {
@@ -120,9 +120,9 @@ TEST_F(GfpPolicy, NoioNofsAndUserAreRecordedWithTheirOwnBits) {
                {MMLAB_GFP_NOFS, "GFP_NOFS"},
                {MMLAB_GFP_USER, "GFP_USER"}};
   for (const auto& c : cases) {
-    mmlab_page* p = mmlab_alloc_pages(core_, c.gfp, 0);
+    mmlab_page* p = mmlab_core_alloc_pages(core_, c.gfp, 0);
     ASSERT_NE(p, nullptr) << c.name;
-    mmlab___free_pages(core_, p, 0);
+    mmlab_core___free_pages(core_, p, 0);
   }
   // NOIO has neither IO nor FS; NOFS has IO; USER has both and HARDWALL.
   std::string stats = Render(MMLAB_VIEW_STATS);
@@ -134,10 +134,10 @@ TEST_F(GfpPolicy, NoioNofsAndUserAreRecordedWithTheirOwnBits) {
 
 TEST_F(GfpPolicy, PerFlagTableCountsFailuresPerBit) {
   NewBuddyCore(4, 1);
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
   ASSERT_NE(p, nullptr);
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_ATOMIC | MMLAB___GFP_NOWARN, 0), nullptr);
-  ASSERT_EQ(mmlab___free_pages(core_, p, 4), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_ATOMIC | MMLAB___GFP_NOWARN, 0), nullptr);
+  ASSERT_EQ(mmlab_core___free_pages(core_, p, 4), MMLAB_OK);
   std::string stats = Render(MMLAB_VIEW_STATS);
   EXPECT_NE(stats.find("\n__GFP_HIGH                      0          1\n"), std::string::npos)
       << stats;
@@ -162,18 +162,18 @@ class Retries : public CoreTest {
 
 TEST_F(Retries, NoretryGivesUpAfterOnePass) {
   uint64_t sleeps = sim::SleepCalls();
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NORETRY, 0), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NORETRY, 0), nullptr);
   EXPECT_EQ(Zoneinfo("Normal", "nr_reclaim_passes"), 1u);
   EXPECT_EQ(sim::SleepCalls(), sleeps);
 }
 
 TEST_F(Retries, KernelRetriesSixteenTimesWhileReclaimCouldStillHelp) {
   uint64_t sleeps = sim::SleepCalls();
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0), nullptr);
   EXPECT_EQ(Zoneinfo("Normal", "nr_reclaim_passes"), 17u) << "one pass and 16 retries";
   EXPECT_EQ(Zoneinfo("DMA32", "nr_reclaim_passes"), 17u) << "each pass falls back to DMA32 too";
   EXPECT_EQ(sim::SleepCalls(), sleeps + 16) << "with a nap between passes";
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_RETRY_MAYFAIL, 0), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_RETRY_MAYFAIL, 0), nullptr);
   EXPECT_EQ(Zoneinfo("Normal", "nr_reclaim_passes"), 34u);
 }
 
@@ -182,20 +182,20 @@ TEST_F(GfpPolicy, KernelDoesNotRetryWhenNothingCouldHelp) {
   cfg.zone_pages[MMLAB_ZONE_DMA32] = 16;
   NewCoreWith(cfg);
   ASSERT_EQ(Control("min_free_kbytes=0"), MMLAB_OK);
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 4);
   ASSERT_NE(p, nullptr);
   uint64_t sleeps = sim::SleepCalls();
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NOWARN, 0), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NOWARN, 0), nullptr);
   EXPECT_EQ(Zoneinfo("DMA32", "nr_reclaim_passes"), 2u) << "the first request's and this one";
   EXPECT_EQ(sim::SleepCalls(), sleeps) << "capacity reached, nothing to reclaim: no retry";
-  ASSERT_EQ(mmlab___free_pages(core_, p, 4), MMLAB_OK);
+  ASSERT_EQ(mmlab_core___free_pages(core_, p, 4), MMLAB_OK);
 }
 
 TEST_F(Retries, NofailWaitsUntilTheHostRelents) {
   std::atomic<mmlab_page*> got{nullptr};
   std::thread waiter([&] {
     sim::BindCpu(1);
-    got = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NOFAIL, 0);
+    got = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NOFAIL, 0);
   });
   // Past the 17 passes a plain GFP_KERNEL request gets...
   while (Zoneinfo("Normal", "nr_reclaim_passes") < 20)
@@ -209,20 +209,20 @@ TEST_F(Retries, NofailWaitsUntilTheHostRelents) {
   sim::FailChunkAllocs(0);
   waiter.join();
   ASSERT_NE(got.load(), nullptr);
-  mmlab___free_pages(core_, got.load(), 0);
+  mmlab_core___free_pages(core_, got.load(), 0);
 }
 
 TEST_F(GfpPolicy, NofailWaitsUntilAnotherThreadFrees) {
   NewBuddyCore(4, 2);
   std::vector<mmlab_page*> all;
-  while (mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NOWARN, 0))
+  while (mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NOWARN, 0))
     all.push_back(p);
   ASSERT_EQ(all.size(), 32u);
   std::atomic<mmlab_page*> got{nullptr};
   uint64_t sleeps = sim::SleepCalls();
   std::thread waiter([&] {
     sim::BindCpu(2);
-    got = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NOFAIL, 0);
+    got = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NOFAIL, 0);
   });
   while (sim::SleepCalls() < sleeps + 3)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -230,19 +230,19 @@ TEST_F(GfpPolicy, NofailWaitsUntilAnotherThreadFrees) {
   // Freed on CPU 0; the waiter's reclaim drains every CPU's lists.
   mmlab_page* freed = all.back();
   all.pop_back();
-  ASSERT_EQ(mmlab___free_pages(core_, freed, 0), MMLAB_OK);
+  ASSERT_EQ(mmlab_core___free_pages(core_, freed, 0), MMLAB_OK);
   waiter.join();
   EXPECT_EQ(got.load(), freed);
   all.push_back(got);
   EXPECT_GT(sim::KswapdWakes(), 0u);
   for (mmlab_page* p : all)
-    ASSERT_EQ(mmlab___free_pages(core_, p, 0), MMLAB_OK);
+    ASSERT_EQ(mmlab_core___free_pages(core_, p, 0), MMLAB_OK);
 }
 
 TEST_F(GfpPolicy, NofailWithoutDirectReclaimCannotBeHonouredAndSaysSo) {
   NewBuddyCore(4, 1);
   sim::FailChunkAllocs(-1);
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_ATOMIC | MMLAB___GFP_NOFAIL, 0), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_ATOMIC | MMLAB___GFP_NOFAIL, 0), nullptr);
   EXPECT_EQ(sim::CountLogs("__GFP_NOFAIL without __GFP_DIRECT_RECLAIM cannot be honoured",
                            MMLAB_LOG_WARN),
             1u);
@@ -266,7 +266,7 @@ TEST_F(GfpPolicy, AtomicPathsNeverSleep) {
       for (uint32_t order : {0u, 1u, 3u, 4u, 0u, 2u}) {
         for (mmlab_gfp_t gfp : {MMLAB_GFP_ATOMIC, MMLAB_GFP_NOWAIT | MMLAB___GFP_ZERO,
                                 MMLAB_GFP_ATOMIC | MMLAB_GFP_DMA32}) {
-          mmlab_page* p = mmlab_alloc_pages(w->core, gfp, order);
+          mmlab_page* p = mmlab_core_alloc_pages(w->core, gfp, order);
           if (p) {
             held.push_back({p, order});
             w->got++;
@@ -276,7 +276,7 @@ TEST_F(GfpPolicy, AtomicPathsNeverSleep) {
         }
       }
       for (auto [p, order] : held)  // frees drain per-CPU lists to the buddy
-        EXPECT_EQ(mmlab___free_pages(w->core, p, order), MMLAB_OK);
+        EXPECT_EQ(mmlab_core___free_pages(w->core, p, order), MMLAB_OK);
       held.clear();
     }
   };
@@ -290,7 +290,7 @@ TEST_F(GfpPolicy, AtomicPathsNeverSleep) {
 TEST_F(GfpPolicy, SleepingAllocationInAnAtomicContextIsCaught) {
   NewCore(4, 4);
   auto body = [](void* core) {
-    mmlab_alloc_pages(static_cast<mmlab_core*>(core), MMLAB_GFP_KERNEL, 0);
+    mmlab_core_alloc_pages(static_cast<mmlab_core*>(core), MMLAB_GFP_KERNEL, 0);
   };
   EXPECT_DEATH(mmlab_host_run_in_context(MMLAB_HOST_CTX_IRQS_OFF, body, core_),
                "sleeping function called from invalid context");
@@ -312,7 +312,7 @@ class FailureReport : public CoreTest {
 };
 
 TEST_F(FailureReport, ExplainsOrderModeZonesAndReclaim) {
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NORETRY, 2), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NORETRY, 2), nullptr);
   EXPECT_EQ(Reports(), 1u) << sim::LogText();
   EXPECT_EQ(sim::CountLogs("page allocation failure: order:2, mode:0x46c(GFP_KERNEL|__GFP_NORETRY)",
                            MMLAB_LOG_WARN),
@@ -338,28 +338,28 @@ TEST_F(FailureReport, ExplainsOrderModeZonesAndReclaim) {
 }
 
 TEST_F(FailureReport, AtomicFailureSaysReservesAndNoReclaim) {
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_ATOMIC, 4), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_ATOMIC, 4), nullptr);
   EXPECT_EQ(sim::CountLogs("mode:0x42(GFP_ATOMIC)"), 1u) << sim::LogText();
   EXPECT_EQ(sim::CountLogs("no direct reclaim (atomic; 0 pages borrowed without sleeping)"), 1u);
   EXPECT_EQ(sim::CountLogs("reserves: min-1/2-1/4 (atomic __GFP_HIGH)"), 1u);
 }
 
 TEST_F(FailureReport, NowarnStaysQuiet) {
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NOWARN, 3), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NOWARN, 3), nullptr);
   EXPECT_TRUE(sim::Logs().empty()) << sim::LogText();
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 3), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 3), nullptr);
   EXPECT_EQ(Reports(), 1u) << "a __GFP_NOWARN failure does not use up the rate limit";
 }
 
 TEST_F(FailureReport, AtMostOneReportEveryFiveSeconds) {
   for (int i = 0; i < 5; i++)
-    EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 3), nullptr);
+    EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 3), nullptr);
   EXPECT_EQ(Reports(), 1u);
   sim::AdvanceClock(4000000000ull);
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 3), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 3), nullptr);
   EXPECT_EQ(Reports(), 1u) << "4 s later: still quiet";
   sim::AdvanceClock(1000000000ull);
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 3), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 3), nullptr);
   EXPECT_EQ(Reports(), 2u) << "5 s after the first report";
   EXPECT_EQ(sim::CountLogs("warn_alloc: 5 callbacks suppressed", MMLAB_LOG_WARN), 1u)
       << sim::LogText();

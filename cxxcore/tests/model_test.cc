@@ -159,12 +159,12 @@ class Model : public CoreTest {
     uint64_t host = Counters().host_chunks;
     uintptr_t addr;
     if (Rand(4) == 0) {
-      addr = mmlab___get_free_pages(core_, gfp, order);
+      addr = mmlab_core___get_free_pages(core_, gfp, order);
     } else {
-      mmlab_page* page = mmlab_alloc_pages(core_, gfp, order);
-      addr = reinterpret_cast<uintptr_t>(mmlab_page_address(core_, page));
+      mmlab_page* page = mmlab_core_alloc_pages(core_, gfp, order);
+      addr = reinterpret_cast<uintptr_t>(mmlab_core_page_address(core_, page));
       if (page) {
-        ASSERT_EQ(mmlab_virt_to_page(core_, reinterpret_cast<void*>(addr)), page);
+        ASSERT_EQ(mmlab_core_virt_to_page(core_, reinterpret_cast<void*>(addr)), page);
       }
     }
     sim::FailChunkAllocs(0);
@@ -229,10 +229,10 @@ class Model : public CoreTest {
         ASSERT_EQ(Control(cmd, &r), MMLAB_OK) << r;
       }
     } else if (Rand(2)) {
-      ASSERT_EQ(mmlab_free_pages(core_, addr, b.order), MMLAB_OK);
+      ASSERT_EQ(mmlab_core_free_pages(core_, addr, b.order), MMLAB_OK);
     } else {
-      mmlab_page* page = mmlab_virt_to_page(core_, reinterpret_cast<void*>(addr));
-      ASSERT_EQ(mmlab___free_pages(core_, page, b.order), MMLAB_OK);
+      mmlab_page* page = mmlab_core_virt_to_page(core_, reinterpret_cast<void*>(addr));
+      ASSERT_EQ(mmlab_core___free_pages(core_, page, b.order), MMLAB_OK);
     }
     live_.erase(it);
     used_ -= 1u << b.order;
@@ -252,7 +252,7 @@ class Model : public CoreTest {
         auto [addr, order] = recently_freed_[Rand(recently_freed_.size())];
         if (Overlaps(addr, order))
           return;
-        st = mmlab_free_pages(core_, addr, order);
+        st = mmlab_core_free_pages(core_, addr, order);
         break;
       }
       case 1: {  // wrong order
@@ -260,7 +260,7 @@ class Model : public CoreTest {
           return;
         auto it = RandomLive();
         uint32_t wrong = it->second.order == 0 ? 1 : it->second.order - 1;
-        st = mmlab_free_pages(core_, it->first, wrong);
+        st = mmlab_core_free_pages(core_, it->first, wrong);
         break;
       }
       case 2: {  // a tail page
@@ -270,12 +270,12 @@ class Model : public CoreTest {
         if (it->second.order == 0)
           return;
         uintptr_t tail = it->first + 4096 * (1 + Rand((1u << it->second.order) - 1));
-        st = mmlab___free_pages(core_, mmlab_virt_to_page(core_, reinterpret_cast<void*>(tail)), 0);
+        st = mmlab_core___free_pages(core_, mmlab_core_virt_to_page(core_, reinterpret_cast<void*>(tail)), 0);
         break;
       }
       case 3: {  // an address the core never lent
         std::vector<char> foreign(8192);
-        st = mmlab_free_pages(core_, reinterpret_cast<uintptr_t>(foreign.data()), 0);
+        st = mmlab_core_free_pages(core_, reinterpret_cast<uintptr_t>(foreign.data()), 0);
         break;
       }
     }

@@ -33,7 +33,7 @@ class Pcp : public CoreTest {
   }
   uint64_t BuddyFree() { return Zoneinfo("Normal", "nr_free_pages"); }
   mmlab_page* Alloc(uint32_t order) {
-    mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, order);
+    mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, order);
     EXPECT_NE(p, nullptr);
     return p;
   }
@@ -58,7 +58,7 @@ TEST_F(Pcp, RefillBringsExactlyOneBatch) {
   EXPECT_EQ(c.pcp_pages, 3u);
   EXPECT_EQ(c.free_pages + c.used_pages + c.pcp_pages, c.host_pages);
   for (mmlab_page* p : pages)
-    mmlab___free_pages(core_, p, 0);
+    mmlab_core___free_pages(core_, p, 0);
 }
 
 TEST_F(Pcp, HigherOrdersRefillBatchPagesWorthOfBlocks) {
@@ -71,15 +71,15 @@ TEST_F(Pcp, HigherOrdersRefillBatchPagesWorthOfBlocks) {
   mmlab_page* o4 = Alloc(4);  // above order 3: straight from the buddy
   EXPECT_EQ(Count(0), 2u);
   EXPECT_EQ(BuddyFree(), 64u - 4 - 4 - 8 - 16);
-  mmlab___free_pages(core_, o4, 4);
+  mmlab_core___free_pages(core_, o4, 4);
   EXPECT_EQ(Count(0), 2u) << "order 4 goes back to the buddy";
-  mmlab___free_pages(core_, o2, 2);
+  mmlab_core___free_pages(core_, o2, 2);
   EXPECT_EQ(Count(0), 6u);
-  mmlab___free_pages(core_, o1, 1);
+  mmlab_core___free_pages(core_, o1, 1);
   EXPECT_EQ(Count(0), 8u);
   // 16 pages >= high 12: batch (4) pages' worth go back, starting with the
   // freed order's own list - the whole order-3 block.
-  mmlab___free_pages(core_, o3, 3);
+  mmlab_core___free_pages(core_, o3, 3);
   EXPECT_EQ(Count(0), 8u);
 }
 
@@ -90,15 +90,15 @@ TEST_F(Pcp, FreeingUpToHighDrainsOneBatchLeavingHighMinusBatch) {
   ASSERT_EQ(Count(0), 0u);
   uint64_t drained = sim::TraceCount(sim::TraceKind::kPcpuDrain);
   for (int i = 0; i < 11; i++)
-    mmlab___free_pages(core_, pages[i], 0);
+    mmlab_core___free_pages(core_, pages[i], 0);
   EXPECT_EQ(Count(0), 11u);
   EXPECT_EQ(sim::TraceCount(sim::TraceKind::kPcpuDrain), drained);
-  mmlab___free_pages(core_, pages[11], 0);
+  mmlab_core___free_pages(core_, pages[11], 0);
   EXPECT_EQ(Count(0), 8u) << "count reached high: high - batch remain";
   EXPECT_EQ(sim::TraceCount(sim::TraceKind::kPcpuDrain), drained + 4);
   EXPECT_EQ(Zoneinfo("Normal", "nr_pcp_drained"), 4u);
   for (int i = 12; i < 20; i++)
-    mmlab___free_pages(core_, pages[i], 0);
+    mmlab_core___free_pages(core_, pages[i], 0);
   EXPECT_EQ(Count(0), 8u);
 }
 
@@ -106,10 +106,10 @@ TEST_F(Pcp, EachCpuHasItsOwnLists) {
   mmlab_page* p = Alloc(0);  // CPU 0: refill, count 3
   std::thread other([&] {
     sim::BindCpu(2);
-    EXPECT_EQ(mmlab___free_pages(core_, p, 0), MMLAB_OK);  // freed on CPU 2
-    mmlab_page* q = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+    EXPECT_EQ(mmlab_core___free_pages(core_, p, 0), MMLAB_OK);  // freed on CPU 2
+    mmlab_page* q = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
     EXPECT_EQ(q, p) << "CPU 2's list hands back what was freed there";
-    EXPECT_EQ(mmlab___free_pages(core_, q, 0), MMLAB_OK);
+    EXPECT_EQ(mmlab_core___free_pages(core_, q, 0), MMLAB_OK);
   });
   other.join();
   EXPECT_EQ(Count(0), 3u);
@@ -122,8 +122,8 @@ TEST_F(Pcp, DrainAllEmptiesEveryCpuAndCpuDeadOnlyOne) {
   mmlab_page* a = Alloc(0);
   std::thread other([&] {
     sim::BindCpu(3);
-    mmlab_page* b = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 1);
-    EXPECT_EQ(mmlab___free_pages(core_, b, 1), MMLAB_OK);
+    mmlab_page* b = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 1);
+    EXPECT_EQ(mmlab_core___free_pages(core_, b, 1), MMLAB_OK);
   });
   other.join();
   ASSERT_EQ(Count(0), 3u);
@@ -135,7 +135,7 @@ TEST_F(Pcp, DrainAllEmptiesEveryCpuAndCpuDeadOnlyOne) {
   EXPECT_EQ(Count(0), 3u) << "other CPUs keep theirs";
   mmlab_core_cpu_dead(core_, 99);
   EXPECT_EQ(sim::CountLogs("cpu_dead: cpu 99 out of range 0..3", MMLAB_LOG_WARN), 1u);
-  mmlab___free_pages(core_, a, 0);
+  mmlab_core___free_pages(core_, a, 0);
   EXPECT_EQ(Result("drain"), "drained 4 pages");
   EXPECT_EQ(Counters().pcp_pages, 0u);
   EXPECT_EQ(NrFree(), (std::vector<unsigned long>{0, 0, 0, 0, 0, 0, 1}));
@@ -149,7 +149,7 @@ TEST_F(Pcp, TunablesApplyToEveryCpuAndTrimLongLists) {
   for (int i = 0; i < 11; i++)
     pages.push_back(Alloc(0));
   for (mmlab_page* p : pages)
-    mmlab___free_pages(core_, p, 0);
+    mmlab_core___free_pages(core_, p, 0);
   // 12 came over, 11 went out and back: the list reached high once.
   ASSERT_EQ(Count(0), 8u);
   EXPECT_EQ(Result("pcp high=4 batch=2"), "pcp: high 4 batch 2");
@@ -161,26 +161,26 @@ TEST_F(Pcp, TunablesApplyToEveryCpuAndTrimLongLists) {
       << zi;
   mmlab_page* p = Alloc(0);
   EXPECT_EQ(Count(0), 1u) << "served from the list";
-  mmlab___free_pages(core_, p, 0);
+  mmlab_core___free_pages(core_, p, 0);
 }
 
 TEST_F(Pcp, FreeOfABlockOnAListIsADoubleFree) {
   mmlab_page* p = Alloc(2);
   mmlab_page* keep = Alloc(0);
   uint64_t pfn = Pfn(p);
-  ASSERT_EQ(mmlab___free_pages(core_, p, 2), MMLAB_OK);
+  ASSERT_EQ(mmlab_core___free_pages(core_, p, 2), MMLAB_OK);
   ASSERT_EQ(Count(0), 3u + 4u) << "the order-2 block is parked on CPU 0's list";
   sim::ClearLogs();
   char hex[32];
   snprintf(hex, sizeof(hex), "0x%lx", static_cast<unsigned long>(pfn));
-  EXPECT_EQ(mmlab___free_pages(core_, p, 2), MMLAB_EINVAL);
+  EXPECT_EQ(mmlab_core___free_pages(core_, p, 2), MMLAB_EINVAL);
   EXPECT_EQ(sim::CountLogs(std::string("bad free: double free of pfn ") + hex +
                                " order 2 (the block is on a per-CPU list)",
                            MMLAB_LOG_WARN),
             1u)
       << sim::LogText();
-  mmlab_page* tail = mmlab_virt_to_page(core_, Addr(p) + 4096);
-  EXPECT_EQ(mmlab___free_pages(core_, tail, 0), MMLAB_EINVAL);
+  mmlab_page* tail = mmlab_core_virt_to_page(core_, Addr(p) + 4096);
+  EXPECT_EQ(mmlab_core___free_pages(core_, tail, 0), MMLAB_EINVAL);
   EXPECT_EQ(sim::CountLogs(std::string("order 0 (inside per-CPU order-2 block at pfn ") + hex + ")",
                            MMLAB_LOG_WARN),
             1u)
@@ -188,17 +188,17 @@ TEST_F(Pcp, FreeOfABlockOnAListIsADoubleFree) {
   // From another CPU too: the descriptor says where the block is.
   std::thread other([&] {
     sim::BindCpu(1);
-    EXPECT_EQ(mmlab___free_pages(core_, p, 2), MMLAB_EINVAL);
+    EXPECT_EQ(mmlab_core___free_pages(core_, p, 2), MMLAB_EINVAL);
   });
   other.join();
   EXPECT_EQ(Count(0), 7u) << "nothing changed";
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
-  mmlab___free_pages(core_, keep, 0);
+  mmlab_core___free_pages(core_, keep, 0);
 }
 
 TEST_F(Pcp, CheckerVerifiesTheListsAndTheirPages) {
   mmlab_page* p = Alloc(0);
-  mmlab___free_pages(core_, p, 0);
+  mmlab_core___free_pages(core_, p, 0);
   ASSERT_EQ(Count(0), 4u);
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
   // A per-CPU block that claims to be allocated.
@@ -225,26 +225,26 @@ TEST_F(Pcp, TheWatermarkIsCheckedBeforeTheList) {
   NewCoreWith(cfg);
   ASSERT_EQ(Control("pcp high=12 batch=4"), MMLAB_OK);
   std::vector<mmlab_page*> pages;
-  while (mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_NOWAIT | MMLAB___GFP_NOWARN, 0))
+  while (mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_NOWAIT | MMLAB___GFP_NOWARN, 0))
     pages.push_back(p);
   ASSERT_EQ(Zoneinfo("Normal", "nr_free_pages"), 4u);
-  mmlab___free_pages(core_, pages.back(), 0);
+  mmlab_core___free_pages(core_, pages.back(), 0);
   pages.pop_back();
   ASSERT_GT(Count(0), 0u) << "a page sits on the list";
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_NOWAIT | MMLAB___GFP_NOWARN, 0), nullptr);
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_ATOMIC, 0);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_NOWAIT | MMLAB___GFP_NOWARN, 0), nullptr);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_ATOMIC, 0);
   EXPECT_NE(p, nullptr) << "the reserve opens the way to it";
   pages.push_back(p);
   for (mmlab_page* q : pages)
-    mmlab___free_pages(core_, q, 0);
+    mmlab_core___free_pages(core_, q, 0);
 }
 
 TEST_F(Pcp, TracePointsNameEveryBlockAndZone) {
   sim::RecordTraces(true);
   mmlab_page* small = Alloc(0);
   mmlab_page* big = Alloc(5);
-  mmlab___free_pages(core_, big, 5);
-  mmlab___free_pages(core_, small, 0);
+  mmlab_core___free_pages(core_, big, 5);
+  mmlab_core___free_pages(core_, small, 0);
   EXPECT_EQ(Result("drain"), "drained 4 pages");
   std::vector<sim::TraceEvent> t = sim::Traces();
   ASSERT_EQ(t.size(), 8u);
@@ -264,7 +264,7 @@ TEST_F(Pcp, TracePointsNameEveryBlockAndZone) {
   EXPECT_EQ(t[7].pfn, Pfn(small)) << "the freed page was pushed on the hot end";
 
   sim::ClearTraces();
-  mmlab_page* d = mmlab_alloc_pages(core_, MMLAB_GFP_ATOMIC | MMLAB_GFP_DMA32, 0);
+  mmlab_page* d = mmlab_core_alloc_pages(core_, MMLAB_GFP_ATOMIC | MMLAB_GFP_DMA32, 0);
   EXPECT_EQ(d, nullptr) << "this core's DMA32 zone is empty";
   t = sim::Traces();
   EXPECT_TRUE(t.empty()) << "no event for a failure";
@@ -275,8 +275,8 @@ TEST_F(Pcp, DestroyEmptiesTheListsAndReturnsEverything) {
   for (int cpu = 0; cpu < 4; cpu++) {
     std::thread t([&] {
       sim::BindCpu(static_cast<uint32_t>(cpu));
-      mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
-      EXPECT_EQ(mmlab___free_pages(core_, p, 0), MMLAB_OK);
+      mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+      EXPECT_EQ(mmlab_core___free_pages(core_, p, 0), MMLAB_OK);
     });
     t.join();
   }

@@ -28,12 +28,12 @@ class Kswapd : public CoreTest {
   }
   void TearDown() override {
     for (mmlab_page* p : held_)
-      EXPECT_EQ(mmlab___free_pages(core_, p, 0), MMLAB_OK);
+      EXPECT_EQ(mmlab_core___free_pages(core_, p, 0), MMLAB_OK);
     CoreTest::TearDown();
   }
   void Take(int n) {
     for (int i = 0; i < n; i++) {
-      held_.push_back(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0));
+      held_.push_back(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0));
       ASSERT_NE(held_.back(), nullptr);
     }
   }
@@ -95,7 +95,7 @@ TEST_F(Kswapd, GivesUpAtTheCapacitySaysSoOnceAndWaitsForMemory) {
 
   // Hopeless zones do not wake kswapd again, and it says nothing more.
   uint64_t wakes = sim::KswapdWakes();
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NOWARN, 0), nullptr);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_NOWARN, 0), nullptr);
   EXPECT_EQ(sim::KswapdWakes(), wakes);
   mmlab_core_kswapd(core_);
   EXPECT_EQ(sim::CountLogs("kswapd:"), 2u);
@@ -149,13 +149,13 @@ struct TestCache {
   }
   void Fill(int n) {
     for (int i = 0; i < n; i++) {
-      pages.push_back(mmlab_alloc_pages(core, MMLAB_GFP_KERNEL, 0));
+      pages.push_back(mmlab_core_alloc_pages(core, MMLAB_GFP_KERNEL, 0));
       ASSERT_NE(pages.back(), nullptr);
     }
   }
   void Empty() {
     for (mmlab_page* p : pages)
-      EXPECT_EQ(mmlab___free_pages(core, p, 0), MMLAB_OK);
+      EXPECT_EQ(mmlab_core___free_pages(core, p, 0), MMLAB_OK);
     pages.clear();
   }
   mmlab::ShrinkerList& registry() { return mmlab::Core::From(core)->shrinkers(); }
@@ -174,7 +174,7 @@ struct TestCache {
       return mmlab::kShrinkStop;
     uint64_t freed = 0;
     while (freed < sc->nr_to_scan && !c->pages.empty()) {
-      EXPECT_EQ(mmlab___free_pages(c->core, c->pages.back(), 0), MMLAB_OK);
+      EXPECT_EQ(mmlab_core___free_pages(c->core, c->pages.back(), 0), MMLAB_OK);
       c->pages.pop_back();
       freed++;
     }
@@ -191,9 +191,9 @@ TEST_F(Shrinkers, DirectReclaimAsksThemWithTheCallersGfp) {
   ASSERT_EQ(cache.registry().Register(&cache.shrinker), MMLAB_OK);
   std::vector<mmlab_page*> rest;
   for (int i = 0; i < 24; i++)
-    rest.push_back(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0));
+    rest.push_back(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0));
   EXPECT_EQ(cache.scans, 0) << "no pressure while the zone could grow";
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_NOIO, 0);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_NOIO, 0);
   ASSERT_NE(p, nullptr) << "the cache gave pages back";
   EXPECT_EQ(cache.scans, 1);
   EXPECT_EQ(cache.last_gfp, MMLAB_GFP_NOIO);
@@ -201,7 +201,7 @@ TEST_F(Shrinkers, DirectReclaimAsksThemWithTheCallersGfp) {
   rest.push_back(p);
   cache.registry().Unregister(&cache.shrinker);
   for (mmlab_page* q : rest)
-    ASSERT_EQ(mmlab___free_pages(core_, q, 0), MMLAB_OK);
+    ASSERT_EQ(mmlab_core___free_pages(core_, q, 0), MMLAB_OK);
 }
 
 TEST_F(Shrinkers, NofsCannotReclaimFromAFilesystemCache) {
@@ -211,18 +211,18 @@ TEST_F(Shrinkers, NofsCannotReclaimFromAFilesystemCache) {
   ASSERT_EQ(fs.registry().Register(&fs.shrinker), MMLAB_OK);
   std::vector<mmlab_page*> rest;
   for (int i = 0; i < 24; i++)
-    rest.push_back(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0));
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_NOFS | MMLAB___GFP_NOWARN, 0), nullptr)
+    rest.push_back(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0));
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_NOFS | MMLAB___GFP_NOWARN, 0), nullptr)
       << "GFP_NOFS may not enter the filesystem's cache";
   EXPECT_EQ(fs.pages.size(), 8u);
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   ASSERT_NE(p, nullptr) << "GFP_KERNEL may";
   EXPECT_LT(fs.pages.size(), 8u);
   rest.push_back(p);
   fs.registry().Unregister(&fs.shrinker);
   fs.Empty();
   for (mmlab_page* q : rest)
-    ASSERT_EQ(mmlab___free_pages(core_, q, 0), MMLAB_OK);
+    ASSERT_EQ(mmlab_core___free_pages(core_, q, 0), MMLAB_OK);
 }
 
 // Caches are reclaim: asked once the capacity is used up, not before.

@@ -20,13 +20,13 @@ TEST_F(Views, BuddyinfoIsByteExactProcBuddyinfo) {
             dma32 +
                 "Node 0, zone   Normal      0      0      0      0      0      0      0      0      0"
                 "      0      0 \n");
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   // The example in docs/debugfs.md, character for character.
   EXPECT_EQ(Render(MMLAB_VIEW_BUDDYINFO),
             dma32 +
                 "Node 0, zone   Normal      1      1      1      1      1      1      1      1      1"
                 "      1      0 \n");
-  mmlab___free_pages(core_, p, 0);
+  mmlab_core___free_pages(core_, p, 0);
 }
 
 TEST_F(Views, BuddyinfoHasOneLinePerZoneAndOneColumnPerOrderUpToTheChunkOrder) {
@@ -40,9 +40,9 @@ TEST_F(Views, BuddyinfoCountsAreRightAlignedInSixColumns) {
   NewBuddyCore(0, 1234);
   std::vector<mmlab_page*> pages;
   for (int i = 0; i < 1234; i++)
-    pages.push_back(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0));
+    pages.push_back(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0));
   for (mmlab_page* p : pages)
-    mmlab___free_pages(core_, p, 0);
+    mmlab_core___free_pages(core_, p, 0);
   EXPECT_EQ(Render(MMLAB_VIEW_BUDDYINFO),
             "Node 0, zone    DMA32      0 \n"
             "Node 0, zone   Normal   1234 \n");
@@ -114,11 +114,11 @@ TEST_F(Views, StatsIsTheDocumentedLayout) {
 
 TEST_F(Views, StatsAfterShrinkAndFailures) {
   NewBuddyCore(2, 2);
-  mmlab_page* a = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
-  mmlab_page* b = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
-  EXPECT_EQ(mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_ZERO, 1), nullptr);
-  mmlab___free_pages(core_, a, 2);
-  mmlab___free_pages(core_, b, 2);
+  mmlab_page* a = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
+  mmlab_page* b = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_ZERO, 1), nullptr);
+  mmlab_core___free_pages(core_, a, 2);
+  mmlab_core___free_pages(core_, b, 2);
   uint64_t n;
   mmlab_core_shrink(core_, &n);
   EXPECT_EQ(Render(MMLAB_VIEW_STATS),

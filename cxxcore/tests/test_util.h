@@ -193,9 +193,9 @@ class CoreTest : public ::testing::Test {
     return r;
   }
 
-  uint64_t Pfn(mmlab_page* page) { return mmlab_page_to_pfn(core_, page); }
+  uint64_t Pfn(mmlab_page* page) { return mmlab_core_page_to_pfn(core_, page); }
   unsigned char* Addr(mmlab_page* page) {
-    return static_cast<unsigned char*>(mmlab_page_address(core_, page));
+    return static_cast<unsigned char*>(mmlab_core_page_address(core_, page));
   }
   // nr_free per order of one zone, parsed back from the buddyinfo view.
   std::vector<unsigned long> NrFree(const std::string& zone_name = "Normal") {

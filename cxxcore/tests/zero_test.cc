@@ -16,46 +16,46 @@ bool AllBytesAre(const unsigned char* p, size_t n, unsigned char v) {
 
 TEST_F(Zeroing, GfpZeroClearsEveryPageOfADirtyBlock) {
   NewCore(4);
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 2);
   ASSERT_NE(p, nullptr);
   memset(Addr(p), 0xff, 4 * 4096);
-  ASSERT_EQ(mmlab___free_pages(core_, p, 2), MMLAB_OK);
-  mmlab_page* q = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_ZERO, 2);
+  ASSERT_EQ(mmlab_core___free_pages(core_, p, 2), MMLAB_OK);
+  mmlab_page* q = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB___GFP_ZERO, 2);
   ASSERT_EQ(q, p) << "the freed block is reused first (LIFO free lists)";
   EXPECT_TRUE(AllBytesAre(Addr(q), 4 * 4096, 0));
-  mmlab___free_pages(core_, q, 2);
+  mmlab_core___free_pages(core_, q, 2);
 }
 
 TEST_F(Zeroing, WithoutGfpZeroTheOldContentsStay) {
   NewCore(4);
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   memset(Addr(p), 0x77, 4096);
-  mmlab___free_pages(core_, p, 0);
-  mmlab_page* q = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_core___free_pages(core_, p, 0);
+  mmlab_page* q = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   ASSERT_EQ(q, p);
   EXPECT_TRUE(AllBytesAre(Addr(q), 4096, 0x77)) << "zeroing costs time; only asked-for";
-  mmlab___free_pages(core_, q, 0);
+  mmlab_core___free_pages(core_, q, 0);
 }
 
 TEST_F(Zeroing, GetZeroedPageReturnsAZeroedPageEvenAfterReuse) {
   NewCore(4);
-  uintptr_t a = mmlab___get_free_pages(core_, MMLAB_GFP_KERNEL, 0);
+  uintptr_t a = mmlab_core___get_free_pages(core_, MMLAB_GFP_KERNEL, 0);
   ASSERT_NE(a, 0u);
   memset(reinterpret_cast<void*>(a), 0xee, 4096);
-  ASSERT_EQ(mmlab_free_pages(core_, a, 0), MMLAB_OK);
-  uintptr_t z = mmlab_get_zeroed_page(core_, MMLAB_GFP_KERNEL);
+  ASSERT_EQ(mmlab_core_free_pages(core_, a, 0), MMLAB_OK);
+  uintptr_t z = mmlab_core_get_zeroed_page(core_, MMLAB_GFP_KERNEL);
   ASSERT_EQ(z, a);
   EXPECT_TRUE(AllBytesAre(reinterpret_cast<unsigned char*>(z), 4096, 0));
-  EXPECT_EQ(mmlab_free_pages(core_, z, 0), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_free_pages(core_, z, 0), MMLAB_OK);
 }
 
 TEST_F(Zeroing, FreshChunksAreZeroedWhenAskedToo) {
   NewCore(4);
   // The simulated host fills every chunk it lends with 0xa5.
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_ATOMIC | MMLAB___GFP_ZERO, 4);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_ATOMIC | MMLAB___GFP_ZERO, 4);
   ASSERT_NE(p, nullptr);
   EXPECT_TRUE(AllBytesAre(Addr(p), 16 * 4096, 0));
-  mmlab___free_pages(core_, p, 4);
+  mmlab_core___free_pages(core_, p, 4);
 }
 
 TEST_F(Zeroing, ControlAllocHonoursGfpZero) {

@@ -130,8 +130,8 @@ TEST_F(Zones, WatermarksFollowAConfiguredSplit) {
 
 TEST_F(Zones, EachZoneBorrowsFromItsOwnHostZone) {
   NewCore(4, 8);
-  mmlab_page* normal = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
-  mmlab_page* dma32 = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB_GFP_DMA32, 0);
+  mmlab_page* normal = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_page* dma32 = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL | MMLAB_GFP_DMA32, 0);
   ASSERT_TRUE(normal && dma32);
   EXPECT_FALSE(IsDma32Pfn(Pfn(normal)));
   EXPECT_TRUE(IsDma32Pfn(Pfn(dma32)));
@@ -141,8 +141,8 @@ TEST_F(Zones, EachZoneBorrowsFromItsOwnHostZone) {
   EXPECT_EQ(Zoneinfo("Normal", "present"), 16 * sim::ChunksOutstandingIn(MMLAB_HOST_ZONE_NORMAL));
   EXPECT_EQ(Zoneinfo("DMA32", "present"), 16 * sim::ChunksOutstandingIn(MMLAB_HOST_ZONE_DMA32));
   EXPECT_EQ(Zoneinfo("Normal", "start_pfn"), Pfn(normal)) << "the first block of the first chunk";
-  mmlab___free_pages(core_, normal, 0);
-  mmlab___free_pages(core_, dma32, 0);
+  mmlab_core___free_pages(core_, normal, 0);
+  mmlab_core___free_pages(core_, dma32, 0);
 }
 
 // Normal first, then DMA32 - never upwards. Watermarks out of the way
@@ -152,49 +152,49 @@ TEST_F(Zones, ZonelistIsNormalThenDma32AndNeverUpwards) {
   ASSERT_EQ(Control("min_free_kbytes=0"), MMLAB_OK);
   std::vector<mmlab_page*> pages;
   for (int i = 0; i < 96; i++) {
-    pages.push_back(mmlab_alloc_pages(core_, kQuietKernel, 0));
+    pages.push_back(mmlab_core_alloc_pages(core_, kQuietKernel, 0));
     ASSERT_NE(pages.back(), nullptr);
     ASSERT_FALSE(IsDma32Pfn(Pfn(pages.back()))) << "page " << i << " should come from Normal";
   }
   EXPECT_EQ(Zoneinfo("DMA32", "nr_host_chunks"), 0u) << "DMA32 untouched while Normal can serve";
   for (int i = 0; i < 32; i++) {
-    pages.push_back(mmlab_alloc_pages(core_, kQuietKernel, 0));
+    pages.push_back(mmlab_core_alloc_pages(core_, kQuietKernel, 0));
     ASSERT_NE(pages.back(), nullptr);
     ASSERT_TRUE(IsDma32Pfn(Pfn(pages.back()))) << "Normal is full: DMA32 serves";
   }
   EXPECT_EQ(Zoneinfo("DMA32", "nr_alloc_fallback"), 32u);
   EXPECT_EQ(Zoneinfo("Normal", "nr_alloc_fallback"), 0u);
-  EXPECT_EQ(mmlab_alloc_pages(core_, kQuietKernel, 0), nullptr) << "both full";
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, kQuietKernel, 0), nullptr) << "both full";
 
   // Give back a Normal page and a DMA32 page: a DMA32 request takes the
   // DMA32 one and then fails, though Normal has a free page.
-  ASSERT_EQ(mmlab___free_pages(core_, pages[0], 0), MMLAB_OK);
-  ASSERT_EQ(mmlab___free_pages(core_, pages[96], 0), MMLAB_OK);
+  ASSERT_EQ(mmlab_core___free_pages(core_, pages[0], 0), MMLAB_OK);
+  ASSERT_EQ(mmlab_core___free_pages(core_, pages[96], 0), MMLAB_OK);
   ASSERT_EQ(Control("drain"), MMLAB_OK);
-  mmlab_page* d = mmlab_alloc_pages(core_, kQuietKernel | MMLAB_GFP_DMA32, 0);
+  mmlab_page* d = mmlab_core_alloc_pages(core_, kQuietKernel | MMLAB_GFP_DMA32, 0);
   ASSERT_NE(d, nullptr);
   EXPECT_TRUE(IsDma32Pfn(Pfn(d)));
-  EXPECT_EQ(mmlab_alloc_pages(core_, kQuietKernel | MMLAB_GFP_DMA32, 0), nullptr)
+  EXPECT_EQ(mmlab_core_alloc_pages(core_, kQuietKernel | MMLAB_GFP_DMA32, 0), nullptr)
       << "__GFP_DMA32 never takes a Normal page";
   EXPECT_EQ(Zoneinfo("Normal", "nr_free_pages"), 1u);
   pages[96] = d;
-  pages[0] = mmlab_alloc_pages(core_, kQuietKernel, 0);
+  pages[0] = mmlab_core_alloc_pages(core_, kQuietKernel, 0);
   ASSERT_NE(pages[0], nullptr);
   EXPECT_FALSE(IsDma32Pfn(Pfn(pages[0])));
   for (mmlab_page* p : pages)
-    ASSERT_EQ(mmlab___free_pages(core_, p, 0), MMLAB_OK);
+    ASSERT_EQ(mmlab_core___free_pages(core_, p, 0), MMLAB_OK);
 }
 
 TEST_F(Zones, WithoutHighMemoryNormalStaysEmptyAndDma32Serves) {
   sim::SetNoHighMemory(true);
   NewCore(4, 8);
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   ASSERT_NE(p, nullptr);
   EXPECT_TRUE(IsDma32Pfn(Pfn(p)));
   EXPECT_EQ(Zoneinfo("Normal", "present"), 0u);
   EXPECT_EQ(sim::ChunksOutstandingIn(MMLAB_HOST_ZONE_NORMAL), 0u);
   EXPECT_EQ(Zoneinfo("DMA32", "nr_alloc_fallback"), 1u);
-  mmlab___free_pages(core_, p, 0);
+  mmlab_core___free_pages(core_, p, 0);
 }
 
 // DMA32 64 pages, Normal 4096 pages that the host cannot give: Normal
@@ -212,18 +212,18 @@ TEST_F(Zones, LowmemReserveKeepsNormalRequestsOutOfDma32sLastPages) {
   ASSERT_EQ(ViewProtection(Render(MMLAB_VIEW_ZONEINFO), "DMA32", MMLAB_ZONE_NORMAL), 16u);
 
   std::vector<mmlab_page*> normal, dma32;
-  while (mmlab_page* p = mmlab_alloc_pages(core_, kQuietKernel, 0))
+  while (mmlab_page* p = mmlab_core_alloc_pages(core_, kQuietKernel, 0))
     normal.push_back(p);
   EXPECT_EQ(normal.size(), 48u) << "64 pages minus the 16 protected";
   EXPECT_EQ(Zoneinfo("DMA32", "nr_free_pages"), 16u);
-  while (mmlab_page* p = mmlab_alloc_pages(core_, kQuietKernel | MMLAB_GFP_DMA32, 0))
+  while (mmlab_page* p = mmlab_core_alloc_pages(core_, kQuietKernel | MMLAB_GFP_DMA32, 0))
     dma32.push_back(p);
   EXPECT_EQ(dma32.size(), 16u) << "a DMA32 request still gets the protected pages";
   EXPECT_EQ(Zoneinfo("DMA32", "nr_free_pages"), 0u);
   for (mmlab_page* p : normal)
-    ASSERT_EQ(mmlab___free_pages(core_, p, 0), MMLAB_OK);
+    ASSERT_EQ(mmlab_core___free_pages(core_, p, 0), MMLAB_OK);
   for (mmlab_page* p : dma32)
-    ASSERT_EQ(mmlab___free_pages(core_, p, 0), MMLAB_OK);
+    ASSERT_EQ(mmlab_core___free_pages(core_, p, 0), MMLAB_OK);
 }
 
 // The first request of a fresh core finds every zone "below its low
@@ -231,7 +231,7 @@ TEST_F(Zones, LowmemReserveKeepsNormalRequestsOutOfDma32sLastPages) {
 // high, and stops at the first zone of the zonelist that is.
 TEST_F(Zones, DirectReclaimBorrowsUpToHighInTheFirstZoneThatCanGrow) {
   NewCore(10, 64);  // Normal high 576: one 1024-page chunk is enough
-  mmlab_page* p = mmlab_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
+  mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(Zoneinfo("Normal", "present"), 1024u);
   EXPECT_EQ(Zoneinfo("Normal", "nr_direct_borrowed"), 1024u);
@@ -242,7 +242,7 @@ TEST_F(Zones, DirectReclaimBorrowsUpToHighInTheFirstZoneThatCanGrow) {
   EXPECT_EQ(NrFree("Normal"),
             (std::vector<unsigned long>{1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0}));
   EXPECT_EQ(Counters().pcp_pages, 14u);
-  mmlab___free_pages(core_, p, 0);
+  mmlab_core___free_pages(core_, p, 0);
   EXPECT_EQ(Counters().pcp_pages, 15u);
   EXPECT_EQ(Result("drain"), "drained 15 pages");
   EXPECT_EQ(NrFree("Normal"), (std::vector<unsigned long>{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));

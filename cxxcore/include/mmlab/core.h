@@ -6,10 +6,12 @@
  * host.h, the opposite direction). Only fixed-width types, opaque handles and
  * status codes cross it; no kernel type enters C++ and no C++ type leaks out.
  *
- * Names follow Linux's page allocator (alloc_pages, __free_pages,
- * __get_free_pages, get_zeroed_page, page_address) with an mmlab_ prefix and
- * an explicit core handle, so several independent cores can exist in one
- * process (the host tests rely on that). The module keeps exactly one.
+ * Names are Linux's (alloc_pages, __free_pages, kmem_cache_alloc, kmalloc,
+ * vmalloc, mempool_alloc, ...) with an mmlab_core_ prefix and an explicit
+ * core handle, so several independent cores can exist in one process (the
+ * host tests rely on that). The module keeps exactly one, and exports the
+ * same functions without the core argument as mmlab_<linux name> (the
+ * public header include/mmlab/mmlab.h), taking kernel gfp_t values.
  *
  * Locking: every function here takes the core's own locks as needed; none
  * may be called with a core lock held (the core never calls back into the
@@ -122,20 +124,20 @@ uint64_t mmlab_core_destroy(struct mmlab_core *core);
 
 /* --- page allocator, Linux names ------------------------------------------ */
 
-struct mmlab_page *mmlab_alloc_pages(struct mmlab_core *core, mmlab_gfp_t gfp,
+struct mmlab_page *mmlab_core_alloc_pages(struct mmlab_core *core, mmlab_gfp_t gfp,
 				     uint32_t order);
 /* Returns MMLAB_EINVAL (and reports) on double free, wrong order, foreign page. */
-enum mmlab_status mmlab___free_pages(struct mmlab_core *core,
+enum mmlab_status mmlab_core___free_pages(struct mmlab_core *core,
 				     struct mmlab_page *page, uint32_t order);
-uintptr_t mmlab___get_free_pages(struct mmlab_core *core, mmlab_gfp_t gfp,
+uintptr_t mmlab_core___get_free_pages(struct mmlab_core *core, mmlab_gfp_t gfp,
 				 uint32_t order);
-uintptr_t mmlab_get_zeroed_page(struct mmlab_core *core, mmlab_gfp_t gfp);
-enum mmlab_status mmlab_free_pages(struct mmlab_core *core, uintptr_t addr,
+uintptr_t mmlab_core_get_zeroed_page(struct mmlab_core *core, mmlab_gfp_t gfp);
+enum mmlab_status mmlab_core_free_pages(struct mmlab_core *core, uintptr_t addr,
 				   uint32_t order);
-void *mmlab_page_address(struct mmlab_core *core, const struct mmlab_page *page);
-uint64_t mmlab_page_to_pfn(struct mmlab_core *core, const struct mmlab_page *page);
+void *mmlab_core_page_address(struct mmlab_core *core, const struct mmlab_page *page);
+uint64_t mmlab_core_page_to_pfn(struct mmlab_core *core, const struct mmlab_page *page);
 /* NULL when addr is not inside a managed chunk. */
-struct mmlab_page *mmlab_virt_to_page(struct mmlab_core *core, const void *addr);
+struct mmlab_page *mmlab_core_virt_to_page(struct mmlab_core *core, const void *addr);
 
 /* --- maintenance ------------------------------------------------------------ */
 
@@ -195,34 +197,34 @@ struct mmlab_kmem_cache;	/* opaque */
 typedef void (*mmlab_ctor_fn)(void *obj);
 
 /*
- * mmlab_kmem_cache_create - a cache of objects of `size` bytes aligned to
+ * mmlab_core_kmem_cache_create - a cache of objects of `size` bytes aligned to
  * `align` (0: the minimum, 8), ctor run once per object when its slab is
  * created. MMLAB_EINVAL (reported) for size 0 or above
  * MMLAB_KMALLOC_MAX_CACHE_SIZE * 2, align not a power of two, unknown
  * flags, an empty or overlong name. May sleep.
  */
-enum mmlab_status mmlab_kmem_cache_create(struct mmlab_core *core, const char *name,
+enum mmlab_status mmlab_core_kmem_cache_create(struct mmlab_core *core, const char *name,
 					  uint32_t size, uint32_t align, uint32_t flags,
 					  mmlab_ctor_fn ctor, struct mmlab_kmem_cache **out);
 /*
- * mmlab_kmem_cache_destroy - with live objects, reports each one, keeps
+ * mmlab_core_kmem_cache_destroy - with live objects, reports each one, keeps
  * the cache's slabs (never frees memory still in use) and returns
  * MMLAB_EBUSY; the cache itself is then gone from the caller's view but
  * its slabs stay accounted. May sleep.
  */
-enum mmlab_status mmlab_kmem_cache_destroy(struct mmlab_kmem_cache *cache);
-void *mmlab_kmem_cache_alloc(struct mmlab_kmem_cache *cache, mmlab_gfp_t gfp, uintptr_t caller);
+enum mmlab_status mmlab_core_kmem_cache_destroy(struct mmlab_kmem_cache *cache);
+void *mmlab_core_kmem_cache_alloc(struct mmlab_kmem_cache *cache, mmlab_gfp_t gfp, uintptr_t caller);
 /* Reports (and ignores) a pointer that is not a live object of this cache. */
-void mmlab_kmem_cache_free(struct mmlab_kmem_cache *cache, void *obj, uintptr_t caller);
+void mmlab_core_kmem_cache_free(struct mmlab_kmem_cache *cache, void *obj, uintptr_t caller);
 /* All or nothing, as Linux: returns nr or 0. */
-size_t mmlab_kmem_cache_alloc_bulk(struct mmlab_kmem_cache *cache, mmlab_gfp_t gfp, size_t nr,
+size_t mmlab_core_kmem_cache_alloc_bulk(struct mmlab_kmem_cache *cache, mmlab_gfp_t gfp, size_t nr,
 				   void **objs, uintptr_t caller);
-void mmlab_kmem_cache_free_bulk(struct mmlab_kmem_cache *cache, size_t nr, void **objs,
+void mmlab_core_kmem_cache_free_bulk(struct mmlab_kmem_cache *cache, size_t nr, void **objs,
 				uintptr_t caller);
 /* Returns empty slabs to the buddy allocator; the number of pages returned. */
-uint64_t mmlab_kmem_cache_shrink(struct mmlab_kmem_cache *cache);
-uint32_t mmlab_kmem_cache_size(const struct mmlab_kmem_cache *cache);	/* object size */
-const char *mmlab_kmem_cache_name(const struct mmlab_kmem_cache *cache);
+uint64_t mmlab_core_kmem_cache_shrink(struct mmlab_kmem_cache *cache);
+uint32_t mmlab_core_kmem_cache_size(const struct mmlab_kmem_cache *cache);	/* object size */
+const char *mmlab_core_kmem_cache_name(const struct mmlab_kmem_cache *cache);
 
 /* --- kmalloc family ---------------------------------------------------------- */
 
@@ -231,22 +233,22 @@ const char *mmlab_kmem_cache_name(const struct mmlab_kmem_cache *cache);
 #define MMLAB_KMALLOC_MAX_CACHE_SIZE	8192
 /* Largest kmalloc: one chunk (order MMLAB_MAX_CHUNK_ORDER at most). */
 
-void *mmlab_kmalloc(struct mmlab_core *core, size_t size, mmlab_gfp_t gfp, uintptr_t caller);
+void *mmlab_core_kmalloc(struct mmlab_core *core, size_t size, mmlab_gfp_t gfp, uintptr_t caller);
 /* NULL (reported) when n * size overflows. __GFP_ZERO makes kcalloc. */
-void *mmlab_kmalloc_array(struct mmlab_core *core, size_t n, size_t size, mmlab_gfp_t gfp,
+void *mmlab_core_kmalloc_array(struct mmlab_core *core, size_t n, size_t size, mmlab_gfp_t gfp,
 			  uintptr_t caller);
 /* Linux's krealloc: NULL p allocates, size 0 frees and returns NULL. */
-void *mmlab_krealloc(struct mmlab_core *core, const void *p, size_t new_size,
+void *mmlab_core_krealloc(struct mmlab_core *core, const void *p, size_t new_size,
 		     mmlab_gfp_t gfp, uintptr_t caller);
 /* NULL is ignored; anything not from kmalloc is reported and ignored. */
-void mmlab_kfree(struct mmlab_core *core, const void *p, uintptr_t caller);
+void mmlab_core_kfree(struct mmlab_core *core, const void *p, uintptr_t caller);
 /* Usable size of a kmalloc object (its class, or the page block); 0 if not one. */
-size_t mmlab_ksize(struct mmlab_core *core, const void *p);
+size_t mmlab_core_ksize(struct mmlab_core *core, const void *p);
 /* kmalloc, falling back to vmalloc for sizes above a page (kvmalloc_node). */
-void *mmlab_kvmalloc(struct mmlab_core *core, size_t size, mmlab_gfp_t gfp, uintptr_t caller);
-void *mmlab_kvmalloc_array(struct mmlab_core *core, size_t n, size_t size, mmlab_gfp_t gfp,
+void *mmlab_core_kvmalloc(struct mmlab_core *core, size_t size, mmlab_gfp_t gfp, uintptr_t caller);
+void *mmlab_core_kvmalloc_array(struct mmlab_core *core, size_t n, size_t size, mmlab_gfp_t gfp,
 			   uintptr_t caller);
-void mmlab_kvfree(struct mmlab_core *core, const void *p, uintptr_t caller);
+void mmlab_core_kvfree(struct mmlab_core *core, const void *p, uintptr_t caller);
 
 /* --- vmalloc-like mappings ----------------------------------------------------- */
 
@@ -256,11 +258,11 @@ void mmlab_kvfree(struct mmlab_core *core, const void *p, uintptr_t caller);
  * vzalloc. NULL for size 0 or when pages run out (everything taken so far is
  * given back).
  */
-void *mmlab_vmalloc(struct mmlab_core *core, size_t size, mmlab_gfp_t gfp, uintptr_t caller);
+void *mmlab_core_vmalloc(struct mmlab_core *core, size_t size, mmlab_gfp_t gfp, uintptr_t caller);
 /* NULL is ignored; an address that does not start an area is reported. May sleep. */
-void mmlab_vfree(struct mmlab_core *core, const void *addr, uintptr_t caller);
-int mmlab_is_vmalloc_addr(struct mmlab_core *core, const void *addr);
-struct mmlab_page *mmlab_vmalloc_to_page(struct mmlab_core *core, const void *addr);
+void mmlab_core_vfree(struct mmlab_core *core, const void *addr, uintptr_t caller);
+int mmlab_core_is_vmalloc_addr(struct mmlab_core *core, const void *addr);
+struct mmlab_page *mmlab_core_vmalloc_to_page(struct mmlab_core *core, const void *addr);
 
 /* --- mempools ------------------------------------------------------------------ */
 
@@ -275,17 +277,17 @@ typedef void (*mmlab_mempool_free_fn)(void *element, void *pool_data);
  * are allocated at once (GFP_KERNEL); MMLAB_ENOMEM if they cannot be.
  * Page pools hand out struct mmlab_page * of the given order. May sleep.
  */
-enum mmlab_status mmlab_mempool_create(struct mmlab_core *core, const char *name,
+enum mmlab_status mmlab_core_mempool_create(struct mmlab_core *core, const char *name,
 				       uint32_t min_nr, mmlab_mempool_alloc_fn alloc_fn,
 				       mmlab_mempool_free_fn free_fn, void *pool_data,
 				       struct mmlab_mempool **out);
-enum mmlab_status mmlab_mempool_create_slab_pool(struct mmlab_core *core, const char *name,
+enum mmlab_status mmlab_core_mempool_create_slab_pool(struct mmlab_core *core, const char *name,
 						 uint32_t min_nr, struct mmlab_kmem_cache *cache,
 						 struct mmlab_mempool **out);
-enum mmlab_status mmlab_mempool_create_kmalloc_pool(struct mmlab_core *core, const char *name,
+enum mmlab_status mmlab_core_mempool_create_kmalloc_pool(struct mmlab_core *core, const char *name,
 						    uint32_t min_nr, size_t size,
 						    struct mmlab_mempool **out);
-enum mmlab_status mmlab_mempool_create_page_pool(struct mmlab_core *core, const char *name,
+enum mmlab_status mmlab_core_mempool_create_page_pool(struct mmlab_core *core, const char *name,
 						 uint32_t min_nr, uint32_t order,
 						 struct mmlab_mempool **out);
 /*
@@ -294,12 +296,12 @@ enum mmlab_status mmlab_mempool_create_page_pool(struct mmlab_core *core, const 
  * for an element to come back and never returns NULL; otherwise NULL when
  * the reserve is empty.
  */
-void *mmlab_mempool_alloc(struct mmlab_mempool *pool, mmlab_gfp_t gfp);
+void *mmlab_core_mempool_alloc(struct mmlab_mempool *pool, mmlab_gfp_t gfp);
 /* Refills the reserve first (below min_nr), else frees to the backing. */
-void mmlab_mempool_free(struct mmlab_mempool *pool, void *element);
-enum mmlab_status mmlab_mempool_resize(struct mmlab_mempool *pool, uint32_t new_min_nr);
+void mmlab_core_mempool_free(struct mmlab_mempool *pool, void *element);
+enum mmlab_status mmlab_core_mempool_resize(struct mmlab_mempool *pool, uint32_t new_min_nr);
 /* Frees the reserve; elements still out are reported (MMLAB_EBUSY). May sleep. */
-enum mmlab_status mmlab_mempool_destroy(struct mmlab_mempool *pool);
+enum mmlab_status mmlab_core_mempool_destroy(struct mmlab_mempool *pool);
 
 /* --- views and control -------------------------------------------------------- */
 
