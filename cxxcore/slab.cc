@@ -38,8 +38,6 @@ uint32_t CalcSlabOrder(uint32_t size, uint32_t min_objects, uint32_t max_order,
   return max_order + 1;
 }
 
-uint32_t g_max_order_limit = MMLAB_MAX_CHUNK_ORDER;  // set per layout from the core's chunk
-
 void FormatPtr(const void* p, char* buf, size_t size) { mmlab_host_format_ptr(p, buf, size); }
 
 }  // namespace
@@ -55,8 +53,8 @@ uint32_t CalculateAlignment(uint32_t flags, uint32_t align, uint32_t size) {
   return (align + 7) & ~7u;
 }
 
-uint32_t CalculateOrder(uint32_t size, uint32_t* objects_out) {
-  const uint32_t max_order = Min(kSlabMaxOrder, g_max_order_limit);
+uint32_t CalculateOrder(uint32_t size, uint32_t max_chunk_order, uint32_t* objects_out) {
+  const uint32_t max_order = Min(kSlabMaxOrder, max_chunk_order);
   uint32_t max_objects = static_cast<uint32_t>((MMLAB_PAGE_SIZE << max_order) / size);
   uint32_t min_objects = Min(kSlabMinObjects, Max(max_objects, 1u));
   uint32_t order = max_order + 1;
@@ -69,7 +67,7 @@ uint32_t CalculateOrder(uint32_t size, uint32_t* objects_out) {
   }
   // One object per slab is fine if the waste stays within 1/8; allow the
   // larger orders slub_max_order= would (mmlab keeps waste under 1/8).
-  const uint32_t big = Min(kMaxOrderForWaste, g_max_order_limit);
+  const uint32_t big = Min(kMaxOrderForWaste, max_chunk_order);
   if (order > max_order) {
     order = CalcSlabOrder(size, 1, max_order, 8);
     if (order > max_order)
@@ -83,7 +81,8 @@ uint32_t CalculateOrder(uint32_t size, uint32_t* objects_out) {
   return order;
 }
 
-bool Layout(uint32_t size, uint32_t align, uint32_t flags, bool has_ctor, SlabLayout* out) {
+bool Layout(uint32_t size, uint32_t align, uint32_t flags, bool has_ctor,
+            uint32_t max_chunk_order, SlabLayout* out) {
   SlabLayout l = {};
   l.object_size = size;
   l.align = CalculateAlignment(flags, align, size);
@@ -95,7 +94,7 @@ bool Layout(uint32_t size, uint32_t align, uint32_t flags, bool has_ctor, SlabLa
     l.offset = (size / 2) & ~7u;  // in the middle, as SLUB (5.7+)
   }
   l.size = (s + l.align - 1) & ~(l.align - 1);
-  l.order = CalculateOrder(l.size, &l.objects);
+  l.order = CalculateOrder(l.size, max_chunk_order, &l.objects);
   if (l.objects == 0)
     return false;
   l.waste = static_cast<uint32_t>((MMLAB_PAGE_SIZE << l.order) - uint64_t{l.objects} * l.size);
@@ -408,8 +407,7 @@ mmlab_status KmemCacheCreate(Core& core, const char* name, uint32_t size, uint32
     return MMLAB_EINVAL;
   }
   SlabLayout layout;
-  g_max_order_limit = core.chunk_order();
-  if (!Layout(size, align, flags, ctor != nullptr, &layout) ||
+  if (!Layout(size, align, flags, ctor != nullptr, core.chunk_order(), &layout) ||
       layout.order > core.chunk_order()) {
     Report(why, MMLAB_LOG_WARN,
            "kmem_cache_create(%s): size %u does not fit in a slab of at most order %u", name, size,
@@ -475,9 +473,14 @@ Page* SlabFindObject(Core& core, KmemCache* s, const void* obj, KmemCache** owne
   }
   KmemCache* c = slab ? static_cast<KmemCache*>(ReadOnce(slab->slab_cache)) : nullptr;
   if (!c) {
+    if (s)
+      WriteOnce(s->bad_frees, s->bad_frees + 1);
     FormatPtr(obj, ptr, sizeof(ptr));
-    Report(why, MMLAB_LOG_WARN, "%s(%s): object %s is not in a slab; ignored", func,
-           s ? s->name : "", ptr);
+    if (s)
+      Report(why, MMLAB_LOG_WARN, "%s(%s): object %s is not in a slab; ignored", func, s->name,
+             ptr);
+    else
+      Report(why, MMLAB_LOG_WARN, "%s: object %s is not in a slab; ignored", func, ptr);
     return nullptr;
   }
   if (s && c != s) {
@@ -494,7 +497,8 @@ Page* SlabFindObject(Core& core, KmemCache* s, const void* obj, KmemCache** owne
            "%s(%s): %s is not the start of an object (offset %lu in the slab at pfn 0x%lx); "
            "ignored",
            func, c->name, ptr, static_cast<uint64_t>(off), Core::PageToPfn(slab));
-    WriteOnce(c->bad_frees, c->bad_frees + 1);
+    if (s)  // kfree counts its own
+      WriteOnce(c->bad_frees, c->bad_frees + 1);
     return nullptr;
   }
   if (owner)

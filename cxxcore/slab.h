@@ -93,9 +93,11 @@ uint32_t CalculateAlignment(uint32_t flags, uint32_t align, uint32_t size);
 // Linux's calc_slab_order()/calculate_order(): the smallest order holding
 // at least min_objects whose waste is at most 1/fract of the slab, trying
 // fract 16, 8 then min_objects shrinking; order 0 for a lone object.
-uint32_t CalculateOrder(uint32_t size, uint32_t* objects_out);
+// max_chunk_order caps every order (the core's chunk order).
+uint32_t CalculateOrder(uint32_t size, uint32_t max_chunk_order, uint32_t* objects_out);
 // The whole layout for a size/align/flags/ctor; false when impossible.
-bool Layout(uint32_t size, uint32_t align, uint32_t flags, bool has_ctor, SlabLayout* out);
+bool Layout(uint32_t size, uint32_t align, uint32_t flags, bool has_ctor,
+            uint32_t max_chunk_order, SlabLayout* out);
 
 // --- the policy interface ----------------------------------------------------
 // How a cache's alloc and free run. One instance per policy, stateless;
