@@ -676,6 +676,28 @@ uint64_t SlabControlDestroyAll(Core& core) {
     if (KmemCacheDestroy(victim) == MMLAB_OK)
       n++;
   }
+  // The control file's kmalloc objects are gone too: give every cache's
+  // empty slabs (the CPU slabs included) back, so free_all leaves no slab
+  // page behind to pin a chunk.
+  for (uint32_t i = 0;; i++) {
+    KmemCache* s = nullptr;
+    {
+      IrqSaveGuard guard(a.list_lock);
+      // Only the kmalloc classes, which live as long as the allocator, are
+      // safe to use after the lock is dropped.
+      uint32_t k = 0;
+      for (const ListNode* l = a.caches.sentinel()->next; l != a.caches.sentinel(); l = l->next) {
+        KmemCache* c = decltype(a.caches)::Owner(l);
+        if (c->kmalloc && k++ == i) {
+          s = c;
+          break;
+        }
+      }
+    }
+    if (!s)
+      break;
+    ShrinkCache(*s);
+  }
   return n;
 }
 
