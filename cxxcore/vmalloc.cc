@@ -21,8 +21,8 @@
 //  - kvmalloc: up to a page it is kmalloc with the caller's gfp; above, a
 //    quiet kmalloc (__GFP_NOWARN, __GFP_NORETRY unless __GFP_RETRY_MAYFAIL)
 //    first - physically contiguous memory is faster - and vmalloc if that
-//    fails, for gfps that contain GFP_KERNEL (vmalloc's own allocations are
-//    GFP_KERNEL, as in Linux 6.1's kvmalloc_node). kvfree asks
+//    fails, for gfps that may sleep (Linux 6.1's kvmalloc_node: vmalloc
+//    does not support non-blocking allocations). kvfree asks
 //    is_vmalloc_addr which of the two to call.
 #include "vmalloc.h"
 
@@ -379,10 +379,15 @@ void* mmlab_core_kvmalloc(struct mmlab_core* core, size_t size, mmlab_gfp_t gfp,
     mmlab::AtomicAdd(vm.kvmalloc_kmalloc, uint64_t{1});
     return p;
   }
-  // vmalloc's own allocations are GFP_KERNEL: a gfp without all of it
-  // (atomic, NOFS, NOIO) gets kmalloc's answer only (Linux 6.1).
-  if (size <= MMLAB_PAGE_SIZE || (gfp & MMLAB_GFP_KERNEL) != MMLAB_GFP_KERNEL)
+  // Not for sub-page sizes, and non-sleeping allocations are not supported
+  // by vmalloc (Linux 6.1: gfpflags_allow_blocking); nor are crazy sizes.
+  if (size <= MMLAB_PAGE_SIZE || !(gfp & MMLAB___GFP_DIRECT_RECLAIM))
     return nullptr;
+  if (size > 0x7fffffffu) {
+    if (!(gfp & MMLAB___GFP_NOWARN))
+      mmlab::Report(nullptr, MMLAB_LOG_WARN, "kvmalloc: %zu bytes is more than INT_MAX", size);
+    return nullptr;
+  }
   p = mmlab::Vmalloc(c, size, gfp, caller, nullptr);
   if (p)
     mmlab::AtomicAdd(vm.kvmalloc_vmalloc, uint64_t{1});

@@ -185,9 +185,12 @@ TEST_F(Vmalloc, KvmallocAboveAPageFallsBackToVmalloc) {
   mmlab_core_kvfree(core_, p, 0);
   EXPECT_EQ(Stat("vmalloc_areas"), 0u);
   EXPECT_EQ(mmlab_core_kvmalloc(core_, 20 * kPage, MMLAB_GFP_ATOMIC, 0), nullptr)
-      << "vmalloc needs GFP_KERNEL: an atomic kvmalloc gets kmalloc's answer only";
-  EXPECT_EQ(mmlab_core_kvmalloc(core_, 20 * kPage, MMLAB_GFP_NOFS, 0), nullptr);
+      << "vmalloc cannot serve a non-blocking gfp: an atomic kvmalloc gets kmalloc's answer";
+  EXPECT_EQ(mmlab_core_kvmalloc(core_, 20 * kPage, MMLAB_GFP_NOWAIT, 0), nullptr);
   EXPECT_EQ(Stat("kvmalloc_vmalloc"), 1u);
+  p = mmlab_core_kvmalloc(core_, 20 * kPage, MMLAB_GFP_NOFS, 0);
+  EXPECT_TRUE(mmlab_core_is_vmalloc_addr(core_, p)) << "GFP_NOFS may sleep";
+  mmlab_core_kvfree(core_, p, 0);
 }
 
 TEST_F(Vmalloc, KvmallocArrayRejectsOverflow) {
