@@ -77,6 +77,31 @@ mmlab_status ParseNumber(Reply* reply, const char* key, Slice value, uint64_t* o
   return reply->Fail(MMLAB_EINVAL, "%s=%s: %s", key, Quoted(value).buf, NumErrorText(e));
 }
 
+mmlab_status Reply::Ok(const char* fmt, ...) {
+  out_.Clear();
+  __builtin_va_list args;
+  __builtin_va_start(args, fmt);
+  out_.VAppend(fmt, args);
+  __builtin_va_end(args);
+  return MMLAB_OK;
+}
+
+// Formats "control: <reason>" (with up to one quoted piece of input in
+// place of the %s in the format), logs it and stores it as the result.
+mmlab_status Reply::Fail(mmlab_status st, const char* fmt, ...) {
+  char line[kLogLineMax];
+  TextBuf text(line, sizeof(line));
+  text.Append("control: ");
+  __builtin_va_list args;
+  __builtin_va_start(args, fmt);
+  text.VAppend(fmt, args);
+  __builtin_va_end(args);
+  mmlab_host_log(MMLAB_LOG_WARN | MMLAB_LOG_RATELIMITED, text.c_str());
+  out_.Clear();
+  out_.AppendBytes(text.c_str(), text.len());
+  return st;
+}
+
 mmlab_status ParseArgs(Reply* reply, const char* cmd, const Slice* args, size_t nargs,
                        uint32_t allowed, uint32_t required, uint32_t bare_key, Args* out) {
   for (size_t a = 0; a < nargs; a++) {

@@ -710,7 +710,7 @@ uint64_t CheckCache(KmemCache& s, CheckReport& report) MMLAB_REQUIRES(s.lock) {
   uint64_t bad = s.policy->CheckCpuSlabs(s, frozen);
   for (uint32_t ni = 0; ni < kSlabNodes; ni++) {
     KmemCacheNode& n = s.node[ni];
-    uint64_t counted[2] = {}, objects = 0;
+    uint64_t counted[2] = {};
     SlabList* lists[2] = {&n.partial, &n.full};
     for (uint32_t li = 0; li < 2; li++) {
       const ListNode* sent = lists[li]->sentinel();
@@ -736,7 +736,6 @@ uint64_t CheckCache(KmemCache& s, CheckReport& report) MMLAB_REQUIRES(s.lock) {
           report.Violation("slab %s: pfn 0x%lx is on node %u's list but in zone %u", s.name, pfn,
                            ni, KmemCache::NodeOf(slab));
         uint32_t nobj = s.ObjectsIn(slab);
-        objects += nobj;
         uintptr_t base = KmemCache::SlabBase(slab);
         uint32_t nfree = 0;
         for (void* p = s.SlabFreelist(slab); p; p = s.FreePointer(p)) {

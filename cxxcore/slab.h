@@ -44,7 +44,8 @@ class KmemCache;
 
 // Largest slab order (Linux: PAGE_ALLOC_COSTLY_ORDER caps slub_max_order).
 constexpr uint32_t kSlabMaxOrder = 3;
-// Objects a slab aims for at least (slub_min_objects for 2 CPUs: 4 * (fls(2) + 1)).
+// Objects a slab aims for at least (Linux's 4 * (fls(nr_cpu_ids) + 1) for one
+// CPU; fixed, so a layout does not depend on the machine).
 constexpr uint32_t kSlabMinObjects = 8;
 // Largest object a cache may have (twice the largest kmalloc class).
 constexpr uint32_t kSlabMaxSize = 2 * MMLAB_KMALLOC_MAX_CACHE_SIZE;
