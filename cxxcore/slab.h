@@ -144,6 +144,7 @@ class KmemCache {
   mmlab_gfp_t allocflags = 0;  // added to every slab allocation (__GFP_DMA32)
   bool kmalloc = false;        // one of the size classes
   uint64_t control_id = 0;     // id in the control file, 0 when not made there
+  uint32_t control_users = 0;  // control commands or pools using it (list_lock)
   ListNode cache_list = {};    // the allocator's list
 
   // Destroyed with objects still live: only frees (and a later destroy)
@@ -200,8 +201,9 @@ class KmemCache {
   // Takes an empty or unwanted slab out of its node's counts (lock held);
   // the caller frees it with FreeSlab after dropping the lock.
   void UnaccountSlab(Page* slab) MMLAB_REQUIRES(lock);
-  // Clears the slab fields and gives the pages back. No lock held.
-  void FreeSlab(Page* slab);
+  // Clears the slab fields and gives the pages back. No lock held. Static:
+  // the cache may be gone by then (the shrinker frees slabs it took).
+  static void FreeSlab(Core& core, Page* slab);
   // A slab that is no CPU's any more goes to the list its objects say
   // (lock held): full, partial, or - empty, with enough partial slabs
   // already or on a zombie - onto *discard for FreeSlab after unlocking.
@@ -249,8 +251,14 @@ void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size
 // Frees an object already found by SlabFindObject (tracepoint by caller).
 void KmemCacheFreeFound(KmemCache* s, Page* slab, void* obj);
 
-// Control-file bookkeeping (command_slab.cc).
-KmemCache* SlabFindControlCache(Core& core, uint64_t id);
+// Control-file bookkeeping (command_slab.cc, and mempools over a control
+// cache): Get finds a cache by control id and pins it against
+// cache_destroy (null if none), Put lets it go.
+KmemCache* SlabGetControlCache(Core& core, uint64_t id);
+void SlabPutControlCache(Core& core, KmemCache* s);
+// cache_destroy: ENOENT, EBUSY while pinned (*pinned set) or (reported)
+// with live objects.
+mmlab_status SlabControlDestroy(Core& core, uint64_t id, bool* pinned);
 uint64_t SlabAssignControlId(Core& core, KmemCache* s);
 // "name .. objsize .. ctor_calls .." for cache_info.
 void SlabCacheInfo(KmemCache& s, TextBuf* out);

@@ -108,7 +108,7 @@ uint64_t FreeAll(KmemCache& s, SlabList* discard) {
   uint64_t pages = 0;
   while (Page* slab = discard->PopFront()) {
     pages += uint64_t{1} << slab->order;
-    s.FreeSlab(slab);
+    KmemCache::FreeSlab(*s.core, slab);
   }
   return pages;
 }

@@ -548,6 +548,22 @@ TEST_F(Slab, CommandsParseAndAnswerInOneLine) {
       << "free_all destroys the control file's caches";
 }
 
+TEST_F(Slab, CacheDestroyWaitsForCommandsAndPoolsUsingTheCache) {
+  NewCore(4, 8);
+  ASSERT_EQ(Result("cache_create name=pinned size=64").rfind("cache 1 ", 0), 0u);
+  mmlab::Core* core = mmlab::Core::From(core_);
+  mmlab::KmemCache* s = mmlab::SlabGetControlCache(*core, 1);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(mmlab::SlabGetControlCache(*core, 2), nullptr);
+  std::string r;
+  EXPECT_EQ(Control("cache_destroy cache=1", &r), MMLAB_EBUSY);
+  EXPECT_EQ(r, "control: cache_destroy: cache 1 is in use by another command or a pool");
+  EXPECT_EQ(Control("cache_info cache=1"), MMLAB_OK) << "still there";
+  mmlab::SlabPutControlCache(*core, s);
+  EXPECT_EQ(Result("cache_destroy cache=1"), "cache 1 destroyed");
+  EXPECT_EQ(Control("cache_destroy cache=1"), MMLAB_ENOENT);
+}
+
 TEST_F(Slab, SlabinfoIsExactlyVersion21) {
   NewCore(4, 8);
   ASSERT_EQ(Result("cache_create name=demo size=100").rfind("cache 1 ", 0), 0u);
