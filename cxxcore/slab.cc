@@ -614,6 +614,21 @@ mmlab_status SlabControlDestroy(Core& core, uint64_t id, bool* pinned) {
   return st;
 }
 
+void SlabCpuDead(SlabAllocator& a, uint32_t cpu) {
+  // Nothing runs on a dead CPU, so its kmem_cache_cpu holds still; freed
+  // slabs are collected under the locks and given back after.
+  SlabList discard;
+  {
+    IrqSaveGuard list_guard(a.list_lock);
+    for (const ListNode* l = a.caches.sentinel()->next; l != a.caches.sentinel(); l = l->next) {
+      KmemCache* s = decltype(a.caches)::Owner(l);
+      IrqSaveGuard guard(s->lock);
+      s->policy->FlushDeadCpu(*s, cpu, &discard);
+    }
+  }
+  FreeDiscarded(*a.core, &discard);
+}
+
 // --- life cycle ------------------------------------------------------------------
 
 mmlab_status SlabCreate(Core& core, SlabAllocator** out) {

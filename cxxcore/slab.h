@@ -121,6 +121,9 @@ class SlabPolicy {
   // lock); with offline_too, also those of CPUs that did not answer - only
   // when nobody else uses the cache any more (destroy).
   virtual void FlushAll(KmemCache& s, bool offline_too) = 0;
+  // With s.lock held: a dead CPU's objects back to the lists; slabs to be
+  // freed go on *discard.
+  virtual void FlushDeadCpu(KmemCache& s, uint32_t cpu, SlabList* discard) = 0;
   // With s.lock held: the CPU slabs (counted into *frozen per node) and
   // objects held per CPU; logs and counts violations.
   virtual uint64_t CheckCpuSlabs(KmemCache& s, uint64_t (&frozen)[kSlabNodes]) = 0;
@@ -250,6 +253,10 @@ void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size
                            bool trace);
 // Frees an object already found by SlabFindObject (tracepoint by caller).
 void KmemCacheFreeFound(KmemCache* s, Page* slab, void* obj);
+
+// A CPU went offline (mmlab_core_cpu_dead): its CPU slabs go back to the
+// node lists (Linux: slub_cpu_dead). May sleep; no lock held.
+void SlabCpuDead(SlabAllocator& a, uint32_t cpu);
 
 // Control-file bookkeeping (command_slab.cc, and mempools over a control
 // cache): Get finds a cache by control id and pins it against

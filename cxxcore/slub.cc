@@ -278,6 +278,13 @@ class Slub final : public SlabPolicy {
     FreeAll(s, &f.discard);
   }
 
+  void FlushDeadCpu(KmemCache& s, uint32_t cpu, SlabList* discard) override
+      MMLAB_REQUIRES(s.lock) {
+    CpuSlabs& cpus = Cpus(s);
+    if (cpu < cpus.nr_cpus())
+      Deactivate(s, cpus.at(cpu), discard);
+  }
+
   uint64_t CheckCpuSlabs(KmemCache& s, uint64_t (&frozen)[kSlabNodes]) override {
     CheckReport report;
     CpuSlabs& cpus = Cpus(s);
