@@ -69,12 +69,29 @@ mmlab_status ParseSlabFlags(Reply* reply, Slice text, uint32_t* out) {
   return MMLAB_OK;
 }
 
-mmlab_status FindCache(Core& core, Reply* reply, const char* cmd, uint64_t id, KmemCache** out) {
-  *out = SlabFindControlCache(core, id);
-  if (!*out)
-    return reply->Fail(MMLAB_ENOENT, "%s: no cache %lu", cmd, id);
-  return MMLAB_OK;
-}
+// A control cache pinned for the length of one command, so a concurrent
+// cache_destroy cannot free it under us (it answers EBUSY instead).
+class CacheRef {
+ public:
+  explicit CacheRef(Core& core) : core_(core) {}
+  ~CacheRef() {
+    if (s_)
+      SlabPutControlCache(core_, s_);
+  }
+  MMLAB_NO_COPY(CacheRef);
+
+  mmlab_status Get(Reply* reply, const char* cmd, uint64_t id) {
+    s_ = SlabGetControlCache(core_, id);
+    if (!s_)
+      return reply->Fail(MMLAB_ENOENT, "%s: no cache %lu", cmd, id);
+    return MMLAB_OK;
+  }
+  KmemCache* get() const { return s_; }
+
+ private:
+  Core& core_;
+  KmemCache* s_ = nullptr;
+};
 
 mmlab_status DoCacheCreate(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
@@ -116,14 +133,20 @@ mmlab_status DoCacheCreate(Core& core, Reply* reply, const Slice* args, size_t n
 
 mmlab_status DoCacheDestroy(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
-  mmlab_status st = ParseArgs(reply, "cache_destroy", args, nargs, kKeyCache, kKeyCache, kKeyCache, &a);
-  KmemCache* s;
-  if (st != MMLAB_OK || (st = FindCache(core, reply, "cache_destroy", a.cache, &s)) != MMLAB_OK)
+  mmlab_status st =
+      ParseArgs(reply, "cache_destroy", args, nargs, kKeyCache, kKeyCache, kKeyCache, &a);
+  if (st != MMLAB_OK)
     return st;
-  st = KmemCacheDestroy(s);
-  if (st == MMLAB_EBUSY)
-    return reply->Fail(st, "cache_destroy: cache %lu has live objects (listed in the log); slabs kept",
+  bool pinned = false;
+  st = SlabControlDestroy(core, a.cache, &pinned);
+  if (st == MMLAB_ENOENT)
+    return reply->Fail(st, "cache_destroy: no cache %lu", a.cache);
+  if (st == MMLAB_EBUSY && pinned)
+    return reply->Fail(st, "cache_destroy: cache %lu is in use by another command or a pool",
                        a.cache);
+  if (st == MMLAB_EBUSY)
+    return reply->Fail(
+        st, "cache_destroy: cache %lu has live objects (listed in the log); slabs kept", a.cache);
   if (st != MMLAB_OK)
     return reply->Fail(st, "cache_destroy: cache %lu not destroyed", a.cache);
   return reply->Ok("cache %lu destroyed", a.cache);
@@ -155,10 +178,11 @@ mmlab_status DoCacheAlloc(Core& core, Reply* reply, const Slice* args, size_t na
   Args a;
   mmlab_status st = ParseArgs(reply, "cache_alloc", args, nargs, kKeyCache | kKeyGfp | kKeyContext,
                               kKeyCache, kKeyCache, &a);
-  KmemCache* s;
-  if (st != MMLAB_OK || (st = FindCache(core, reply, "cache_alloc", a.cache, &s)) != MMLAB_OK)
+  CacheRef ref(core);
+  if (st != MMLAB_OK || (st = ref.Get(reply, "cache_alloc", a.cache)) != MMLAB_OK)
     return st;
-  if (s->zombie)
+  KmemCache* s = ref.get();
+  if (ReadOnce(s->zombie))
     return reply->Fail(MMLAB_EINVAL, "cache_alloc: cache %lu is destroyed (objects left)", a.cache);
   if ((st = core.ObjReserve(1, reply->text())) != MMLAB_OK)
     return reply->Failed(st);
@@ -188,14 +212,14 @@ mmlab_status DoCacheAllocBulk(Core& core, Reply* reply, const Slice* args, size_
   Args a;
   mmlab_status st = ParseArgs(reply, "cache_alloc_bulk", args, nargs,
                               kKeyCache | kKeyCount | kKeyGfp, kKeyCache | kKeyCount, 0, &a);
-  KmemCache* s;
-  if (st != MMLAB_OK ||
-      (st = FindCache(core, reply, "cache_alloc_bulk", a.cache, &s)) != MMLAB_OK)
+  CacheRef ref(core);
+  if (st != MMLAB_OK || (st = ref.Get(reply, "cache_alloc_bulk", a.cache)) != MMLAB_OK)
     return st;
+  KmemCache* s = ref.get();
   if (a.count == 0 || a.count > kMaxBulk)
     return reply->Fail(MMLAB_EINVAL, "cache_alloc_bulk: count %lu out of range 1..%lu", a.count,
                        kMaxBulk);
-  if (s->zombie)
+  if (ReadOnce(s->zombie))
     return reply->Fail(MMLAB_EINVAL, "cache_alloc_bulk: cache %lu is destroyed (objects left)",
                        a.cache);
   uint32_t n = static_cast<uint32_t>(a.count);
@@ -249,9 +273,10 @@ mmlab_status DoCacheFree(Core& core, Reply* reply, const Slice* args, size_t nar
 mmlab_status DoCacheShrink(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
   mmlab_status st = ParseArgs(reply, "cache_shrink", args, nargs, kKeyCache, kKeyCache, kKeyCache, &a);
-  KmemCache* s;
-  if (st != MMLAB_OK || (st = FindCache(core, reply, "cache_shrink", a.cache, &s)) != MMLAB_OK)
+  CacheRef ref(core);
+  if (st != MMLAB_OK || (st = ref.Get(reply, "cache_shrink", a.cache)) != MMLAB_OK)
     return st;
+  KmemCache* s = ref.get();
   uint64_t pages = mmlab_core_kmem_cache_shrink(s->handle());
   return reply->Ok("cache %lu shrink: %lu pages returned", a.cache, pages);
 }
@@ -259,9 +284,10 @@ mmlab_status DoCacheShrink(Core& core, Reply* reply, const Slice* args, size_t n
 mmlab_status DoCacheInfo(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
   mmlab_status st = ParseArgs(reply, "cache_info", args, nargs, kKeyCache, kKeyCache, kKeyCache, &a);
-  KmemCache* s;
-  if (st != MMLAB_OK || (st = FindCache(core, reply, "cache_info", a.cache, &s)) != MMLAB_OK)
+  CacheRef ref(core);
+  if (st != MMLAB_OK || (st = ref.Get(reply, "cache_info", a.cache)) != MMLAB_OK)
     return st;
+  KmemCache* s = ref.get();
   reply->Ok("cache %lu ", a.cache);
   SlabCacheInfo(*s, reply->text());
   return MMLAB_OK;

@@ -26,6 +26,7 @@
 //    the order could exist: no pointless retries at full capacity.
 #include "core.h"
 #include "log.h"
+#include "slab.h"
 
 namespace mmlab {
 
@@ -73,6 +74,9 @@ void Core::CpuDead(uint32_t cpu) {
     return;
   }
   // The CPU is gone, so nothing races with us on its lists.
+  // Its slab caches' CPU slabs first (their freed slabs land on its lists).
+  if (slab_)
+    SlabCpuDead(*slab_, cpu);
   for (Zone& zone : zones_)
     zone.DrainPcp(cpu);
 }

@@ -183,7 +183,7 @@ void KmemCache::UnaccountSlab(Page* slab) {
   slabs_freed++;
 }
 
-void KmemCache::FreeSlab(Page* slab) {
+void KmemCache::FreeSlab(Core& core, Page* slab) {
   uint32_t order = slab->order;
   for (uint32_t i = 1; i < (1u << order); i++) {
     slab[i].slab_head = nullptr;
@@ -195,7 +195,7 @@ void KmemCache::FreeSlab(Page* slab) {
   slab->inuse = 0;
   slab->frozen = 0;
   slab->SetFlags(slab->Flags() & ~kPgSlab);
-  MMLAB_ASSERT(core->FreePages(slab, order) == MMLAB_OK);
+  MMLAB_ASSERT(core.FreePages(slab, order) == MMLAB_OK);
 }
 
 void KmemCache::PutSlab(Page* slab, bool to_tail, SlabList* discard) {
@@ -236,11 +236,11 @@ uint64_t KmemCache::TakeEmptySlabs(SlabList* discard) {
 
 namespace {
 
-uint64_t FreeDiscarded(KmemCache& s, SlabList* discard) {
+uint64_t FreeDiscarded(Core& core, SlabList* discard) {
   uint64_t pages = 0;
   while (Page* slab = discard->PopFront()) {
     pages += uint64_t{1} << slab->order;
-    s.FreeSlab(slab);
+    KmemCache::FreeSlab(core, slab);
   }
   return pages;
 }
@@ -252,7 +252,7 @@ uint64_t ShrinkCache(KmemCache& s) {
     IrqSaveGuard guard(s.lock);
     s.TakeEmptySlabs(&discard);
   }
-  return FreeDiscarded(s, &discard);
+  return FreeDiscarded(*s.core, &discard);
 }
 
 // The one "slab" shrinker: counts and frees the empty slabs on every
@@ -298,10 +298,8 @@ uint64_t SlabShrinkScan(Shrinker* sh, ShrinkControl* sc) {
     }
     if (!victim)
       break;
-    // The cache cannot go away before its taken slabs are freed: destroy
-    // takes the list lock first and only then frees the cache, and FreeSlab
-    // touches the pages only.
-    freed += FreeDiscarded(*victim, &discard);
+    // The cache may be destroyed meanwhile: FreeSlab touches the pages only.
+    freed += FreeDiscarded(*a.core, &discard);
   }
   return freed ? freed : kShrinkStop;
 }
@@ -517,7 +515,7 @@ void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size
   }
   if (gfp & MMLAB___GFP_DIRECT_RECLAIM)
     mmlab_host_might_sleep();
-  void* obj = s->zombie ? nullptr : s->policy->Alloc(*s, gfp);
+  void* obj = ReadOnce(s->zombie) ? nullptr : s->policy->Alloc(*s, gfp);
   if (obj && (gfp & MMLAB___GFP_ZERO))
     __builtin_memset(obj, 0, s->layout.object_size);
   if (trace)
@@ -527,15 +525,33 @@ void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size
 
 void KmemCacheFreeFound(KmemCache* s, Page* slab, void* obj) { s->policy->Free(*s, slab, obj); }
 
-KmemCache* SlabFindControlCache(Core& core, uint64_t id) {
-  SlabAllocator& a = core.slab();
-  IrqSaveGuard guard(a.list_lock);
+namespace {
+
+KmemCache* FindControlLocked(SlabAllocator& a, uint64_t id) MMLAB_REQUIRES(a.list_lock) {
   for (const ListNode* n = a.caches.sentinel()->next; n != a.caches.sentinel(); n = n->next) {
     KmemCache* s = decltype(a.caches)::Owner(n);
-    if (s->control_id == id)
+    if (id != 0 && s->control_id == id)
       return s;
   }
   return nullptr;
+}
+
+}  // namespace
+
+KmemCache* SlabGetControlCache(Core& core, uint64_t id) {
+  SlabAllocator& a = core.slab();
+  IrqSaveGuard guard(a.list_lock);
+  KmemCache* s = FindControlLocked(a, id);
+  if (s)
+    s->control_users++;
+  return s;
+}
+
+void SlabPutControlCache(Core& core, KmemCache* s) {
+  SlabAllocator& a = core.slab();
+  IrqSaveGuard guard(a.list_lock);
+  if (MMLAB_ASSERT(s->control_users > 0))
+    s->control_users--;
 }
 
 uint64_t SlabAssignControlId(Core& core, KmemCache* s) {
@@ -560,7 +576,7 @@ mmlab_status KmemCacheDestroy(KmemCache* s) {
       s->TakeEmptySlabs(&discard);
       busy = LiveObjects(*s) != 0;
       if (busy) {
-        s->zombie = true;
+        WriteOnce(s->zombie, true);
         SlabLeakReport(*s);
       } else {
         decltype(a.caches)::Remove(s);
@@ -568,11 +584,49 @@ mmlab_status KmemCacheDestroy(KmemCache* s) {
       }
     }
   }
-  FreeDiscarded(*s, &discard);
+  FreeDiscarded(core, &discard);
   if (busy)
     return MMLAB_EBUSY;
   FreeCacheStruct(s);
   return MMLAB_OK;
+}
+
+mmlab_status SlabControlDestroy(Core& core, uint64_t id, bool* pinned) {
+  SlabAllocator& a = core.slab();
+  KmemCache* s;
+  *pinned = false;
+  {
+    IrqSaveGuard guard(a.list_lock);
+    s = FindControlLocked(a, id);
+    if (!s)
+      return MMLAB_ENOENT;
+    if (s->control_users) {
+      *pinned = true;
+      return MMLAB_EBUSY;
+    }
+    s->control_id = 0;  // nobody finds it while it is being destroyed
+  }
+  mmlab_status st = KmemCacheDestroy(s);
+  if (st != MMLAB_OK) {
+    IrqSaveGuard guard(a.list_lock);
+    s->control_id = id;  // a zombie: still reachable for cache_free/destroy
+  }
+  return st;
+}
+
+void SlabCpuDead(SlabAllocator& a, uint32_t cpu) {
+  // Nothing runs on a dead CPU, so its kmem_cache_cpu holds still; freed
+  // slabs are collected under the locks and given back after.
+  SlabList discard;
+  {
+    IrqSaveGuard list_guard(a.list_lock);
+    for (const ListNode* l = a.caches.sentinel()->next; l != a.caches.sentinel(); l = l->next) {
+      KmemCache* s = decltype(a.caches)::Owner(l);
+      IrqSaveGuard guard(s->lock);
+      s->policy->FlushDeadCpu(*s, cpu, &discard);
+    }
+  }
+  FreeDiscarded(*a.core, &discard);
 }
 
 // --- life cycle ------------------------------------------------------------------
@@ -663,7 +717,7 @@ uint64_t SlabControlDestroyAll(Core& core) {
       IrqSaveGuard guard(a.list_lock);
       for (const ListNode* l = a.caches.sentinel()->next; l != a.caches.sentinel(); l = l->next) {
         KmemCache* s = decltype(a.caches)::Owner(l);
-        if (s->control_id != 0) {
+        if (s->control_id != 0 && s->control_users == 0) {
           victim = s;
           break;
         }
@@ -710,7 +764,7 @@ uint64_t CheckCache(KmemCache& s, CheckReport& report) MMLAB_REQUIRES(s.lock) {
   uint64_t bad = s.policy->CheckCpuSlabs(s, frozen);
   for (uint32_t ni = 0; ni < kSlabNodes; ni++) {
     KmemCacheNode& n = s.node[ni];
-    uint64_t counted[2] = {}, objects = 0;
+    uint64_t counted[2] = {};
     SlabList* lists[2] = {&n.partial, &n.full};
     for (uint32_t li = 0; li < 2; li++) {
       const ListNode* sent = lists[li]->sentinel();
@@ -736,7 +790,6 @@ uint64_t CheckCache(KmemCache& s, CheckReport& report) MMLAB_REQUIRES(s.lock) {
           report.Violation("slab %s: pfn 0x%lx is on node %u's list but in zone %u", s.name, pfn,
                            ni, KmemCache::NodeOf(slab));
         uint32_t nobj = s.ObjectsIn(slab);
-        objects += nobj;
         uintptr_t base = KmemCache::SlabBase(slab);
         uint32_t nfree = 0;
         for (void* p = s.SlabFreelist(slab); p; p = s.FreePointer(p)) {

@@ -44,7 +44,8 @@ class KmemCache;
 
 // Largest slab order (Linux: PAGE_ALLOC_COSTLY_ORDER caps slub_max_order).
 constexpr uint32_t kSlabMaxOrder = 3;
-// Objects a slab aims for at least (slub_min_objects for 2 CPUs: 4 * (fls(2) + 1)).
+// Objects a slab aims for at least (Linux's 4 * (fls(nr_cpu_ids) + 1) for one
+// CPU; fixed, so a layout does not depend on the machine).
 constexpr uint32_t kSlabMinObjects = 8;
 // Largest object a cache may have (twice the largest kmalloc class).
 constexpr uint32_t kSlabMaxSize = 2 * MMLAB_KMALLOC_MAX_CACHE_SIZE;
@@ -120,6 +121,9 @@ class SlabPolicy {
   // lock); with offline_too, also those of CPUs that did not answer - only
   // when nobody else uses the cache any more (destroy).
   virtual void FlushAll(KmemCache& s, bool offline_too) = 0;
+  // With s.lock held: a dead CPU's objects back to the lists; slabs to be
+  // freed go on *discard.
+  virtual void FlushDeadCpu(KmemCache& s, uint32_t cpu, SlabList* discard) = 0;
   // With s.lock held: the CPU slabs (counted into *frozen per node) and
   // objects held per CPU; logs and counts violations.
   virtual uint64_t CheckCpuSlabs(KmemCache& s, uint64_t (&frozen)[kSlabNodes]) = 0;
@@ -143,6 +147,7 @@ class KmemCache {
   mmlab_gfp_t allocflags = 0;  // added to every slab allocation (__GFP_DMA32)
   bool kmalloc = false;        // one of the size classes
   uint64_t control_id = 0;     // id in the control file, 0 when not made there
+  uint32_t control_users = 0;  // control commands or pools using it (list_lock)
   ListNode cache_list = {};    // the allocator's list
 
   // Destroyed with objects still live: only frees (and a later destroy)
@@ -199,8 +204,9 @@ class KmemCache {
   // Takes an empty or unwanted slab out of its node's counts (lock held);
   // the caller frees it with FreeSlab after dropping the lock.
   void UnaccountSlab(Page* slab) MMLAB_REQUIRES(lock);
-  // Clears the slab fields and gives the pages back. No lock held.
-  void FreeSlab(Page* slab);
+  // Clears the slab fields and gives the pages back. No lock held. Static:
+  // the cache may be gone by then (the shrinker frees slabs it took).
+  static void FreeSlab(Core& core, Page* slab);
   // A slab that is no CPU's any more goes to the list its objects say
   // (lock held): full, partial, or - empty, with enough partial slabs
   // already or on a zombie - onto *discard for FreeSlab after unlocking.
@@ -248,8 +254,18 @@ void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size
 // Frees an object already found by SlabFindObject (tracepoint by caller).
 void KmemCacheFreeFound(KmemCache* s, Page* slab, void* obj);
 
-// Control-file bookkeeping (command_slab.cc).
-KmemCache* SlabFindControlCache(Core& core, uint64_t id);
+// A CPU went offline (mmlab_core_cpu_dead): its CPU slabs go back to the
+// node lists (Linux: slub_cpu_dead). May sleep; no lock held.
+void SlabCpuDead(SlabAllocator& a, uint32_t cpu);
+
+// Control-file bookkeeping (command_slab.cc, and mempools over a control
+// cache): Get finds a cache by control id and pins it against
+// cache_destroy (null if none), Put lets it go.
+KmemCache* SlabGetControlCache(Core& core, uint64_t id);
+void SlabPutControlCache(Core& core, KmemCache* s);
+// cache_destroy: ENOENT, EBUSY while pinned (*pinned set) or (reported)
+// with live objects.
+mmlab_status SlabControlDestroy(Core& core, uint64_t id, bool* pinned);
 uint64_t SlabAssignControlId(Core& core, KmemCache* s);
 // "name .. objsize .. ctor_calls .." for cache_info.
 void SlabCacheInfo(KmemCache& s, TextBuf* out);

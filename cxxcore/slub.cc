@@ -108,7 +108,7 @@ uint64_t FreeAll(KmemCache& s, SlabList* discard) {
   uint64_t pages = 0;
   while (Page* slab = discard->PopFront()) {
     pages += uint64_t{1} << slab->order;
-    s.FreeSlab(slab);
+    KmemCache::FreeSlab(*s.core, slab);
   }
   return pages;
 }
@@ -276,6 +276,13 @@ class Slub final : public SlabPolicy {
         Deactivate(s, cpus.at(cpu), &f.discard);
     }
     FreeAll(s, &f.discard);
+  }
+
+  void FlushDeadCpu(KmemCache& s, uint32_t cpu, SlabList* discard) override
+      MMLAB_REQUIRES(s.lock) {
+    CpuSlabs& cpus = Cpus(s);
+    if (cpu < cpus.nr_cpus())
+      Deactivate(s, cpus.at(cpu), discard);
   }
 
   uint64_t CheckCpuSlabs(KmemCache& s, uint64_t (&frozen)[kSlabNodes]) override {

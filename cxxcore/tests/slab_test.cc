@@ -284,6 +284,27 @@ TEST_F(Slab, ReclaimUnderPressureTakesEmptySlabsBack) {
   EXPECT_EQ(mmlab_core_kmem_cache_destroy(c), MMLAB_OK);
 }
 
+TEST_F(Slab, ADeadCpusSlabGoesBackToTheLists) {
+  NewCore(4, 8);
+  mmlab::Core* core = mmlab::Core::From(core_);
+  mmlab_kmem_cache* c = MustCreate(core_, "hotplug", 256);
+  sim::BindCpu(2);
+  std::vector<void*> objs;
+  for (int i = 0; i < 5; i++)
+    objs.push_back(mmlab_core_kmem_cache_alloc(c, MMLAB_GFP_KERNEL, 0));
+  sim::BindCpu(0);
+  for (void* o : objs)
+    mmlab_core_kmem_cache_free(c, o, 0);  // remote frees: CPU 2 still owns the slab
+  EXPECT_EQ(core->shrinkers().Count(MMLAB_GFP_KERNEL), 0u) << "a CPU slab is not reclaimable";
+  sim::SetCpuOnline(2, false);
+  mmlab_core_cpu_dead(core_, 2);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  EXPECT_EQ(core->shrinkers().Count(MMLAB_GFP_KERNEL), 1u) << "now an empty partial slab";
+  EXPECT_EQ(mmlab_core_kmem_cache_shrink(c), 1u);
+  sim::SetCpuOnline(2, true);
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(c), MMLAB_OK);
+}
+
 TEST_F(Slab, BulkIsAllOrNothing) {
   NewBuddyCore(4, 1);  // 16 pages
   mmlab_kmem_cache* c = MustCreate(core_, "bulk", 512);
@@ -546,6 +567,22 @@ TEST_F(Slab, CommandsParseAndAnswerInOneLine) {
   EXPECT_NE(r.find("freed"), std::string::npos) << r;
   EXPECT_EQ(Render(MMLAB_VIEW_SLABINFO).find("d2 "), std::string::npos)
       << "free_all destroys the control file's caches";
+}
+
+TEST_F(Slab, CacheDestroyWaitsForCommandsAndPoolsUsingTheCache) {
+  NewCore(4, 8);
+  ASSERT_EQ(Result("cache_create name=pinned size=64").rfind("cache 1 ", 0), 0u);
+  mmlab::Core* core = mmlab::Core::From(core_);
+  mmlab::KmemCache* s = mmlab::SlabGetControlCache(*core, 1);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(mmlab::SlabGetControlCache(*core, 2), nullptr);
+  std::string r;
+  EXPECT_EQ(Control("cache_destroy cache=1", &r), MMLAB_EBUSY);
+  EXPECT_EQ(r, "control: cache_destroy: cache 1 is in use by another command or a pool");
+  EXPECT_EQ(Control("cache_info cache=1"), MMLAB_OK) << "still there";
+  mmlab::SlabPutControlCache(*core, s);
+  EXPECT_EQ(Result("cache_destroy cache=1"), "cache 1 destroyed");
+  EXPECT_EQ(Control("cache_destroy cache=1"), MMLAB_ENOENT);
 }
 
 TEST_F(Slab, SlabinfoIsExactlyVersion21) {
