@@ -353,9 +353,16 @@ TEST_F(Mempool, UnderExhaustionSleepersAllCompleteAndAtomicFails) {
       mmlab_core_mempool_free(pool, e);  // hands it on to the next sleeper
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Every sleeper goes to sleep at least once (on a loaded machine the
+  // threads may take a while even to start).
+  for (int spin = 0; spin < 10000; spin++) {
+    if (Row(Render(MMLAB_VIEW_MEMPOOLS), "pressure")[3] >= kSleepers)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_GE(Row(Render(MMLAB_VIEW_MEMPOOLS), "pressure")[3], uint64_t{kSleepers})
+      << "waits counted";
   EXPECT_EQ(done.load(), 0) << "nobody can complete while the reserve is empty";
-  EXPECT_GE(Row(Render(MMLAB_VIEW_MEMPOOLS), "pressure")[3], 1u) << "waits counted";
   std::thread freer([&] {
     for (void* e : held) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -452,7 +459,12 @@ TEST_F(Mempool, ControlSleepingAllocsCompleteUnderPressure) {
       results.push_back(res);
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int spin = 0; spin < 10000; spin++) {
+    std::string info = Result("mempool_info pool=1");
+    if (std::stoull(info.substr(info.find(" waits ") + 7)) >= kWriters)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   {
     std::lock_guard<std::mutex> g(mu);
     EXPECT_TRUE(results.empty()) << "all writers block";
