@@ -194,6 +194,53 @@ TEST_F(mmlab, refuses_bad_commands)
 	EXPECT_EQ(-ENOENT, CTL("mempool_free object=999999"));
 }
 
+/* Pools over a slab cache and over kmalloc; the elements are real objects. */
+TEST_F(mmlab, slab_and_kmalloc_pools)
+{
+	unsigned long cache;
+	int64_t sp, kp, o1, o2;
+	char src[16], want[64];
+	uint64_t v[6];
+	int ret;
+
+	ret = CTL("cache_create name=st_mp_objs size=96");
+	if (ret == -EINVAL && strstr(self->res, "unknown command"))
+		SKIP(return, "no slab layer in this build");
+	ASSERT_EQ(0, ret) TH_LOG("%s", self->res);
+	ASSERT_EQ(1, sscanf(self->res, "cache %lu ", &cache)) TH_LOG("'%s'", self->res);
+	ASSERT_EQ(0, CTL("mempool_create name=st_slab min_nr=3 type=slab cache=%lu", cache))
+		TH_LOG("%s", self->res);
+	sp = parse_pool(self->res, "st_slab", "slab", 3);
+	ASSERT_LT(0, sp) TH_LOG("'%s'", self->res);
+	ASSERT_EQ(0, CTL("mempool_create name=st_kmalloc min_nr=2 type=kmalloc size=300"))
+		TH_LOG("%s", self->res);
+	kp = parse_pool(self->res, "st_kmalloc", "kmalloc", 2);
+	ASSERT_LT(0, kp) TH_LOG("'%s'", self->res);
+	ASSERT_EQ(0, pool_row("st_slab", v, self->why, sizeof(self->why))) TH_LOG("%s", self->why);
+	EXPECT_EQ(3, v[1]);
+
+	ASSERT_EQ(0, CTL("mempool_alloc pool=%" PRId64, sp)) TH_LOG("%s", self->res);
+	o1 = parse_element(self->res, sp, src, sizeof(src));
+	ASSERT_LT(0, o1) TH_LOG("'%s'", self->res);
+	ASSERT_EQ(0, CTL("mempool_alloc pool=%" PRId64, kp)) TH_LOG("%s", self->res);
+	o2 = parse_element(self->res, kp, src, sizeof(src));
+	ASSERT_LT(0, o2) TH_LOG("'%s'", self->res);
+	ASSERT_EQ(0, CTL("obj_fill object=%" PRId64 " byte=0x5a", o1)) TH_LOG("%s", self->res);
+	snprintf(want, sizeof(want), "object %" PRId64 " filled 96 bytes", o1);
+	EXPECT_STREQ(want, self->res);
+	ASSERT_EQ(0, CTL("obj_fill object=%" PRId64 " byte=7", o2)) TH_LOG("%s", self->res);
+	EXPECT_EQ(0, CTL("obj_check object=%" PRId64 " byte=7", o2)) TH_LOG("%s", self->res);
+	EXPECT_STREQ("ok 300 bytes", self->res);
+
+	/* The pool keeps its cache alive, even with an empty reserve. */
+	ASSERT_EQ(0, CTL("mempool_resize pool=%" PRId64 " min_nr=0", sp)) TH_LOG("%s", self->res);
+	EXPECT_EQ(-EBUSY, CTL("cache_destroy cache=%lu", cache)) TH_LOG("%s", self->res);
+	EXPECT_EQ(0, CTL("mempool_free object=%" PRId64, o1));
+	EXPECT_EQ(0, CTL("mempool_free object=%" PRId64, o2));
+	EXPECT_EQ(0, CTL("mempool_destroy pool=%" PRId64, sp)) TH_LOG("%s", self->res);
+	EXPECT_EQ(0, CTL("mempool_destroy pool=%" PRId64, kp)) TH_LOG("%s", self->res);
+}
+
 struct sleeper {
 	pthread_t thread;
 	uint64_t pool;
