@@ -66,6 +66,7 @@ static int64_t parse_element(const char *res, uint64_t pool, char *src, size_t c
 static int pool_row(const char *name, uint64_t v[6], char *why, size_t whycap)
 {
 	char *buf = mmlab_read_view("mempools", why, whycap), line[256], n[64], t[16];
+	uint64_t row[6];
 	const char *text = buf;
 	int r, first = 1, found = -1;
 
@@ -89,9 +90,11 @@ static int pool_row(const char *name, uint64_t v[6], char *why, size_t whycap)
 			break;
 		}
 		if (sscanf(line, "%63s %15s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-			   " %" SCNu64 " %" SCNu64, n, t, &v[0], &v[1], &v[2], &v[3], &v[4],
-			   &v[5]) == 8 && !strcmp(n, name))
+			   " %" SCNu64 " %" SCNu64, n, t, &row[0], &row[1], &row[2], &row[3],
+			   &row[4], &row[5]) == 8 && !strcmp(n, name)) {
+			memcpy(v, row, sizeof(row));
 			found = 0;
+		}
 	}
 	if (r < 0 && found != -2) {
 		snprintf(why, whycap, "overlong or unterminated line");
@@ -113,9 +116,16 @@ static int exhaust(int fd, uint64_t capacity, char *res, size_t cap)
 	unsigned int i;
 	int ret;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
+		/*
+		 * Pages parked on other CPUs' per-CPU lists would still serve
+		 * allocations running there: drain them into the buddy lists and
+		 * take them too.
+		 */
+		if (i == 3 && (ret = mmlab_ctl(fd, res, cap, "drain")))
+			return ret;
 		ret = mmlab_ctl(fd, res, cap, "pressure consume=%" PRIu64 " gfp=%s|__GFP_NOWARN",
-				capacity, gfps[i]);
+				capacity, gfps[i < 3 ? i : 2]);
 		if (ret && ret != -ENOMEM)
 			return ret;
 	}
