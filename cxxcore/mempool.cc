@@ -106,6 +106,12 @@ int ReserveNotEmpty(void* arg) MMLAB_NO_THREAD_SAFETY_ANALYSIS {
   return ReadOnce(static_cast<Mempool*>(arg)->curr_nr) != 0;
 }
 
+// mempool_free's unlocked test: READ_ONCE(curr_nr) < min_nr.
+bool MayRefillRacy(Mempool* pool) MMLAB_NO_THREAD_SAFETY_ANALYSIS {
+  const uint32_t curr = ReadOnce(pool->curr_nr), min = ReadOnce(pool->min_nr);
+  return curr < min || (min == 0 && curr == 0);
+}
+
 // Empties the reserve into the backing allocator and sets min_nr to 0.
 void DrainReserve(Mempool* pool) {
   for (;;) {
@@ -386,10 +392,12 @@ void MempoolFree(Mempool* pool, void* element) {
   if (MMLAB_UNLIKELY(!element))
     return;
   bool refilled = false;
-  {
+  // Below min_nr: refill (the lock only then, as Linux: a task that took
+  // the reserve below min_nr is bound to see it). min_nr 0: park one
+  // element anyway when the reserve is empty, so a waiter is woken (Linux
+  // 6.1 leaves it to its 5 s timeout).
+  if (MMLAB_UNLIKELY(MayRefillRacy(pool))) {
     IrqSaveGuard guard(pool->lock);
-    // Below min_nr: refill. min_nr 0 (Linux's edge case): park one element
-    // anyway when the reserve is empty, so a waiter is never left behind.
     if (!pool->no_refill && (pool->curr_nr < pool->min_nr ||
                              (pool->min_nr == 0 && pool->curr_nr == 0 && pool->capacity))) {
       AddElementLocked(pool, element);
