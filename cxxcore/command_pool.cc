@@ -13,6 +13,7 @@
 #include "command_parse.h"
 #include "gfp.h"
 #include "mempool.h"
+#include "slab.h"
 #include "vmalloc.h"
 
 namespace mmlab {
@@ -177,9 +178,10 @@ mmlab_status DoMempoolCreate(Core& core, Reply* reply, const Slice* args, size_t
     return st;
   mmlab_kmem_cache* cache = nullptr;
   if (type == PoolType::kSlab) {
-    // The slab layer's control caches are not reachable from here yet.
-    return reply->Fail(MMLAB_EINVAL, "mempool_create: type=slab: no control cache %lu",
-                       a.cache);
+    KmemCache* s = SlabFindControlCache(core, a.cache);
+    if (!s || s->zombie)
+      return reply->Fail(MMLAB_ENOENT, "mempool_create: no cache %lu", a.cache);
+    cache = s->handle();
   }
 
   Mempool* pool = nullptr;

@@ -28,6 +28,7 @@
 
 #include "core.h"
 #include "log.h"
+#include "slab.h"
 
 namespace mmlab {
 
@@ -105,6 +106,12 @@ int ReserveNotEmpty(void* arg) MMLAB_NO_THREAD_SAFETY_ANALYSIS {
   return ReadOnce(static_cast<Mempool*>(arg)->curr_nr) != 0;
 }
 
+// mempool_free's unlocked test: READ_ONCE(curr_nr) < min_nr.
+bool MayRefillRacy(Mempool* pool) MMLAB_NO_THREAD_SAFETY_ANALYSIS {
+  const uint32_t curr = ReadOnce(pool->curr_nr), min = ReadOnce(pool->min_nr);
+  return curr < min || (min == 0 && curr == 0);
+}
+
 // Empties the reserve into the backing allocator and sets min_nr to 0.
 void DrainReserve(Mempool* pool) {
   for (;;) {
@@ -134,6 +141,8 @@ void FreePool(Mempool* pool) {
   }
   if (elements)
     mmlab_host_meta_free(elements, capacity * sizeof(void*));
+  if (pool->cache_pin)
+    mmlab_core_kmem_cache_free(pool->cache, pool->cache_pin, 0);
   if (pool->wait)
     mmlab_host_waitq_destroy(pool->wait);
   pool->lock.Destroy();
@@ -141,10 +150,12 @@ void FreePool(Mempool* pool) {
   mmlab_host_meta_free(pool, sizeof(Mempool));
 }
 
-mmlab_status PoolCreate(Core& core, const char* name, uint32_t min_nr, PoolType type,
-                        mmlab_mempool_alloc_fn alloc_fn, mmlab_mempool_free_fn free_fn,
-                        void* pool_data, mmlab_kmem_cache* cache, size_t size, uint32_t order,
-                        bool control, uint64_t cache_id, Mempool** out, TextBuf* why) {
+// *pin_taken: the pool owns cache_pin now (and frees it, even on failure).
+mmlab_status PoolCreateInner(Core& core, const char* name, uint32_t min_nr, PoolType type,
+                             mmlab_mempool_alloc_fn alloc_fn, mmlab_mempool_free_fn free_fn,
+                             void* pool_data, mmlab_kmem_cache* cache, size_t size, uint32_t order,
+                             bool control, uint64_t cache_id, void* cache_pin, bool* pin_taken,
+                             Mempool** out, TextBuf* why) {
   *out = nullptr;
   mmlab_host_might_sleep();
   if (!NameValid(name)) {
@@ -168,6 +179,15 @@ mmlab_status PoolCreate(Core& core, const char* name, uint32_t min_nr, PoolType 
     case PoolType::kSlab:
       if (!cache) {
         Report(why, MMLAB_LOG_WARN, "mempool_create_slab_pool %s: no cache", name);
+        return MMLAB_EINVAL;
+      }
+      // Linux: VM_BUG_ON(mem->ctor) in mempool_alloc_slab - an element
+      // coming back through the reserve would not be in its constructed
+      // state.
+      if (KmemCache::From(cache)->ctor) {
+        Report(why, MMLAB_LOG_WARN,
+               "mempool_create_slab_pool %s: cache %s has a constructor (not supported)", name,
+               KmemCache::From(cache)->name);
         return MMLAB_EINVAL;
       }
       break;
@@ -203,6 +223,8 @@ mmlab_status PoolCreate(Core& core, const char* name, uint32_t min_nr, PoolType 
   pool->size = size;
   pool->cache = cache;
   pool->cache_id = cache_id;
+  pool->cache_pin = cache_pin;  // from here on the pool frees it
+  *pin_taken = true;
   pool->alloc_fn = alloc_fn;
   pool->free_fn = free_fn;
   pool->pool_data = pool_data;
@@ -247,6 +269,20 @@ mmlab_status PoolCreate(Core& core, const char* name, uint32_t min_nr, PoolType 
   AtomicAdd(reg.pools_created, uint64_t{1});
   *out = pool;
   return MMLAB_OK;
+}
+
+mmlab_status PoolCreate(Core& core, const char* name, uint32_t min_nr, PoolType type,
+                        mmlab_mempool_alloc_fn alloc_fn, mmlab_mempool_free_fn free_fn,
+                        void* pool_data, mmlab_kmem_cache* cache, size_t size, uint32_t order,
+                        bool control, uint64_t cache_id, void* cache_pin, Mempool** out,
+                        TextBuf* why) {
+  bool pin_taken = false;
+  mmlab_status st = PoolCreateInner(core, name, min_nr, type, alloc_fn, free_fn, pool_data, cache,
+                                    size, order, control, cache_id, cache_pin, &pin_taken, out,
+                                    why);
+  if (cache_pin && !pin_taken)
+    mmlab_core_kmem_cache_free(cache, cache_pin, 0);
+  return st;
 }
 
 // Off the list and freed, or kept as dead with elements out (EBUSY).
@@ -356,10 +392,12 @@ void MempoolFree(Mempool* pool, void* element) {
   if (MMLAB_UNLIKELY(!element))
     return;
   bool refilled = false;
-  {
+  // Below min_nr: refill (the lock only then, as Linux: a task that took
+  // the reserve below min_nr is bound to see it). min_nr 0: park one
+  // element anyway when the reserve is empty, so a waiter is woken (Linux
+  // 6.1 leaves it to its 5 s timeout).
+  if (MMLAB_UNLIKELY(MayRefillRacy(pool))) {
     IrqSaveGuard guard(pool->lock);
-    // Below min_nr: refill. min_nr 0 (Linux's edge case): park one element
-    // anyway when the reserve is empty, so a waiter is never left behind.
     if (!pool->no_refill && (pool->curr_nr < pool->min_nr ||
                              (pool->min_nr == 0 && pool->curr_nr == 0 && pool->capacity))) {
       AddElementLocked(pool, element);
@@ -487,8 +525,22 @@ void MempoolPut(Core& core, Mempool* pool) {
 mmlab_status MempoolCreateControl(Core& core, const char* name, uint32_t min_nr, PoolType type,
                                   mmlab_kmem_cache* cache, uint64_t cache_id, size_t size,
                                   uint32_t order, Mempool** out, TextBuf* why) {
+  void* pin = nullptr;
+  if (type == PoolType::kSlab && cache) {
+    if (KmemCache::From(cache)->ctor) {
+      Report(why, MMLAB_LOG_WARN, "mempool_create %s: cache %lu has a constructor (not supported)",
+             name, cache_id);
+      return MMLAB_EINVAL;
+    }
+    pin = mmlab_core_kmem_cache_alloc(cache, MMLAB_GFP_KERNEL, 0);
+    if (!pin) {
+      Report(why, MMLAB_LOG_WARN, "mempool_create %s: cache %lu: no memory (or destroyed)", name,
+             cache_id);
+      return MMLAB_ENOMEM;
+    }
+  }
   return PoolCreate(core, name, min_nr, type, nullptr, nullptr, nullptr, cache, size, order, true,
-                    cache_id, out, why);
+                    cache_id, pin, out, why);
 }
 
 mmlab_status MempoolDestroyControl(Core& core, uint64_t id, TextBuf* why) {
@@ -759,7 +811,7 @@ enum mmlab_status mmlab_core_mempool_create(struct mmlab_core* core, const char*
   Mempool* pool = nullptr;
   mmlab_status st = mmlab::PoolCreate(*Core::From(core), name, min_nr, PoolType::kCustom,
                                       alloc_fn, free_fn, pool_data, nullptr, 0, 0, false, 0,
-                                      &pool, nullptr);
+                                      nullptr, &pool, nullptr);
   *out = pool ? mmlab::ToHandle(pool) : nullptr;
   return st;
 }
@@ -772,7 +824,7 @@ enum mmlab_status mmlab_core_mempool_create_slab_pool(struct mmlab_core* core, c
     return MMLAB_EINVAL;
   Mempool* pool = nullptr;
   mmlab_status st = mmlab::PoolCreate(*Core::From(core), name, min_nr, PoolType::kSlab, nullptr,
-                                      nullptr, nullptr, cache, 0, 0, false, 0, &pool, nullptr);
+                                      nullptr, nullptr, cache, 0, 0, false, 0, nullptr, &pool, nullptr);
   *out = pool ? mmlab::ToHandle(pool) : nullptr;
   return st;
 }
@@ -786,7 +838,7 @@ enum mmlab_status mmlab_core_mempool_create_kmalloc_pool(struct mmlab_core* core
   Mempool* pool = nullptr;
   mmlab_status st = mmlab::PoolCreate(*Core::From(core), name, min_nr, PoolType::kKmalloc,
                                       nullptr, nullptr, nullptr, nullptr, size, 0, false, 0,
-                                      &pool, nullptr);
+                                      nullptr, &pool, nullptr);
   *out = pool ? mmlab::ToHandle(pool) : nullptr;
   return st;
 }
@@ -798,8 +850,8 @@ enum mmlab_status mmlab_core_mempool_create_page_pool(struct mmlab_core* core, c
     return MMLAB_EINVAL;
   Mempool* pool = nullptr;
   mmlab_status st = mmlab::PoolCreate(*Core::From(core), name, min_nr, PoolType::kPage, nullptr,
-                                      nullptr, nullptr, nullptr, 0, order, false, 0, &pool,
-                                      nullptr);
+                                      nullptr, nullptr, nullptr, 0, order, false, 0, nullptr,
+                                      &pool, nullptr);
   *out = pool ? mmlab::ToHandle(pool) : nullptr;
   return st;
 }

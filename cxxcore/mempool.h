@@ -47,6 +47,7 @@ struct Mempool {
   size_t size;                  // kmalloc pools
   mmlab_kmem_cache* cache;      // slab pools
   uint64_t cache_id;            // slab pools made by the control file
+  void* cache_pin;              // control slab pools: one object held so the cache outlives the pool
   mmlab_mempool_alloc_fn alloc_fn;
   mmlab_mempool_free_fn free_fn;
   void* pool_data;
@@ -93,6 +94,8 @@ inline Mempool* FromHandle(mmlab_mempool* pool) { return reinterpret_cast<Mempoo
 Mempool* MempoolGet(Core& core, uint64_t id);
 void MempoolPut(Core& core, Mempool* pool);
 // Creates a pool flagged as the control file's, with its cache id recorded.
+// A slab pool also holds one object of its cache until it is freed, so the
+// cache can never be destroyed under it (cache_destroy answers EBUSY).
 mmlab_status MempoolCreateControl(Core& core, const char* name, uint32_t min_nr, PoolType type,
                                   mmlab_kmem_cache* cache, uint64_t cache_id, size_t size,
                                   uint32_t order, Mempool** out, TextBuf* why);

@@ -353,9 +353,16 @@ TEST_F(Mempool, UnderExhaustionSleepersAllCompleteAndAtomicFails) {
       mmlab_core_mempool_free(pool, e);  // hands it on to the next sleeper
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Every sleeper goes to sleep at least once (on a loaded machine the
+  // threads may take a while even to start).
+  for (int spin = 0; spin < 10000; spin++) {
+    if (Row(Render(MMLAB_VIEW_MEMPOOLS), "pressure")[3] >= kSleepers)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_GE(Row(Render(MMLAB_VIEW_MEMPOOLS), "pressure")[3], uint64_t{kSleepers})
+      << "waits counted";
   EXPECT_EQ(done.load(), 0) << "nobody can complete while the reserve is empty";
-  EXPECT_GE(Row(Render(MMLAB_VIEW_MEMPOOLS), "pressure")[3], 1u) << "waits counted";
   std::thread freer([&] {
     for (void* e : held) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -372,6 +379,82 @@ TEST_F(Mempool, UnderExhaustionSleepersAllCompleteAndAtomicFails) {
   EXPECT_EQ(row[4], 3u + kSleepers) << "every allocation came from the reserve";
   ASSERT_EQ(Control("pressure release=all"), MMLAB_OK);
   EXPECT_EQ(mmlab_core_mempool_destroy(pool), MMLAB_OK);
+}
+
+// --- kmalloc- and slab-backed pools ------------------------------------------------
+
+TEST_F(Mempool, KmallocPoolHandsOutKmallocObjects) {
+  NewCore(4, 4);
+  mmlab_mempool* pool;
+  ASSERT_EQ(mmlab_core_mempool_create_kmalloc_pool(core_, "km", 3, 100, &pool), MMLAB_OK);
+  std::string type;
+  EXPECT_EQ(Row(Render(MMLAB_VIEW_MEMPOOLS), "km", &type),
+            (std::vector<uint64_t>{3, 3, 0, 0, 0, 0}));
+  EXPECT_EQ(type, "kmalloc");
+  void* e = mmlab_core_mempool_alloc(pool, MMLAB_GFP_KERNEL);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(mmlab_core_ksize(core_, e), 128u) << "a kmalloc-128 object";
+  memset(e, 0x3c, 100);
+  mmlab_core_mempool_free(pool, e);
+  EXPECT_EQ(mmlab_core_mempool_destroy(pool), MMLAB_OK);
+}
+
+TEST_F(Mempool, SlabPoolHandsOutCacheObjects) {
+  NewCore(4, 4);
+  mmlab_kmem_cache* cache;
+  ASSERT_EQ(mmlab_core_kmem_cache_create(core_, "mp_objs", 200, 0, 0, nullptr, &cache), MMLAB_OK);
+  mmlab_mempool* pool;
+  ASSERT_EQ(mmlab_core_mempool_create_slab_pool(core_, "sl", 4, cache, &pool), MMLAB_OK);
+  std::string type;
+  EXPECT_EQ(Row(Render(MMLAB_VIEW_MEMPOOLS), "sl", &type),
+            (std::vector<uint64_t>{4, 4, 0, 0, 0, 0}));
+  EXPECT_EQ(type, "slab");
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(cache), MMLAB_EBUSY)
+      << "the reserve is live objects of the cache";
+  // The cache is a zombie now: new objects cannot be had, the reserve serves.
+  void* e = mmlab_core_mempool_alloc(pool, MMLAB_GFP_KERNEL);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(Row(Render(MMLAB_VIEW_MEMPOOLS), "sl")[4], 1u) << "a reserve hit";
+  mmlab_core_mempool_free(pool, e);
+  EXPECT_EQ(mmlab_core_mempool_destroy(pool), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(cache), MMLAB_OK) << "its objects are back";
+}
+
+void FillCtor(void* obj) { memset(obj, 0x11, 8); }
+
+TEST_F(Mempool, SlabPoolRefusesACacheWithAConstructor) {
+  NewCore(4, 4);
+  mmlab_kmem_cache* cache;
+  ASSERT_EQ(mmlab_core_kmem_cache_create(core_, "mp_ctor", 64, 0, 0, FillCtor, &cache), MMLAB_OK);
+  mmlab_mempool* pool;
+  EXPECT_EQ(mmlab_core_mempool_create_slab_pool(core_, "ctor", 1, cache, &pool), MMLAB_EINVAL);
+  EXPECT_EQ(sim::CountLogs("has a constructor"), 1u);
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(cache), MMLAB_OK);
+}
+
+TEST_F(Mempool, ControlSlabAndKmallocPools) {
+  NewCore(4, 4);
+  std::string r;
+  ASSERT_EQ(Control("cache_create name=mpc size=96", &r), MMLAB_OK) << r;
+  EXPECT_EQ(Result("mempool_create name=s min_nr=2 type=slab cache=1"),
+            "pool 1 name s type slab min_nr 2");
+  EXPECT_EQ(Result("mempool_create name=k min_nr=1 type=kmalloc size=300"),
+            "pool 2 name k type kmalloc min_nr 1");
+  EXPECT_EQ(Control("mempool_create name=x min_nr=1 type=slab cache=9", &r), MMLAB_ENOENT);
+  ASSERT_EQ(Control("cache_create name=mpf size=64 ctor=fill", &r), MMLAB_OK) << r;
+  EXPECT_EQ(Control("mempool_create name=x min_nr=1 type=slab cache=2", &r), MMLAB_EINVAL);
+  EXPECT_NE(r.find("has a constructor"), std::string::npos) << r;
+  EXPECT_EQ(Result("mempool_alloc pool=1"), "object 1 pool 1 from backing");
+  EXPECT_EQ(Result("mempool_alloc pool=2"), "object 2 pool 2 from backing");
+  EXPECT_EQ(Result("obj_fill object=1 byte=0x5a"), "object 1 filled 96 bytes")
+      << "the element is a 96-byte object";
+  EXPECT_EQ(Result("obj_fill object=2 byte=7"), "object 2 filled 300 bytes");
+  EXPECT_EQ(Result("obj_check object=2 byte=7"), "ok 300 bytes");
+  EXPECT_EQ(Control("mempool_resize pool=1 min_nr=0", &r), MMLAB_OK) << r;
+  EXPECT_EQ(Control("cache_destroy cache=1", &r), MMLAB_EBUSY)
+      << "the pool pins its cache even with an empty reserve";
+  EXPECT_EQ(Result("free_all").find("destroyed 2 mempools") != std::string::npos, true);
+  EXPECT_EQ(Counters().used_pages, 0u);
 }
 
 // --- the control file -----------------------------------------------------------
@@ -452,7 +535,12 @@ TEST_F(Mempool, ControlSleepingAllocsCompleteUnderPressure) {
       results.push_back(res);
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int spin = 0; spin < 10000; spin++) {
+    std::string info = Result("mempool_info pool=1");
+    if (std::stoull(info.substr(info.find(" waits ") + 7)) >= kWriters)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   {
     std::lock_guard<std::mutex> g(mu);
     EXPECT_TRUE(results.empty()) << "all writers block";
