@@ -384,6 +384,7 @@ struct mmlab_api_pool {
 	mmlab_mempool_free_t *free_fn;	/* NULL: defused at module exit, leak instead */
 	void *pool_data;
 	unsigned long caller;
+	bool destroyed;			/* destroy said EBUSY: the core keeps the pool */
 };
 
 static DEFINE_MUTEX(mmlab_api_pools_lock);
@@ -548,16 +549,28 @@ void mmlab_mempool_destroy(mmlab_mempool_t *pool)
 		return;
 	mutex_lock(&mmlab_api_pools_lock);
 	list_for_each_entry(ap, &mmlab_api_pools, node) {
-		if (ap->pool == pool) {
+		if (ap->pool == pool && !ap->destroyed) {
 			found = ap;
-			list_del(&ap->node);
 			break;
 		}
 	}
 	mutex_unlock(&mmlab_api_pools_lock);
-	/* The reserve goes back through the trampoline: free it only after. */
-	mmlab_core_mempool_destroy(pool);
-	kfree(found);
+	/*
+	 * The reserve goes back through the trampoline, so it is freed only
+	 * after. With elements still out (EBUSY) the core keeps the pool, and
+	 * their late frees still go through it: it stays listed until exit.
+	 */
+	if (mmlab_core_mempool_destroy(pool) == MMLAB_EBUSY) {
+		if (found)
+			found->destroyed = true;
+		return;
+	}
+	if (found) {
+		mutex_lock(&mmlab_api_pools_lock);
+		list_del(&found->node);
+		mutex_unlock(&mmlab_api_pools_lock);
+		kfree(found);
+	}
 }
 EXPORT_SYMBOL_GPL(mmlab_mempool_destroy);
 
@@ -572,8 +585,9 @@ void mmlab_api_exit(void)
 
 	mutex_lock(&mmlab_api_pools_lock);
 	list_for_each_entry(ap, &mmlab_api_pools, node) {
-		pr_err("unload: mempool created by %pS was never destroyed; its elements are leaked\n",
-		       (void *)ap->caller);
+		if (!ap->destroyed)
+			pr_err("unload: mempool created by %pS was never destroyed; its elements are leaked\n",
+			       (void *)ap->caller);
 		ap->free_fn = NULL;
 	}
 	mutex_unlock(&mmlab_api_pools_lock);
