@@ -212,7 +212,7 @@ unsigned int mmlab_kmem_cache_size(struct mmlab_kmem_cache *s);
  * @gfp: allocation flags
  *
  * Return: memory aligned to at least 8 bytes (power-of-two sizes to their
- * size, up to a page), or NULL; ZERO_SIZE_PTR is not used: size 0 gives NULL.
+ * size, up to a page), or NULL; size 0 gives ZERO_SIZE_PTR, as in Linux.
  */
 void *mmlab_kmalloc(size_t size, gfp_t gfp);
 
