@@ -228,7 +228,8 @@ EXPORT_SYMBOL_GPL(mmlab_kmem_cache_zalloc);
 
 void mmlab_kmem_cache_free(struct mmlab_kmem_cache *s, void *objp)
 {
-	mmlab_core_kmem_cache_free(s, objp, _RET_IP_);
+	if (objp)
+		mmlab_core_kmem_cache_free(s, objp, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(mmlab_kmem_cache_free);
 
