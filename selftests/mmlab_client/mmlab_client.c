@@ -16,6 +16,8 @@
 
 #include <linux/atomic.h>
 #include <linux/io.h>
+#include <linux/jiffies.h>
+#include <linux/workqueue.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
@@ -485,8 +487,25 @@ static void client_pool_free(void *element, void *data)
 	mmlab_kfree(element);
 }
 
+/* Gives an element back to its pool a little later, from a worker. */
+struct client_late_free {
+	struct delayed_work dw;
+	mmlab_mempool_t *pool;
+	void *element;
+};
+
+static void client_late_free_fn(struct work_struct *work)
+{
+	struct client_late_free *lf = container_of(to_delayed_work(work),
+						   struct client_late_free, dw);
+
+	mmlab_mempool_free(lf->element, lf->pool);
+}
+
 static void __init test_mempool_custom(void)
 {
+	struct client_late_free lf;
+	unsigned long t0;
 	static struct client_backing b __initdata;
 	mmlab_mempool_t *pool;
 	void *e[4], *x;
@@ -512,6 +531,27 @@ static void __init test_mempool_custom(void)
 	CHECK(!e[3], "the reserve is empty: GFP_ATOMIC must get NULL");
 	CHECK(!(b.last_gfp & __GFP_DIRECT_RECLAIM), "atomic backing call had %pGg",
 	      &b.last_gfp);
+	/*
+	 * The guarantee: with the backing and the reserve exhausted, a sleeping
+	 * caller waits until an element comes back (here from a worker 50 ms
+	 * later) and gets it; it never sees NULL.
+	 */
+	if (e[0]) {
+		INIT_DELAYED_WORK_ONSTACK(&lf.dw, client_late_free_fn);
+		lf.pool = pool;
+		lf.element = e[0];
+		t0 = jiffies;
+		schedule_delayed_work(&lf.dw, msecs_to_jiffies(50));
+		x = mmlab_mempool_alloc(pool, GFP_KERNEL);
+		CHECK(x == e[0], "GFP_KERNEL waited %u ms and got %px, the freed element is %px",
+		      jiffies_to_msecs(jiffies - t0), x, e[0]);
+		CHECK(time_after_eq(jiffies, t0 + msecs_to_jiffies(40)),
+		      "returned after %u ms, before the element came back",
+		      jiffies_to_msecs(jiffies - t0));
+		flush_delayed_work(&lf.dw);
+		destroy_delayed_work_on_stack(&lf.dw);
+		e[0] = x;
+	}
 	/* Freeing refills the reserve, and it serves again. */
 	for (i = 0; i < 3; i++)
 		mmlab_mempool_free(e[i], pool);
