@@ -21,6 +21,29 @@
 
 namespace mmlab {
 
+mmlab_status Reply::Ok(const char* fmt, ...) {
+  out_.Clear();
+  __builtin_va_list args;
+  __builtin_va_start(args, fmt);
+  out_.VAppend(fmt, args);
+  __builtin_va_end(args);
+  return MMLAB_OK;
+}
+
+mmlab_status Reply::Fail(mmlab_status st, const char* fmt, ...) {
+  char line[kLogLineMax];
+  TextBuf text(line, sizeof(line));
+  text.Append("control: ");
+  __builtin_va_list args;
+  __builtin_va_start(args, fmt);
+  text.VAppend(fmt, args);
+  __builtin_va_end(args);
+  mmlab_host_log(MMLAB_LOG_WARN | MMLAB_LOG_RATELIMITED, text.c_str());
+  out_.Clear();
+  out_.AppendBytes(text.c_str(), text.len());
+  return st;
+}
+
 NumError ParseU64(Slice s, uint64_t* out) {
   if (s.n == 0)
     return NumError::kEmpty;

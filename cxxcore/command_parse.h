@@ -129,30 +129,14 @@ class Reply {
 
   TextBuf* text() { return &out_; }
 
-  mmlab_status Ok(const char* fmt, ...) MMLAB_PRINTF(2, 3) {
-    out_.Clear();
-    __builtin_va_list args;
-    __builtin_va_start(args, fmt);
-    out_.VAppend(fmt, args);
-    __builtin_va_end(args);
-    return MMLAB_OK;
-  }
+  // Out of line (command.cc): an inline variadic member would be a COMDAT
+  // copy in every command file, which the kernel's module link rejects
+  // (__mcount_loc refers to the discarded copies).
+  mmlab_status Ok(const char* fmt, ...) MMLAB_PRINTF(2, 3);
 
   // Formats "control: <reason>" (with up to one quoted piece of input in
   // place of the %s in the format), logs it and stores it as the result.
-  mmlab_status Fail(mmlab_status st, const char* fmt, ...) MMLAB_PRINTF(3, 4) {
-    char line[kLogLineMax];
-    TextBuf text(line, sizeof(line));
-    text.Append("control: ");
-    __builtin_va_list args;
-    __builtin_va_start(args, fmt);
-    text.VAppend(fmt, args);
-    __builtin_va_end(args);
-    mmlab_host_log(MMLAB_LOG_WARN | MMLAB_LOG_RATELIMITED, text.c_str());
-    out_.Clear();
-    out_.AppendBytes(text.c_str(), text.len());
-    return st;
-  }
+  mmlab_status Fail(mmlab_status st, const char* fmt, ...) MMLAB_PRINTF(3, 4);
 
   // For failures the core already reported into text(): keep its line.
   mmlab_status Failed(mmlab_status st) { return st; }

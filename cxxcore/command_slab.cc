@@ -1,11 +1,441 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// command_slab.cc - STUB, replaced by the slab work (issue #4).
+// command_slab.cc - the control file's slab and kmalloc commands (see
+// docs/debugfs-slab.md): cache_create/destroy/alloc/alloc_bulk/free/
+// shrink/info, kmalloc, kmalloc_array, krealloc, kfree, and obj_fill /
+// obj_check for any control object.
+//
+// Objects are control objects (objects.h): allocated with no lock held
+// after a reservation, then committed; freed or touched after ObjTake.
+// Caches made here get a control id (slab.h); user space never sees an
+// address.
 #include "command_parse.h"
+#include "kmalloc.h"
+#include "slab.h"
 
 namespace mmlab {
 
-const CommandDef kSlabCommands[] = {{"", nullptr}};
-const size_t kNrSlabCommands = 0;
+namespace {
+
+constexpr uint64_t kMaxBulk = 1024;
+constexpr uint32_t kAllKinds = KindBit(ObjKind::kSlab) | KindBit(ObjKind::kKmalloc) |
+                               KindBit(ObjKind::kKvmalloc) | KindBit(ObjKind::kVmalloc) |
+                               KindBit(ObjKind::kMempool);
+
+bool NameOk(Slice name) {
+  if (name.n == 0 || name.n >= MMLAB_KMEM_CACHE_NAME_MAX)
+    return false;
+  for (size_t i = 0; i < name.n; i++) {
+    char c = name.p[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+struct FlagName {
+  const char* name;
+  uint32_t flag;
+};
+constexpr FlagName kSlabFlags[] = {
+    {"HWCACHE_ALIGN", MMLAB_SLAB_HWCACHE_ALIGN}, {"DMA32", MMLAB_SLAB_CACHE_DMA32},
+    {"RECLAIM_ACCOUNT", MMLAB_SLAB_RECLAIM_ACCOUNT}, {"ACCOUNT", MMLAB_SLAB_ACCOUNT},
+    {"NO_MERGE", MMLAB_SLAB_NO_MERGE},
+};
+
+mmlab_status ParseSlabFlags(Reply* reply, Slice text, uint32_t* out) {
+  *out = 0;
+  size_t i = 0;
+  while (i <= text.n) {
+    size_t j = i;
+    while (j < text.n && text.p[j] != '|')
+      j++;
+    Slice word = {text.p + i, j - i};
+    if (word.n > 5 && Slice{word.p, 5}.Is("SLAB_"))
+      word = {word.p + 5, word.n - 5};
+    bool known = false;
+    for (const FlagName& f : kSlabFlags) {
+      if (word.Is(f.name)) {
+        *out |= f.flag;
+        known = true;
+      }
+    }
+    if (!known)
+      return reply->Fail(MMLAB_EINVAL, "cache_create: unknown flag '%s'", Quoted(word).buf);
+    i = j + 1;
+  }
+  return MMLAB_OK;
+}
+
+mmlab_status FindCache(Core& core, Reply* reply, const char* cmd, uint64_t id, KmemCache** out) {
+  *out = SlabFindControlCache(core, id);
+  if (!*out)
+    return reply->Fail(MMLAB_ENOENT, "%s: no cache %lu", cmd, id);
+  return MMLAB_OK;
+}
+
+mmlab_status DoCacheCreate(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "cache_create", args, nargs,
+                              kKeyName | kKeySize | kKeyAlign | kKeyFlags | kKeyCtor,
+                              kKeyName | kKeySize, 0, &a);
+  if (st != MMLAB_OK)
+    return st;
+  if (!NameOk(a.name))
+    return reply->Fail(MMLAB_EINVAL,
+                       "cache_create: name '%s' must be 1..31 of [A-Za-z0-9_.-]",
+                       Quoted(a.name).buf);
+  uint32_t flags = 0;
+  if ((a.seen & kKeyFlags) && (st = ParseSlabFlags(reply, a.flags, &flags)) != MMLAB_OK)
+    return st;
+  mmlab_ctor_fn ctor = nullptr;
+  if (a.seen & kKeyCtor) {
+    if (!a.ctor.Is("fill"))
+      return reply->Fail(MMLAB_EINVAL, "cache_create: ctor '%s' unknown (only fill)",
+                         Quoted(a.ctor).buf);
+    ctor = CtorFill;
+  }
+  if (a.size > kSlabMaxSize || a.align > MMLAB_PAGE_SIZE)
+    return reply->Fail(MMLAB_EINVAL, "cache_create: size %lu / align %lu out of range", a.size,
+                       a.align);
+  char name[MMLAB_KMEM_CACHE_NAME_MAX];
+  __builtin_memcpy(name, a.name.p, a.name.n);
+  name[a.name.n] = '\0';
+  KmemCache* s = nullptr;
+  st = KmemCacheCreate(core, name, static_cast<uint32_t>(a.size), static_cast<uint32_t>(a.align),
+                       flags, ctor, false, &s, reply->text());
+  if (st != MMLAB_OK)
+    return reply->Failed(st);
+  uint64_t id = SlabAssignControlId(core, s);
+  const SlabLayout& l = s->layout;
+  return reply->Ok("cache %lu name %s objsize %u size %u align %u order %u objperslab %u waste %u",
+                   id, s->name, l.object_size, l.size, l.align, l.order, l.objects, l.waste);
+}
+
+mmlab_status DoCacheDestroy(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "cache_destroy", args, nargs, kKeyCache, kKeyCache, kKeyCache, &a);
+  KmemCache* s;
+  if (st != MMLAB_OK || (st = FindCache(core, reply, "cache_destroy", a.cache, &s)) != MMLAB_OK)
+    return st;
+  st = KmemCacheDestroy(s);
+  if (st == MMLAB_EBUSY)
+    return reply->Fail(st, "cache_destroy: cache %lu has live objects (listed in the log); slabs kept",
+                       a.cache);
+  if (st != MMLAB_OK)
+    return reply->Fail(st, "cache_destroy: cache %lu not destroyed", a.cache);
+  return reply->Ok("cache %lu destroyed", a.cache);
+}
+
+struct CacheAllocCall {
+  KmemCache* s;
+  mmlab_gfp_t gfp;
+  void* obj;
+};
+
+void RunCacheAlloc(void* p) {
+  CacheAllocCall* c = static_cast<CacheAllocCall*>(p);
+  c->obj = mmlab_core_kmem_cache_alloc(c->s->handle(), c->gfp, 0);
+}
+
+mmlab_status RunIn(Reply* reply, const char* cmd, mmlab_host_context ctx, void (*fn)(void*),
+                   void* arg) {
+  if (ctx == MMLAB_HOST_CTX_PROCESS) {
+    fn(arg);
+    return MMLAB_OK;
+  }
+  if (mmlab_host_run_in_context(ctx, fn, arg) != 0)
+    return reply->Fail(MMLAB_EINVAL, "%s: cannot run in that context here", cmd);
+  return MMLAB_OK;
+}
+
+mmlab_status DoCacheAlloc(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "cache_alloc", args, nargs, kKeyCache | kKeyGfp | kKeyContext,
+                              kKeyCache, kKeyCache, &a);
+  KmemCache* s;
+  if (st != MMLAB_OK || (st = FindCache(core, reply, "cache_alloc", a.cache, &s)) != MMLAB_OK)
+    return st;
+  if (s->zombie)
+    return reply->Fail(MMLAB_EINVAL, "cache_alloc: cache %lu is destroyed (objects left)", a.cache);
+  if ((st = core.ObjReserve(1, reply->text())) != MMLAB_OK)
+    return reply->Failed(st);
+  CacheAllocCall call = {s, a.gfp, nullptr};
+  st = RunIn(reply, "cache_alloc", a.context, RunCacheAlloc, &call);
+  if (st == MMLAB_OK && !call.obj)
+    st = reply->Fail(MMLAB_ENOMEM, "cache_alloc: cache %lu: no memory", a.cache);
+  if (st != MMLAB_OK) {
+    core.ObjUnreserve(1);
+    return st;
+  }
+  Page* slab;
+  {
+    uint32_t cpu;
+    unsigned long flags = mmlab_host_local_irq_save(&cpu);
+    slab = SlabFindObject(core, s, call.obj, nullptr, "cache_alloc", nullptr);
+    mmlab_host_local_irq_restore(flags);
+  }
+  uint64_t pfn = slab ? Core::PageToPfn(slab) : 0;
+  uint64_t offset = slab ? reinterpret_cast<uintptr_t>(call.obj) - KmemCache::SlabBase(slab) : 0;
+  CtlObject obj = {0, ObjKind::kSlab, call.obj, call.obj, s->layout.object_size, s, a.cache};
+  uint64_t id = core.ObjCommit(&obj);
+  return reply->Ok("object %lu cache %lu pfn 0x%lx offset %lu", id, a.cache, pfn, offset);
+}
+
+mmlab_status DoCacheAllocBulk(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "cache_alloc_bulk", args, nargs,
+                              kKeyCache | kKeyCount | kKeyGfp, kKeyCache | kKeyCount, 0, &a);
+  KmemCache* s;
+  if (st != MMLAB_OK ||
+      (st = FindCache(core, reply, "cache_alloc_bulk", a.cache, &s)) != MMLAB_OK)
+    return st;
+  if (a.count == 0 || a.count > kMaxBulk)
+    return reply->Fail(MMLAB_EINVAL, "cache_alloc_bulk: count %lu out of range 1..%lu", a.count,
+                       kMaxBulk);
+  if (s->zombie)
+    return reply->Fail(MMLAB_EINVAL, "cache_alloc_bulk: cache %lu is destroyed (objects left)",
+                       a.cache);
+  uint32_t n = static_cast<uint32_t>(a.count);
+  if ((st = core.ObjReserve(n, reply->text())) != MMLAB_OK)
+    return reply->Failed(st);
+  size_t bytes = sizeof(void*) * n;
+  void** objs = static_cast<void**>(mmlab_host_meta_alloc(bytes, 1));
+  if (!objs) {
+    core.ObjUnreserve(n);
+    return reply->Fail(MMLAB_ENOMEM, "cache_alloc_bulk: no memory for the array");
+  }
+  size_t got = mmlab_core_kmem_cache_alloc_bulk(s->handle(), a.gfp, n, objs, 0);
+  if (got != n) {
+    mmlab_host_meta_free(objs, bytes);
+    core.ObjUnreserve(n);
+    return reply->Fail(MMLAB_ENOMEM, "cache_alloc_bulk: cache %lu: no memory for %u objects (none taken)",
+                       a.cache, n);
+  }
+  uint64_t first = 0, last = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    CtlObject obj = {0, ObjKind::kSlab, objs[i], objs[i], s->layout.object_size, s, a.cache};
+    last = core.ObjCommit(&obj);
+    if (i == 0)
+      first = last;
+  }
+  mmlab_host_meta_free(objs, bytes);
+  return reply->Ok("objects %u first %lu last %lu", n, first, last);
+}
+
+mmlab_status TakeObject(Core& core, Reply* reply, const char* cmd, const Slice* args,
+                        size_t nargs, uint32_t kinds, CtlObject* obj) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, cmd, args, nargs, kKeyObject, kKeyObject, kKeyObject, &a);
+  if (st != MMLAB_OK)
+    return st;
+  st = core.ObjTake(a.object, kinds, obj, reply->text());
+  return st == MMLAB_OK ? st : reply->Failed(st);
+}
+
+mmlab_status DoCacheFree(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  CtlObject obj;
+  mmlab_status st =
+      TakeObject(core, reply, "cache_free", args, nargs, KindBit(ObjKind::kSlab), &obj);
+  if (st != MMLAB_OK)
+    return st;
+  mmlab_core_kmem_cache_free(static_cast<mmlab_kmem_cache*>(obj.owner), obj.ptr, 0);
+  core.ObjDone();
+  return reply->Ok("freed object %lu", obj.id);
+}
+
+mmlab_status DoCacheShrink(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "cache_shrink", args, nargs, kKeyCache, kKeyCache, kKeyCache, &a);
+  KmemCache* s;
+  if (st != MMLAB_OK || (st = FindCache(core, reply, "cache_shrink", a.cache, &s)) != MMLAB_OK)
+    return st;
+  uint64_t pages = mmlab_core_kmem_cache_shrink(s->handle());
+  return reply->Ok("cache %lu shrink: %lu pages returned", a.cache, pages);
+}
+
+mmlab_status DoCacheInfo(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "cache_info", args, nargs, kKeyCache, kKeyCache, kKeyCache, &a);
+  KmemCache* s;
+  if (st != MMLAB_OK || (st = FindCache(core, reply, "cache_info", a.cache, &s)) != MMLAB_OK)
+    return st;
+  reply->Ok("cache %lu ", a.cache);
+  SlabCacheInfo(*s, reply->text());
+  return MMLAB_OK;
+}
+
+struct KmallocCall {
+  Core* core;
+  size_t size;
+  mmlab_gfp_t gfp;
+  TextBuf* why;
+  void* p;
+};
+
+void RunKmalloc(void* p) {
+  KmallocCall* c = static_cast<KmallocCall*>(p);
+  c->p = Kmalloc(*c->core, c->size, c->gfp, 0, c->why);
+}
+
+mmlab_status ReplyKmalloc(Core& core, Reply* reply, uint64_t id, uint64_t size, void* p,
+                          const char* tail) {
+  KmallocWhere w = {};
+  KmallocLookup(core, p, &w);
+  if (w.cache)
+    return reply->Ok("object %lu size %lu ksize %lu cache %s%s", id, size,
+                     static_cast<uint64_t>(w.ksize), w.cache, tail);
+  return reply->Ok("object %lu size %lu ksize %lu cache pages order %u%s", id, size,
+                   static_cast<uint64_t>(w.ksize), w.order, tail);
+}
+
+mmlab_status KmallocCommon(Core& core, Reply* reply, const char* cmd, uint64_t size,
+                           mmlab_gfp_t gfp, mmlab_host_context ctx) {
+  mmlab_status st = core.ObjReserve(1, reply->text());
+  if (st != MMLAB_OK)
+    return reply->Failed(st);
+  KmallocCall call = {&core, static_cast<size_t>(size), gfp, reply->text(), nullptr};
+  st = RunIn(reply, cmd, ctx, RunKmalloc, &call);
+  if (st == MMLAB_OK && !call.p)
+    st = reply->Failed(MMLAB_ENOMEM);
+  if (st != MMLAB_OK) {
+    core.ObjUnreserve(1);
+    return st;
+  }
+  CtlObject obj = {0, ObjKind::kKmalloc, call.p, size ? call.p : nullptr, size, nullptr, 0};
+  uint64_t id = core.ObjCommit(&obj);
+  return ReplyKmalloc(core, reply, id, size, call.p, "");
+}
+
+mmlab_status DoKmalloc(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "kmalloc", args, nargs, kKeySize | kKeyGfp | kKeyContext,
+                              kKeySize, kKeySize, &a);
+  if (st != MMLAB_OK)
+    return st;
+  return KmallocCommon(core, reply, "kmalloc", a.size, a.gfp, a.context);
+}
+
+mmlab_status DoKmallocArray(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "kmalloc_array", args, nargs,
+                              kKeyCount | kKeySize | kKeyGfp, kKeyCount | kKeySize, 0, &a);
+  if (st != MMLAB_OK)
+    return st;
+  uint64_t bytes;
+  if (__builtin_mul_overflow(a.count, a.size, &bytes) || bytes != static_cast<size_t>(bytes)) {
+    // Through the real kmalloc_array, so its report and counter are what
+    // the test sees.
+    KmallocArray(core, static_cast<size_t>(a.count), static_cast<size_t>(a.size), a.gfp, 0,
+                 reply->text());
+    return reply->Fail(MMLAB_EINVAL, "kmalloc_array: %lu * %lu overflows", a.count, a.size);
+  }
+  return KmallocCommon(core, reply, "kmalloc_array", bytes, a.gfp, MMLAB_HOST_CTX_PROCESS);
+}
+
+mmlab_status DoKrealloc(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "krealloc", args, nargs, kKeyObject | kKeySize | kKeyGfp,
+                              kKeyObject | kKeySize, 0, &a);
+  if (st != MMLAB_OK)
+    return st;
+  CtlObject obj;
+  if ((st = core.ObjTake(a.object, KindBit(ObjKind::kKmalloc), &obj, reply->text())) != MMLAB_OK)
+    return reply->Failed(st);
+  void* q = Krealloc(core, obj.ptr, static_cast<size_t>(a.size), a.gfp, 0, reply->text());
+  if (a.size == 0) {
+    core.ObjDone();
+    return reply->Ok("object %lu size 0 freed", obj.id);
+  }
+  if (!q) {
+    core.ObjPutBack(obj);
+    return reply->Failed(MMLAB_ENOMEM);
+  }
+  bool moved = q != obj.ptr;
+  obj.ptr = q;
+  obj.mem = q;
+  obj.size = a.size;
+  core.ObjPutBack(obj);
+  return ReplyKmalloc(core, reply, obj.id, a.size, q, moved ? " moved" : " in-place");
+}
+
+mmlab_status DoKfree(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  CtlObject obj;
+  mmlab_status st =
+      TakeObject(core, reply, "kfree", args, nargs, KindBit(ObjKind::kKmalloc), &obj);
+  if (st != MMLAB_OK)
+    return st;
+  Kfree(core, obj.ptr, 0, nullptr);
+  core.ObjDone();
+  return reply->Ok("freed object %lu", obj.id);
+}
+
+mmlab_status DoObjFill(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "obj_fill", args, nargs, kKeyObject | kKeyByte,
+                              kKeyObject | kKeyByte, 0, &a);
+  if (st != MMLAB_OK)
+    return st;
+  if (a.byte > 0xff)
+    return reply->Fail(MMLAB_EINVAL, "obj_fill: byte %lu out of range 0..255", a.byte);
+  CtlObject obj;
+  if ((st = core.ObjTake(a.object, kAllKinds, &obj, reply->text())) != MMLAB_OK)
+    return reply->Failed(st);
+  if (obj.size)
+    __builtin_memset(obj.mem, static_cast<int>(a.byte), obj.size);
+  core.ObjPutBack(obj);
+  return reply->Ok("object %lu filled %lu bytes", obj.id, obj.size);
+}
+
+mmlab_status DoObjCheck(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "obj_check", args, nargs, kKeyObject | kKeyByte | kKeyLen,
+                              kKeyObject | kKeyByte, 0, &a);
+  if (st != MMLAB_OK)
+    return st;
+  if (a.byte > 0xff)
+    return reply->Fail(MMLAB_EINVAL, "obj_check: byte %lu out of range 0..255", a.byte);
+  CtlObject obj;
+  if ((st = core.ObjTake(a.object, kAllKinds, &obj, reply->text())) != MMLAB_OK)
+    return reply->Failed(st);
+  uint64_t len = (a.seen & kKeyLen) ? a.len : obj.size;
+  if (len > obj.size) {
+    core.ObjPutBack(obj);
+    return reply->Fail(MMLAB_EINVAL, "obj_check: len %lu is beyond object %lu's %lu bytes", len,
+                       obj.id, obj.size);
+  }
+  const uint8_t* mem = static_cast<const uint8_t*>(obj.mem);
+  for (uint64_t i = 0; i < len; i++) {
+    if (mem[i] != a.byte) {
+      uint32_t got = mem[i];
+      core.ObjPutBack(obj);
+      return reply->Fail(MMLAB_EUCLEAN, "object %lu: byte 0x%02x at offset %lu, expected 0x%02lx",
+                         obj.id, got, i, a.byte);
+    }
+  }
+  core.ObjPutBack(obj);
+  return reply->Ok("ok %lu bytes", len);
+}
+
+}  // namespace
+
+const CommandDef kSlabCommands[] = {
+    {"cache_create", DoCacheCreate},
+    {"cache_destroy", DoCacheDestroy},
+    {"cache_alloc", DoCacheAlloc},
+    {"cache_alloc_bulk", DoCacheAllocBulk},
+    {"cache_free", DoCacheFree},
+    {"cache_shrink", DoCacheShrink},
+    {"cache_info", DoCacheInfo},
+    {"kmalloc", DoKmalloc},
+    {"kmalloc_array", DoKmallocArray},
+    {"krealloc", DoKrealloc},
+    {"kfree", DoKfree},
+    {"obj_fill", DoObjFill},
+    {"obj_check", DoObjCheck},
+};
+const size_t kNrSlabCommands = ArraySize(kSlabCommands);
 
 }  // namespace mmlab

@@ -55,14 +55,31 @@ enum PageFlags : uint16_t {
   kPgPressure = 1u << 1,
   // Flags naming an owner other than the caller of the page allocator.
   kPgOwnerMask = kPgControl | kPgPressure,
+  // The block is a slab (slab.h): the slab fields below are valid. Not an
+  // owner flag: the slab allocator frees its pages through FreePages.
+  kPgSlab = 1u << 2,
+  // The block is a kmalloc above the largest size class (kmalloc.h), so
+  // kfree/ksize/krealloc accept its first byte.
+  kPgLargeKmalloc = 1u << 3,
 };
 
 const char* PageStateName(PageState state);
 
 }  // namespace mmlab
 
-// Plain data, laid out by hand: 32 bytes, so a 4 MiB chunk's descriptors
-// take 32 KiB (Linux's struct page is 64 bytes).
+// Plain data, laid out by hand: 64 bytes like Linux's struct page, so a
+// 4 MiB chunk's descriptors take 64 KiB. The first half is the page
+// allocator's; the second half belongs to whoever owns an allocated block
+// and is zero otherwise. Today that is the slab allocator, which overlays
+// its slab (Linux: struct slab over struct page) on the block's pages:
+//  - on the head: slab_list (the cache's partial or full list of the
+//    page's zone, or unlinked while the slab is some CPU's slab),
+//    slab_cache, freelist (byte offset of the first free object on the
+//    slab's own freelist, kSlabNoFree when none), inuse (objects not on
+//    that freelist) and frozen (cpu + 1 while it is that CPU's slab);
+//  - on every tail: slab_head (the head) and slab_cache.
+// The slab allocator sets them after AllocPages and clears them before
+// FreePages; they change only under the owning cache's lock.
 struct mmlab_page {
   mmlab::ListNode buddy_list;  // free_area, per-CPU or pressure list link; heads only
   mmlab::Chunk* chunk;         // the chunk this page belongs to; never changes
@@ -70,6 +87,15 @@ struct mmlab_page {
   uint16_t flags;              // PageFlags, heads only (use Flags()/SetFlags())
   uint8_t order;               // block order, heads only
   mmlab::PageState state;      // use State()/SetState()
+
+  union {
+    mmlab::ListNode slab_list;  // slab head: the cache's list link
+    mmlab_page* slab_head;      // slab tail: the head page
+  };
+  void* slab_cache;   // every page of a slab: its mmlab::KmemCache
+  uint32_t freelist;  // slab head: offset of the first free object, or kSlabNoFree
+  uint16_t inuse;     // slab head: objects not on the slab's freelist
+  uint16_t frozen;    // slab head: cpu + 1 while a CPU's slab, else 0
 
   mmlab::PageState State() const {
     return static_cast<mmlab::PageState>(
@@ -96,7 +122,10 @@ namespace mmlab {
 
 using Page = ::mmlab_page;
 
-static_assert(sizeof(Page) == 32, "keep the page descriptor at 32 bytes");
+static_assert(sizeof(Page) == 64, "keep the page descriptor at 64 bytes");
+static_assert(__builtin_offsetof(Page, slab_list) == 32, "layout");
+static_assert(__builtin_offsetof(Page, slab_cache) == 48, "layout");
+constexpr uint32_t kSlabNoFree = ~uint32_t{0};
 static_assert(__builtin_offsetof(Page, buddy_list) == 0, "list link first");
 static_assert(__builtin_offsetof(Page, chunk) == 16, "layout");
 static_assert(__builtin_offsetof(Page, gfp) == 24, "layout");
@@ -107,6 +136,7 @@ static_assert(MMLAB_MAX_CHUNK_ORDER < 256, "order must fit in a byte");
 static_assert(MMLAB___GFP_BITS <= 32, "gfp must fit in the descriptor");
 
 using PageList = List<Page, __builtin_offsetof(Page, buddy_list)>;
+using SlabList = List<Page, __builtin_offsetof(Page, slab_list)>;
 
 }  // namespace mmlab
 

@@ -1,46 +1,996 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// slab.cc - STUB, replaced by the slab work (issue #4).
+// slab.cc - slab caches: layout, slabs, node lists, shrink, destroy, the
+// checker, the slabinfo view and the kmem_cache_* C ABI (see slab.h for how
+// it works; the per-CPU alloc/free policy is in slub.cc, kmalloc in
+// kmalloc.cc).
+#include "slab.h"
+
+#include "check.h"
 #include "core.h"
-#include "subsys.h"
+#include "kmalloc.h"
+#include "log.h"
 
 namespace mmlab {
 
-mmlab_status SlabCreate(Core&, SlabAllocator** out) {
+namespace {
+
+constexpr uint32_t kMaxOrderForWaste = 5;  // raised slub_max_order for awkward sizes
+
+uint32_t GetOrder(uint64_t size) {
+  uint32_t order = 0;
+  while ((uint64_t{MMLAB_PAGE_SIZE} << order) < size)
+    order++;
+  return order;
+}
+
+
+// Linux's calc_slab_order(); returns max_order + 1 when none fits.
+uint32_t CalcSlabOrder(uint32_t size, uint32_t min_objects, uint32_t max_order,
+                       uint32_t fract_leftover) {
+  for (uint32_t order = GetOrder(uint64_t{min_objects} * size); order <= max_order; order++) {
+    uint32_t slab_size = static_cast<uint32_t>(MMLAB_PAGE_SIZE << order);
+    if (slab_size < size)
+      continue;
+    if (slab_size % size <= slab_size / fract_leftover)
+      return order;
+  }
+  return max_order + 1;
+}
+
+void FormatPtr(const void* p, char* buf, size_t size) { mmlab_host_format_ptr(p, buf, size); }
+
+}  // namespace
+
+uint32_t CalculateAlignment(uint32_t flags, uint32_t align, uint32_t size) {
+  if (flags & MMLAB_SLAB_HWCACHE_ALIGN) {
+    uint32_t ralign = MMLAB_CACHE_LINE_SIZE;
+    while (size <= ralign / 2)
+      ralign /= 2;
+    align = Max(align, ralign);
+  }
+  align = Max(align, 8u);
+  return (align + 7) & ~7u;
+}
+
+uint32_t CalculateOrder(uint32_t size, uint32_t max_chunk_order, uint32_t* objects_out) {
+  const uint32_t max_order = Min(kSlabMaxOrder, max_chunk_order);
+  uint32_t max_objects = static_cast<uint32_t>((MMLAB_PAGE_SIZE << max_order) / size);
+  uint32_t min_objects = Min(kSlabMinObjects, Max(max_objects, 1u));
+  uint32_t order = max_order + 1;
+  // SLUB: many objects with little waste first, then fewer objects.
+  while (min_objects > 1 && order > max_order) {
+    for (uint32_t fraction = 16; fraction >= 8 && order > max_order; fraction /= 2)
+      order = CalcSlabOrder(size, min_objects, max_order, fraction);
+    if (order > max_order)
+      min_objects--;
+  }
+  // One object per slab is fine if the waste stays within 1/8; allow the
+  // larger orders slub_max_order= would (mmlab keeps waste under 1/8).
+  const uint32_t big = Min(kMaxOrderForWaste, max_chunk_order);
+  if (order > max_order) {
+    order = CalcSlabOrder(size, 1, max_order, 8);
+    if (order > max_order)
+      order = CalcSlabOrder(size, 1, big, 8);
+    if (order > big)
+      order = CalcSlabOrder(size, 1, big, 1);
+  }
+  if (order > big)
+    order = big;
+  *objects_out = static_cast<uint32_t>((MMLAB_PAGE_SIZE << order) / size);
+  return order;
+}
+
+bool Layout(uint32_t size, uint32_t align, uint32_t flags, bool has_ctor,
+            uint32_t max_chunk_order, SlabLayout* out) {
+  SlabLayout l = {};
+  l.object_size = size;
+  l.align = CalculateAlignment(flags, align, size);
+  uint32_t s = (size + 7) & ~7u;
+  if (has_ctor) {
+    l.offset = s;  // outside the object: a constructed object keeps its state
+    s += sizeof(void*);
+  } else {
+    l.offset = (size / 2) & ~7u;  // in the middle, as SLUB (5.7+)
+  }
+  l.size = (s + l.align - 1) & ~(l.align - 1);
+  l.order = CalculateOrder(l.size, max_chunk_order, &l.objects);
+  if (l.objects == 0)
+    return false;
+  l.waste = static_cast<uint32_t>((MMLAB_PAGE_SIZE << l.order) - uint64_t{l.objects} * l.size);
+  *out = l;
+  return true;
+}
+
+void CtorFill(void*) {}  // marker: NewSlab fills object_size bytes with kCtorFillByte
+
+// --- KmemCache ---------------------------------------------------------------------
+
+uintptr_t KmemCache::SlabBase(const Page* slab) { return Core::PageAddress(slab); }
+
+uint32_t KmemCache::NodeOf(const Page* slab) {
+  return static_cast<uint32_t>(Core::PageZone(slab)->type());
+}
+
+mmlab_gfp_t KmemCache::SlabGfp(mmlab_gfp_t gfp) const {
+  // Linux: gfp & GFP_RECLAIM_MASK | s->allocflags; objects are zeroed one
+  // by one, never the slab.
+  mmlab_gfp_t keep = MMLAB___GFP_RECLAIM | MMLAB___GFP_IO | MMLAB___GFP_FS | MMLAB___GFP_HIGH |
+                     MMLAB___GFP_NOWARN | MMLAB___GFP_RETRY_MAYFAIL | MMLAB___GFP_NOFAIL |
+                     MMLAB___GFP_NORETRY | MMLAB___GFP_MEMALLOC | MMLAB___GFP_NOMEMALLOC |
+                     MMLAB___GFP_HARDWALL;
+  mmlab_gfp_t g = (gfp & keep) | allocflags;
+  if (layout.order)
+    g |= MMLAB___GFP_COMP;
+  return g;
+}
+
+uint32_t KmemCache::NodeOrder(mmlab_gfp_t, uint32_t (&order)[kSlabNodes]) const {
+  if (allocflags & MMLAB___GFP_DMA32) {
+    order[0] = MMLAB_ZONE_DMA32;
+    return 1;
+  }
+  // The zonelist: Normal first, falling back to DMA32.
+  order[0] = MMLAB_ZONE_NORMAL;
+  order[1] = MMLAB_ZONE_DMA32;
+  return 2;
+}
+
+Page* KmemCache::NewSlab(mmlab_gfp_t gfp) {
+  Page* slab = core->AllocPages(SlabGfp(gfp), layout.order, kPgSlab);
+  if (!slab)
+    return nullptr;
+  uintptr_t base = SlabBase(slab);
+  uint32_t objects = ObjectsIn(slab);
+  for (uint32_t i = 1; i < (1u << slab->order); i++) {
+    slab[i].slab_head = slab;
+    slab[i].slab_cache = this;
+  }
+  slab->slab_list.prev = slab->slab_list.next = nullptr;
+  slab->slab_cache = this;
+  slab->inuse = 0;
+  slab->frozen = 0;
+  // Construct every object once, now (not on each allocation), and chain
+  // them in address order.
+  for (uint32_t i = 0; i < objects; i++) {
+    void* obj = reinterpret_cast<void*>(base + uintptr_t{i} * layout.size);
+    if (ctor == CtorFill)
+      __builtin_memset(obj, kCtorFillByte, layout.object_size);
+    else if (ctor)
+      ctor(obj);
+    SetFreePointer(obj, i + 1 < objects ? reinterpret_cast<void*>(base + uintptr_t{i + 1} * layout.size)
+                                        : nullptr);
+  }
+  slab->freelist = 0;
+  if (ctor) {
+    IrqSaveGuard guard(lock);
+    ctor_calls += objects;
+  }
+  return slab;
+}
+
+void KmemCache::AccountNewSlab(Page* slab) {
+  KmemCacheNode& n = node[NodeOf(slab)];
+  n.nr_slabs++;
+  n.total_objects += ObjectsIn(slab);
+  slabs_allocated++;
+}
+
+void KmemCache::UnaccountSlab(Page* slab) {
+  KmemCacheNode& n = node[NodeOf(slab)];
+  n.nr_slabs--;
+  n.total_objects -= ObjectsIn(slab);
+  slabs_freed++;
+}
+
+void KmemCache::FreeSlab(Page* slab) {
+  uint32_t order = slab->order;
+  for (uint32_t i = 1; i < (1u << order); i++) {
+    slab[i].slab_head = nullptr;
+    slab[i].slab_cache = nullptr;
+  }
+  slab->slab_list.prev = slab->slab_list.next = nullptr;
+  slab->slab_cache = nullptr;
+  slab->freelist = 0;
+  slab->inuse = 0;
+  slab->frozen = 0;
+  slab->SetFlags(slab->Flags() & ~kPgSlab);
+  MMLAB_ASSERT(core->FreePages(slab, order) == MMLAB_OK);
+}
+
+void KmemCache::PutSlab(Page* slab, bool to_tail, SlabList* discard) {
+  KmemCacheNode& n = node[NodeOf(slab)];
+  if (slab->inuse == 0 && (zombie || n.nr_partial >= kSlabMinPartial)) {
+    UnaccountSlab(slab);
+    discard->PushBack(slab);
+  } else if (slab->freelist == kSlabNoFree) {
+    n.full.PushBack(slab);
+    n.nr_full++;
+  } else {
+    if (to_tail)
+      n.partial.PushBack(slab);
+    else
+      n.partial.PushFront(slab);
+    n.nr_partial++;
+  }
+}
+
+uint64_t KmemCache::TakeEmptySlabs(SlabList* discard) {
+  uint64_t pages = 0;
+  for (KmemCacheNode& n : node) {
+    Page* next;
+    for (Page* slab = n.partial.front(); slab; slab = next) {
+      next = slab->slab_list.next == n.partial.sentinel() ? nullptr
+                                                           : SlabList::Owner(slab->slab_list.next);
+      if (slab->inuse != 0)
+        continue;
+      SlabList::Remove(slab);
+      n.nr_partial--;
+      UnaccountSlab(slab);
+      discard->PushBack(slab);
+      pages += uint64_t{1} << slab->order;
+    }
+  }
+  return pages;
+}
+
+namespace {
+
+uint64_t FreeDiscarded(KmemCache& s, SlabList* discard) {
+  uint64_t pages = 0;
+  while (Page* slab = discard->PopFront()) {
+    pages += uint64_t{1} << slab->order;
+    s.FreeSlab(slab);
+  }
+  return pages;
+}
+
+uint64_t ShrinkCache(KmemCache& s) {
+  s.policy->FlushAll(s, false);
+  SlabList discard;
+  {
+    IrqSaveGuard guard(s.lock);
+    s.TakeEmptySlabs(&discard);
+  }
+  return FreeDiscarded(s, &discard);
+}
+
+// The one "slab" shrinker: counts and frees the empty slabs on every
+// cache's partial lists (pages, not objects: what reclaim is after). It
+// leaves the CPU slabs alone (flushing them means on_each_cpu).
+uint64_t SlabShrinkCount(Shrinker* sh, ShrinkControl*) {
+  SlabAllocator& a = *static_cast<SlabAllocator*>(sh->private_data);
+  uint64_t pages = 0;
+  IrqSaveGuard list_guard(a.list_lock);
+  for (const ListNode* n = a.caches.sentinel()->next; n != a.caches.sentinel(); n = n->next) {
+    KmemCache* s = decltype(a.caches)::Owner(n);
+    IrqSaveGuard guard(s->lock);
+    for (KmemCacheNode& node : s->node) {
+      for (const ListNode* l = node.partial.sentinel()->next; l != node.partial.sentinel();
+           l = l->next) {
+        const Page* slab = SlabList::Owner(l);
+        if (slab->inuse == 0)
+          pages += uint64_t{1} << slab->order;
+      }
+    }
+  }
+  return pages;
+}
+
+uint64_t SlabShrinkScan(Shrinker* sh, ShrinkControl* sc) {
+  SlabAllocator& a = *static_cast<SlabAllocator*>(sh->private_data);
+  uint64_t freed = 0;
+  // Caches are never freed while on the list, and an emptied slab needs
+  // only its own cache to be freed; collect under the locks, free after.
+  while (freed < sc->nr_to_scan) {
+    KmemCache* victim = nullptr;
+    SlabList discard;
+    {
+      IrqSaveGuard list_guard(a.list_lock);
+      for (const ListNode* n = a.caches.sentinel()->next; n != a.caches.sentinel(); n = n->next) {
+        KmemCache* s = decltype(a.caches)::Owner(n);
+        IrqSaveGuard guard(s->lock);
+        if (s->TakeEmptySlabs(&discard)) {
+          victim = s;
+          break;
+        }
+      }
+    }
+    if (!victim)
+      break;
+    // The cache cannot go away before its taken slabs are freed: destroy
+    // takes the list lock first and only then frees the cache, and FreeSlab
+    // touches the pages only.
+    freed += FreeDiscarded(*victim, &discard);
+  }
+  return freed ? freed : kShrinkStop;
+}
+
+void SlabLeakReport(KmemCache& s) MMLAB_REQUIRES(s.lock) {
+  Log(MMLAB_LOG_ERR, "kmem_cache_destroy %s: Slab cache still has objects", s.name);
+  Log(MMLAB_LOG_ERR, "slab %s: Objects remaining in %s on __kmem_cache_shutdown()", s.name,
+      s.name);
+  uint32_t reported = 0, more = 0;
+  for (KmemCacheNode& n : s.node) {
+    SlabList* lists[2] = {&n.partial, &n.full};
+    for (SlabList* list : lists) {
+      for (const ListNode* l = list->sentinel()->next; l != list->sentinel(); l = l->next) {
+        const Page* slab = SlabList::Owner(l);
+        uintptr_t base = KmemCache::SlabBase(slab);
+        uint32_t objects = s.ObjectsIn(slab);
+        // Mark the free ones, walking the freelist (bounded); objects past
+        // the map's 4096 are looked up on the freelist one by one.
+        uint64_t free_map[64] = {};
+        void* p = s.SlabFreelist(slab);
+        for (uint32_t i = 0; p && i < objects; i++) {
+          uint32_t idx =
+              static_cast<uint32_t>((reinterpret_cast<uintptr_t>(p) - base) / s.layout.size);
+          if (idx < 4096)
+            free_map[idx / 64] |= uint64_t{1} << (idx % 64);
+          p = s.FreePointer(p);
+        }
+        for (uint32_t i = 0; i < objects; i++) {
+          if (i < 4096 && (free_map[i / 64] & (uint64_t{1} << (i % 64))))
+            continue;
+          if (i >= 4096) {
+            bool is_free = false;
+            void* q = s.SlabFreelist(slab);
+            for (uint32_t k = 0; q && k < objects && !is_free; k++, q = s.FreePointer(q))
+              is_free = reinterpret_cast<uintptr_t>(q) == base + uintptr_t{i} * s.layout.size;
+            if (is_free)
+              continue;
+          }
+          if (reported >= kSlabMaxLeakReports) {
+            more++;
+            continue;
+          }
+          reported++;
+          char ptr[32];
+          const void* obj = reinterpret_cast<const void*>(base + uintptr_t{i} * s.layout.size);
+          FormatPtr(obj, ptr, sizeof(ptr));
+          Log(MMLAB_LOG_ERR, "slab %s: Object %s @offset=%lu index %u pfn 0x%lx", s.name, ptr,
+              static_cast<uint64_t>(i) * s.layout.size, i, Core::PageToPfn(slab));
+        }
+      }
+    }
+  }
+  if (more)
+    Log(MMLAB_LOG_ERR, "slab %s: %u more objects not shown", s.name, more);
+}
+
+uint64_t LiveObjects(KmemCache& s) MMLAB_REQUIRES(s.lock) {
+  uint64_t live = 0;
+  for (KmemCacheNode& n : s.node) {
+    SlabList* lists[2] = {&n.partial, &n.full};
+    for (SlabList* list : lists)
+      for (const ListNode* l = list->sentinel()->next; l != list->sentinel(); l = l->next)
+        live += SlabList::Owner(l)->inuse;
+  }
+  return live;
+}
+
+void FreeCacheStruct(KmemCache* s) {
+  s->policy->Detach(*s);
+  s->stats.Free();
+  s->lock.Destroy();
+  s->~KmemCache();
+  mmlab_host_meta_free(s, sizeof(KmemCache));
+}
+
+}  // namespace
+
+mmlab_status KmemCacheCreate(Core& core, const char* name, uint32_t size, uint32_t align,
+                             uint32_t flags, mmlab_ctor_fn ctor, bool kmalloc, KmemCache** out,
+                             TextBuf* why) {
   *out = nullptr;
+  size_t len = 0;
+  while (name && name[len] && len < MMLAB_KMEM_CACHE_NAME_MAX)
+    len++;
+  if (!name || len == 0 || len >= MMLAB_KMEM_CACHE_NAME_MAX) {
+    Report(why, MMLAB_LOG_WARN, "kmem_cache_create: name must be 1..%u bytes",
+           MMLAB_KMEM_CACHE_NAME_MAX - 1);
+    return MMLAB_EINVAL;
+  }
+  if (size == 0 || size > kSlabMaxSize) {
+    Report(why, MMLAB_LOG_WARN, "kmem_cache_create(%s): size %u out of range 1..%u", name, size,
+           kSlabMaxSize);
+    return MMLAB_EINVAL;
+  }
+  if (align & (align - 1) || align > MMLAB_PAGE_SIZE) {
+    Report(why, MMLAB_LOG_WARN, "kmem_cache_create(%s): align %u is not a power of two up to %lu",
+           name, align, MMLAB_PAGE_SIZE);
+    return MMLAB_EINVAL;
+  }
+  if (flags & ~MMLAB_SLAB_FLAGS_VALID) {
+    Report(why, MMLAB_LOG_WARN, "kmem_cache_create(%s): unknown flags 0x%x", name,
+           flags & ~MMLAB_SLAB_FLAGS_VALID);
+    return MMLAB_EINVAL;
+  }
+  SlabLayout layout;
+  if (!Layout(size, align, flags, ctor != nullptr, core.chunk_order(), &layout) ||
+      layout.order > core.chunk_order()) {
+    Report(why, MMLAB_LOG_WARN,
+           "kmem_cache_create(%s): size %u does not fit in a slab of at most order %u", name, size,
+           core.chunk_order());
+    return MMLAB_EINVAL;
+  }
+  mmlab_host_might_sleep();
+  void* mem = mmlab_host_meta_alloc(sizeof(KmemCache), 1);
+  if (!mem) {
+    Report(why, MMLAB_LOG_WARN, "kmem_cache_create(%s): no memory for the cache", name);
+    return MMLAB_ENOMEM;
+  }
+  KmemCache* s = new (mem) KmemCache();
+  s->core = &core;
+  __builtin_memcpy(s->name, name, len);
+  s->flags = flags;
+  s->ctor = ctor;
+  s->layout = layout;
+  s->allocflags = (flags & MMLAB_SLAB_CACHE_DMA32) ? MMLAB___GFP_DMA32 : 0;
+  s->kmalloc = kmalloc;
+  s->policy = &SlubPolicy();
+  if (!s->lock.Init("mmlab_kmem_cache") || !s->stats.Alloc(core.nr_cpus()) ||
+      s->policy->Attach(*s) != MMLAB_OK) {
+    s->stats.Free();
+    s->lock.Destroy();
+    s->~KmemCache();
+    mmlab_host_meta_free(mem, sizeof(KmemCache));
+    Report(why, MMLAB_LOG_WARN, "kmem_cache_create(%s): no memory for the cache", name);
+    return MMLAB_ENOMEM;
+  }
+  SlabAllocator& a = core.slab();
+  {
+    IrqSaveGuard guard(a.list_lock);
+    a.caches.PushBack(s);
+    a.nr_caches++;
+  }
+  *out = s;
   return MMLAB_OK;
 }
-void SlabDestroy(SlabAllocator*) {}
-uint64_t SlabCheck(SlabAllocator&) { return 0; }
-uint64_t SlabControlDestroyAll(Core&) { return 0; }
-void RenderSlabinfo(Core&, mmlab_emit_fn, void*) {}
-void RenderSlabStats(Core&, mmlab_emit_fn, void*) {}
+
+Page* VirtToPageIrqsOff(Core& core, const void* addr) {
+  for (uint32_t z = 0; z < core.nr_zones(); z++) {
+    Page* page = core.zone(z).VirtToPageIrqsOff(reinterpret_cast<uintptr_t>(addr));
+    if (page)
+      return page;
+  }
+  return nullptr;
+}
+
+Page* SlabFindObject(Core& core, KmemCache* s, const void* obj, KmemCache** owner,
+                     const char* func, TextBuf* why) {
+  char ptr[32];
+  Page* page = VirtToPageIrqsOff(core, obj);
+  Page* slab = nullptr;
+  if (page) {
+    PageState st = page->State();
+    if (st == PageState::kAllocHead)
+      slab = page;
+    else if (st == PageState::kAllocTail)
+      slab = ReadOnce(page->slab_head);
+    if (slab && !(slab->IsAllocHead() && (slab->Flags() & kPgSlab)))
+      slab = nullptr;
+  }
+  KmemCache* c = slab ? static_cast<KmemCache*>(ReadOnce(slab->slab_cache)) : nullptr;
+  if (!c) {
+    if (s)
+      WriteOnce(s->bad_frees, s->bad_frees + 1);
+    FormatPtr(obj, ptr, sizeof(ptr));
+    if (s)
+      Report(why, MMLAB_LOG_WARN, "%s(%s): object %s is not in a slab; ignored", func, s->name,
+             ptr);
+    else
+      Report(why, MMLAB_LOG_WARN, "%s: object %s is not in a slab; ignored", func, ptr);
+    return nullptr;
+  }
+  if (s && c != s) {
+    FormatPtr(obj, ptr, sizeof(ptr));
+    Report(why, MMLAB_LOG_WARN, "%s: Wrong slab cache. %s but object %s is from %s; ignored", func,
+           s->name, ptr, c->name);
+    WriteOnce(s->bad_frees, s->bad_frees + 1);
+    return nullptr;
+  }
+  uintptr_t off = reinterpret_cast<uintptr_t>(obj) - KmemCache::SlabBase(slab);
+  if (off % c->layout.size != 0 || off / c->layout.size >= c->ObjectsIn(slab)) {
+    FormatPtr(obj, ptr, sizeof(ptr));
+    Report(why, MMLAB_LOG_WARN,
+           "%s(%s): %s is not the start of an object (offset %lu in the slab at pfn 0x%lx); "
+           "ignored",
+           func, c->name, ptr, static_cast<uint64_t>(off), Core::PageToPfn(slab));
+    if (s)  // kfree counts its own
+      WriteOnce(c->bad_frees, c->bad_frees + 1);
+    return nullptr;
+  }
+  if (owner)
+    *owner = c;
+  return slab;
+}
+
+void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size_t bytes_req,
+                           bool trace) {
+  if (gfp & MMLAB___GFP_DMA32) {
+    // Linux's GFP_SLAB_BUG_MASK: the zone comes from the cache, not the call.
+    Report(nullptr, MMLAB_LOG_WARN,
+        "%s: Unexpected gfp: __GFP_DMA32. Fixing up to gfp without it (cache %s)",
+        s->kmalloc ? "kmalloc" : "kmem_cache_alloc", s->name);
+    gfp &= ~MMLAB___GFP_DMA32;
+  }
+  if (gfp & MMLAB___GFP_DIRECT_RECLAIM)
+    mmlab_host_might_sleep();
+  void* obj = s->zombie ? nullptr : s->policy->Alloc(*s, gfp);
+  if (obj && (gfp & MMLAB___GFP_ZERO))
+    __builtin_memset(obj, 0, s->layout.object_size);
+  if (trace)
+    mmlab_host_trace_kmem_cache_alloc(caller, obj, s->name, bytes_req, s->layout.size, gfp);
+  return obj;
+}
+
+void KmemCacheFreeFound(KmemCache* s, Page* slab, void* obj) { s->policy->Free(*s, slab, obj); }
+
+KmemCache* SlabFindControlCache(Core& core, uint64_t id) {
+  SlabAllocator& a = core.slab();
+  IrqSaveGuard guard(a.list_lock);
+  for (const ListNode* n = a.caches.sentinel()->next; n != a.caches.sentinel(); n = n->next) {
+    KmemCache* s = decltype(a.caches)::Owner(n);
+    if (s->control_id == id)
+      return s;
+  }
+  return nullptr;
+}
+
+uint64_t SlabAssignControlId(Core& core, KmemCache* s) {
+  SlabAllocator& a = core.slab();
+  IrqSaveGuard guard(a.list_lock);
+  s->control_id = a.next_control_id++;
+  return s->control_id;
+}
+
+// Linux's kmem_cache_destroy / __kmem_cache_shutdown.
+mmlab_status KmemCacheDestroy(KmemCache* s) {
+  mmlab_host_might_sleep();
+  Core& core = *s->core;
+  SlabAllocator& a = core.slab();
+  s->policy->FlushAll(*s, true);
+  SlabList discard;
+  bool busy;
+  {
+    IrqSaveGuard list_guard(a.list_lock);
+    {
+      IrqSaveGuard guard(s->lock);
+      s->TakeEmptySlabs(&discard);
+      busy = LiveObjects(*s) != 0;
+      if (busy) {
+        s->zombie = true;
+        SlabLeakReport(*s);
+      } else {
+        decltype(a.caches)::Remove(s);
+        a.nr_caches--;
+      }
+    }
+  }
+  FreeDiscarded(*s, &discard);
+  if (busy)
+    return MMLAB_EBUSY;
+  FreeCacheStruct(s);
+  return MMLAB_OK;
+}
+
+// --- life cycle ------------------------------------------------------------------
+
+mmlab_status SlabCreate(Core& core, SlabAllocator** out) {
+  *out = nullptr;
+  void* mem = mmlab_host_meta_alloc(sizeof(SlabAllocator), 1);
+  if (!mem)
+    return MMLAB_ENOMEM;
+  SlabAllocator* a = new (mem) SlabAllocator();
+  a->core = &core;
+  if (!a->list_lock.Init("mmlab_slab_caches")) {
+    a->~SlabAllocator();
+    mmlab_host_meta_free(mem, sizeof(SlabAllocator));
+    return MMLAB_ENOMEM;
+  }
+  *out = a;  // the kmalloc caches find the allocator through core.slab()
+  mmlab_status st = KmallocCreateCaches(core, *a);
+  if (st == MMLAB_OK) {
+    a->shrinker.name = "slab";
+    a->shrinker.count_objects = SlabShrinkCount;
+    a->shrinker.scan_objects = SlabShrinkScan;
+    a->shrinker.private_data = a;
+    st = core.shrinkers().Register(&a->shrinker);
+    a->shrinker_registered = st == MMLAB_OK;
+  }
+  if (st != MMLAB_OK) {
+    SlabDestroy(a);
+    *out = nullptr;
+  }
+  return st;
+}
+
+void SlabDestroy(SlabAllocator* a) {
+  if (!a)
+    return;
+  Core& core = *a->core;
+  if (a->shrinker_registered)
+    core.shrinkers().Unregister(&a->shrinker);
+  a->shrinker_registered = false;
+  // Every cache goes, the kmalloc classes last; a cache with live objects
+  // was (or is now) reported, and its slabs stay allocated, so Core's
+  // zone teardown reports and leaks their pages.
+  for (;;) {
+    KmemCache* s;
+    {
+      IrqSaveGuard guard(a->list_lock);
+      s = a->caches.back();
+      if (!s)
+        break;
+    }
+    mmlab_status st = KmemCacheDestroy(s);
+    if (st != MMLAB_OK) {
+      {
+        IrqSaveGuard guard(a->list_lock);
+        decltype(a->caches)::Remove(s);
+        a->nr_caches--;
+      }
+      uint64_t pages = 0;
+      {
+        IrqSaveGuard guard(s->lock);
+        for (KmemCacheNode& n : s->node) {
+          // Slabs with live objects stay allocated; forget them.
+          while (Page* slab = n.partial.PopFront())
+            pages += uint64_t{1} << slab->order;
+          while (Page* slab = n.full.PopFront())
+            pages += uint64_t{1} << slab->order;
+        }
+      }
+      Log(MMLAB_LOG_ERR, "slab: cache %s destroyed with live objects: %lu pages stay allocated",
+          s->name, pages);
+      FreeCacheStruct(s);
+    }
+  }
+  for (KmemCache*& k : a->kmalloc_caches)
+    k = nullptr;
+  a->list_lock.Destroy();
+  a->~SlabAllocator();
+  mmlab_host_meta_free(a, sizeof(SlabAllocator));
+}
+
+uint64_t SlabControlDestroyAll(Core& core) {
+  SlabAllocator& a = core.slab();
+  uint64_t n = 0;
+  for (;;) {
+    KmemCache* victim = nullptr;
+    {
+      IrqSaveGuard guard(a.list_lock);
+      for (const ListNode* l = a.caches.sentinel()->next; l != a.caches.sentinel(); l = l->next) {
+        KmemCache* s = decltype(a.caches)::Owner(l);
+        if (s->control_id != 0) {
+          victim = s;
+          break;
+        }
+      }
+      if (victim)
+        victim->control_id = 0;  // not found again, whatever happens
+    }
+    if (!victim)
+      break;
+    if (KmemCacheDestroy(victim) == MMLAB_OK)
+      n++;
+  }
+  // The control file's kmalloc objects are gone too: give every cache's
+  // empty slabs (the CPU slabs included) back, so free_all leaves no slab
+  // page behind to pin a chunk.
+  for (uint32_t i = 0;; i++) {
+    KmemCache* s = nullptr;
+    {
+      IrqSaveGuard guard(a.list_lock);
+      // Only the kmalloc classes, which live as long as the allocator, are
+      // safe to use after the lock is dropped.
+      uint32_t k = 0;
+      for (const ListNode* l = a.caches.sentinel()->next; l != a.caches.sentinel(); l = l->next) {
+        KmemCache* c = decltype(a.caches)::Owner(l);
+        if (c->kmalloc && k++ == i) {
+          s = c;
+          break;
+        }
+      }
+    }
+    if (!s)
+      break;
+    ShrinkCache(*s);
+  }
+  return n;
+}
+
+// --- the checker -----------------------------------------------------------------
+
+namespace {
+
+uint64_t CheckCache(KmemCache& s, CheckReport& report) MMLAB_REQUIRES(s.lock) {
+  uint64_t frozen[kSlabNodes] = {};
+  uint64_t bad = s.policy->CheckCpuSlabs(s, frozen);
+  for (uint32_t ni = 0; ni < kSlabNodes; ni++) {
+    KmemCacheNode& n = s.node[ni];
+    uint64_t counted[2] = {}, objects = 0;
+    SlabList* lists[2] = {&n.partial, &n.full};
+    for (uint32_t li = 0; li < 2; li++) {
+      const ListNode* sent = lists[li]->sentinel();
+      uint64_t steps = 0;
+      for (const ListNode* l = sent->next; l != sent; l = l->next) {
+        if (++steps > n.nr_slabs + 1 || !l || l->next->prev != l) {
+          report.Violation("slab %s: node %u %s list is corrupt", s.name, ni,
+                           li ? "full" : "partial");
+          break;
+        }
+        const Page* slab = SlabList::Owner(l);
+        uint64_t pfn = Core::PageToPfn(slab);
+        counted[li]++;
+        if (!slab->IsAllocHead() || !(slab->Flags() & kPgSlab) || slab->slab_cache != &s) {
+          report.Violation("slab %s: pfn 0x%lx on its list is not a slab of the cache", s.name,
+                           pfn);
+          continue;
+        }
+        if (slab->frozen)
+          report.Violation("slab %s: pfn 0x%lx is on a node list and CPU %u's slab", s.name, pfn,
+                           slab->frozen - 1u);
+        if (KmemCache::NodeOf(slab) != ni)
+          report.Violation("slab %s: pfn 0x%lx is on node %u's list but in zone %u", s.name, pfn,
+                           ni, KmemCache::NodeOf(slab));
+        uint32_t nobj = s.ObjectsIn(slab);
+        objects += nobj;
+        uintptr_t base = KmemCache::SlabBase(slab);
+        uint32_t nfree = 0;
+        for (void* p = s.SlabFreelist(slab); p; p = s.FreePointer(p)) {
+          uintptr_t off = reinterpret_cast<uintptr_t>(p) - base;
+          if (off % s.layout.size || off / s.layout.size >= nobj) {
+            report.Violation("slab %s: pfn 0x%lx freelist points outside its objects (offset %lu)",
+                             s.name, pfn, static_cast<uint64_t>(off));
+            break;
+          }
+          if (++nfree > nobj) {
+            report.Violation("slab %s: pfn 0x%lx freelist has a loop (double free?)", s.name, pfn);
+            break;
+          }
+        }
+        if (nfree + slab->inuse != nobj)
+          report.Violation("slab %s: pfn 0x%lx has %u free + %u in use objects, not %u", s.name,
+                           pfn, nfree, slab->inuse, nobj);
+        if (li == 1 && nfree)
+          report.Violation("slab %s: pfn 0x%lx on the full list has %u free objects", s.name, pfn,
+                           nfree);
+        if (li == 0 && nfree == 0)
+          report.Violation("slab %s: pfn 0x%lx on the partial list has no free object", s.name,
+                           pfn);
+      }
+    }
+    if (counted[0] != n.nr_partial || counted[1] != n.nr_full)
+      report.Violation("slab %s: node %u counts %lu partial / %lu full slabs, lists hold %lu / %lu",
+                       s.name, ni, n.nr_partial, n.nr_full, counted[0], counted[1]);
+    if (n.nr_partial + n.nr_full + frozen[ni] != n.nr_slabs)
+      report.Violation("slab %s: node %u has %lu slabs, lists and CPUs hold %lu", s.name, ni,
+                       n.nr_slabs, n.nr_partial + n.nr_full + frozen[ni]);
+  }
+  return bad;
+}
+
+}  // namespace
+
+uint64_t SlabCheck(SlabAllocator& a) {
+  CheckReport report;
+  uint64_t logged = 0;
+  IrqSaveGuard list_guard(a.list_lock);
+  uint64_t count = 0;
+  for (const ListNode* l = a.caches.sentinel()->next; l != a.caches.sentinel(); l = l->next) {
+    KmemCache* s = decltype(a.caches)::Owner(l);
+    count++;
+    IrqSaveGuard guard(s->lock);
+    logged += CheckCache(*s, report);
+  }
+  if (count != a.nr_caches)
+    report.Violation("slab: %lu caches on the list, %lu counted", count, a.nr_caches);
+  report.Finish();
+  return report.count() + logged;
+}
+
+// --- views -------------------------------------------------------------------------
+
+namespace {
+
+struct CacheInfo {
+  uint64_t active_objs, num_objs, active_slabs, num_slabs, pages;
+};
+
+CacheInfo InfoLocked(KmemCache& s) MMLAB_REQUIRES(s.lock) {
+  CacheInfo info = {};
+  for (KmemCacheNode& n : s.node) {
+    info.num_objs += n.total_objects;
+    info.num_slabs += n.nr_slabs;
+  }
+  // Objects handed out right now: every CPU's allocs minus frees.
+  uint64_t allocs = 0, frees = 0;
+  for (uint32_t cpu = 0; cpu < s.stats.nr_cpus(); cpu++) {
+    allocs += ReadOnce(s.stats.at(cpu)->allocs);
+    frees += ReadOnce(s.stats.at(cpu)->frees);
+  }
+  info.active_objs = Min(allocs - frees, info.num_objs);
+  info.active_slabs = info.num_slabs;
+  info.pages = info.num_slabs << s.layout.order;
+  return info;
+}
+
+}  // namespace
+
+void SlabCacheInfo(KmemCache& s, TextBuf* out) {
+  CacheInfo info;
+  uint64_t ctor_calls;
+  {
+    IrqSaveGuard guard(s.lock);
+    info = InfoLocked(s);
+    ctor_calls = s.ctor_calls;
+  }
+  const SlabLayout& l = s.layout;
+  out->Append("name %s objsize %u size %u align %u order %u objperslab %u waste %u active_objs %lu "
+              "num_objs %lu slabs %lu ctor_calls %lu",
+              s.name, l.object_size, l.size, l.align, l.order, l.objects, l.waste,
+              info.active_objs, info.num_objs, info.num_slabs, ctor_calls);
+}
+
+void RenderSlabinfo(Core& core, mmlab_emit_fn emit, void* ctx) {
+  char line[192];
+  TextBuf text(line, sizeof(line));
+  text.Append("slabinfo - version: 2.1\n");
+  emit(ctx, text.c_str(), text.len());
+  text.Clear();
+  text.Append("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> "
+              ": tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> "
+              "<num_slabs> <sharedavail>\n");
+  emit(ctx, text.c_str(), text.len());
+  SlabAllocator& a = core.slab();
+  IrqSaveGuard list_guard(a.list_lock);
+  // Newest first, as Linux walks slab_caches for /proc/slabinfo.
+  for (const ListNode* l = a.caches.sentinel()->prev; l != a.caches.sentinel(); l = l->prev) {
+    KmemCache* s = decltype(a.caches)::Owner(l);
+    CacheInfo info;
+    {
+      IrqSaveGuard guard(s->lock);
+      info = InfoLocked(*s);
+    }
+    text.Clear();
+    text.Append("%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : slabdata %6lu %6lu %6lu\n",
+                s->name, info.active_objs, info.num_objs, s->layout.size, s->layout.objects,
+                1 << s->layout.order, 0u, 0u, 0u, info.active_slabs, info.num_slabs, 0ul);
+    emit(ctx, text.c_str(), text.len());
+  }
+}
+
+void RenderSlabStats(Core& core, mmlab_emit_fn emit, void* ctx) {
+  SlabAllocator& a = core.slab();
+  uint64_t caches = 0, pages = 0, objs = 0, bad = 0;
+  {
+    IrqSaveGuard list_guard(a.list_lock);
+    for (const ListNode* l = a.caches.sentinel()->next; l != a.caches.sentinel(); l = l->next) {
+      KmemCache* s = decltype(a.caches)::Owner(l);
+      caches++;
+      bad += ReadOnce(s->bad_frees);
+      IrqSaveGuard guard(s->lock);
+      CacheInfo info = InfoLocked(*s);
+      pages += info.pages;
+      objs += info.active_objs;
+    }
+  }
+  KmallocCounters k = KmallocCountersSum(core);
+  char line[96];
+  TextBuf text(line, sizeof(line));
+  const struct {
+    const char* key;
+    uint64_t value;
+  } rows[] = {
+      {"slab_caches", caches},          {"slab_pages", pages},
+      {"slab_objects", objs},           {"slab_bad_frees", bad + k.bad_frees},
+      {"kmalloc_large_pages", k.large_pages}, {"kmalloc_overflows", k.overflows},
+  };
+  for (const auto& r : rows) {
+    text.Clear();
+    text.Append("%-22s %lu\n", r.key, r.value);
+    emit(ctx, text.c_str(), text.len());
+  }
+}
 
 }  // namespace mmlab
 
+// --- the C ABI ---------------------------------------------------------------------
+
+using mmlab::Core;
+using mmlab::KmemCache;
+
 extern "C" {
-enum mmlab_status mmlab_core_kmem_cache_create(struct mmlab_core*, const char*, uint32_t, uint32_t,
-                                          uint32_t, mmlab_ctor_fn, struct mmlab_kmem_cache**) {
-  return MMLAB_EINVAL;
+
+enum mmlab_status mmlab_core_kmem_cache_create(struct mmlab_core* core, const char* name,
+                                               uint32_t size, uint32_t align, uint32_t flags,
+                                               mmlab_ctor_fn ctor,
+                                               struct mmlab_kmem_cache** out) {
+  if (!MMLAB_ASSERT(core && out))
+    return MMLAB_EINVAL;
+  KmemCache* s = nullptr;
+  mmlab_status st =
+      mmlab::KmemCacheCreate(*Core::From(core), name, size, align, flags, ctor, false, &s, nullptr);
+  *out = s ? s->handle() : nullptr;
+  return st;
 }
-enum mmlab_status mmlab_core_kmem_cache_destroy(struct mmlab_kmem_cache*) { return MMLAB_EINVAL; }
-void* mmlab_core_kmem_cache_alloc(struct mmlab_kmem_cache*, mmlab_gfp_t, uintptr_t) { return nullptr; }
-void mmlab_core_kmem_cache_free(struct mmlab_kmem_cache*, void*, uintptr_t) {}
-size_t mmlab_core_kmem_cache_alloc_bulk(struct mmlab_kmem_cache*, mmlab_gfp_t, size_t, void**,
-                                   uintptr_t) {
+
+enum mmlab_status mmlab_core_kmem_cache_destroy(struct mmlab_kmem_cache* cache) {
+  if (!cache)
+    return MMLAB_OK;
+  KmemCache* s = KmemCache::From(cache);
+  if (s->zombie || s->kmalloc) {
+    mmlab::Log(MMLAB_LOG_WARN, "kmem_cache_destroy %s: %s; ignored", s->name,
+               s->kmalloc ? "a kmalloc cache" : "already destroyed with live objects");
+    if (!s->zombie)
+      return MMLAB_EINVAL;
+    // A zombie may go once its objects are back.
+  }
+  return mmlab::KmemCacheDestroy(s);
+}
+
+void* mmlab_core_kmem_cache_alloc(struct mmlab_kmem_cache* cache, mmlab_gfp_t gfp,
+                                  uintptr_t caller) {
+  if (!MMLAB_ASSERT(cache))
+    return nullptr;
+  KmemCache* s = KmemCache::From(cache);
+  return mmlab::KmemCacheAllocCaller(s, gfp, caller, s->layout.object_size, true);
+}
+
+void mmlab_core_kmem_cache_free(struct mmlab_kmem_cache* cache, void* obj, uintptr_t caller) {
+  if (!obj || !MMLAB_ASSERT(cache))
+    return;
+  KmemCache* s = KmemCache::From(cache);
+  uint32_t cpu;
+  unsigned long flags = mmlab_host_local_irq_save(&cpu);
+  mmlab::Page* slab = mmlab::SlabFindObject(*s->core, s, obj, nullptr, "kmem_cache_free", nullptr);
+  mmlab_host_local_irq_restore(flags);
+  if (!slab)
+    return;
+  mmlab_host_trace_kmem_cache_free(caller, obj, s->name);
+  mmlab::KmemCacheFreeFound(s, slab, obj);
+}
+
+size_t mmlab_core_kmem_cache_alloc_bulk(struct mmlab_kmem_cache* cache, mmlab_gfp_t gfp,
+                                        size_t nr, void** objs, uintptr_t caller) {
+  if (!MMLAB_ASSERT(cache && (objs || nr == 0)))
+    return 0;
+  size_t i = 0;
+  for (; i < nr; i++) {
+    objs[i] = mmlab_core_kmem_cache_alloc(cache, gfp, caller);
+    if (!objs[i])
+      break;
+  }
+  if (i == nr)
+    return nr;
+  // All or nothing, as Linux's kmem_cache_alloc_bulk.
+  mmlab_core_kmem_cache_free_bulk(cache, i, objs, caller);
+  for (size_t j = 0; j < nr; j++)
+    objs[j] = nullptr;
   return 0;
 }
-void mmlab_core_kmem_cache_free_bulk(struct mmlab_kmem_cache*, size_t, void**, uintptr_t) {}
-uint64_t mmlab_core_kmem_cache_shrink(struct mmlab_kmem_cache*) { return 0; }
-uint32_t mmlab_core_kmem_cache_size(const struct mmlab_kmem_cache*) { return 0; }
-const char* mmlab_core_kmem_cache_name(const struct mmlab_kmem_cache*) { return ""; }
-void* mmlab_core_kmalloc(struct mmlab_core*, size_t, mmlab_gfp_t, uintptr_t) { return nullptr; }
-void* mmlab_core_kmalloc_array(struct mmlab_core*, size_t, size_t, mmlab_gfp_t, uintptr_t) {
-  return nullptr;
+
+void mmlab_core_kmem_cache_free_bulk(struct mmlab_kmem_cache* cache, size_t nr, void** objs,
+                                     uintptr_t caller) {
+  for (size_t i = 0; i < nr; i++)
+    mmlab_core_kmem_cache_free(cache, objs[i], caller);
 }
-void* mmlab_core_krealloc(struct mmlab_core*, const void*, size_t, mmlab_gfp_t, uintptr_t) {
-  return nullptr;
+
+uint64_t mmlab_core_kmem_cache_shrink(struct mmlab_kmem_cache* cache) {
+  if (!MMLAB_ASSERT(cache))
+    return 0;
+  mmlab_host_might_sleep();
+  return mmlab::ShrinkCache(*KmemCache::From(cache));
 }
-void mmlab_core_kfree(struct mmlab_core*, const void*, uintptr_t) {}
-size_t mmlab_core_ksize(struct mmlab_core*, const void*) { return 0; }
+
+uint32_t mmlab_core_kmem_cache_size(const struct mmlab_kmem_cache* cache) {
+  return cache ? reinterpret_cast<const KmemCache*>(cache)->layout.object_size : 0;
 }
+
+const char* mmlab_core_kmem_cache_name(const struct mmlab_kmem_cache* cache) {
+  return cache ? reinterpret_cast<const KmemCache*>(cache)->name : "";
+}
+
+}  // extern "C"

@@ -397,6 +397,14 @@ Page* Zone::VirtToPage(uintptr_t addr) {
   return chunk->page(static_cast<uint32_t>((addr - chunk->vaddr()) >> MMLAB_PAGE_SHIFT));
 }
 
+Page* Zone::VirtToPageIrqsOff(uintptr_t addr) {
+  const ChunkIndex* index = LoadAcquire(index_);
+  Chunk* chunk = index ? ChunkIndex::FindByAddress(index, addr) : nullptr;
+  if (!chunk)
+    return nullptr;
+  return chunk->page(static_cast<uint32_t>((addr - chunk->vaddr()) >> MMLAB_PAGE_SHIFT));
+}
+
 Page* Zone::PfnToPage(uint64_t pfn) {
   IrqSaveGuard guard(lock_);
   Chunk* chunk = ChunkIndex::FindByPfn(index_, pfn);

@@ -165,6 +165,9 @@ class Zone {
 
   // Descriptor of any managed page (free or not), or null.
   Page* VirtToPage(uintptr_t addr) MMLAB_EXCLUDES(lock_);
+  // The same without the lock, for a caller with interrupts off (the index
+  // cannot be freed under it, as in FreeIrqsOff): the slab free fast path.
+  Page* VirtToPageIrqsOff(uintptr_t addr);
   Page* PfnToPage(uint64_t pfn) MMLAB_EXCLUDES(lock_);
   // Whether page is an allocated head of this zone with the given flags.
   bool IsAllocHeadWith(const Page* page, uint32_t order, uint16_t flags) MMLAB_EXCLUDES(lock_);

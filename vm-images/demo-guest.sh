@@ -25,6 +25,16 @@ cmd() {
 	fi
 	exec 3>&-
 }
+# ans_of "<command>": the control file's answer, for use in $(...); the
+# command and answer are echoed to stderr so the narration shows them.
+ans_of() {
+	exec 3<>"$D/control"
+	printf '%s\n' "$1" >&3 || true
+	a=$(cat <&3)
+	exec 3>&-
+	printf '$ echo "%s" > control   ->   %s\n' "$1" "$a" >&2
+	echo "$a"
+}
 handle_of() { # handle_of "<alloc answer>" -> the handle number
 	echo "$1" | sed -n 's/^handle \([0-9]*\) .*/\1/p'
 }
@@ -121,9 +131,56 @@ say "The same, as mmlab's tracepoints saw it (the kmem: events' field names)"
 show "grep -c mm_page_pcpu_drain /sys/kernel/tracing/trace"
 show "grep -m 3 -E 'mm_page_(alloc|free):' /sys/kernel/tracing/trace"
 
-say "The invariant checker walks every page descriptor and every per-CPU list"
+say "Part 4: slab caches. kmem_cache_create picks an object stride, a slab order"
+say "(waste under 1/8 of the slab) and how many objects a slab holds"
+cmd "cache_create name=demo_obj size=200 align=8 ctor=fill"
+cache=$(ans_of "cache_create name=demo_obj2 size=700 flags=HWCACHE_ALIGN" | sed -n 's/^cache \([0-9]*\) .*/\1/p')
+say "The constructor runs when a slab's objects are created, not per allocation:"
+say "16 allocations fill one slab of 5 x 700-byte objects... and need 4 slabs"
+i=0
+while [ $i -lt 16 ]; do
+	ans_of "cache_alloc cache=$cache" >/dev/null
+	i=$((i + 1))
+done
+cmd "cache_info cache=$cache"
+say "/proc/slabinfo's format, so slabtop-style tools read it (kmalloc-* are the size classes)"
+show "head -2 $D/slabinfo; grep -E '^(demo_obj|kmalloc-(8|96|192|8k) )' $D/slabinfo"
+
+say "kmalloc rounds up to a size class (8..8192, incl. 96 and 192); beyond 8 KiB it takes pages"
+cmd "kmalloc size=90"
+cmd "kmalloc size=150"
+cmd "kmalloc size=20000"
+k=$(ans_of "kmalloc size=40" | sed -n 's/^object \([0-9]*\) .*/\1/p')
+cmd "obj_fill object=$k byte=0xab"
+say "krealloc to 3000 bytes moves the object to kmalloc-4k and keeps its contents"
+cmd "krealloc object=$k size=3000"
+cmd "obj_check object=$k byte=0xab len=40"
+cmd "kmalloc_array count=0x100000000 size=0x100000000"
+
+say "Part 5: mempools guarantee progress. Reserve 4 elements, then exhaust the page"
+say "allocator: allocations come from the reserve; an atomic one fails when it is empty"
+pool=$(ans_of "mempool_create name=demo_pool min_nr=4 type=page order=0" | sed -n 's/^pool \([0-9]*\) .*/\1/p')
+cmd "pressure consume=100000"
+i=0
+while [ $i -lt 4 ]; do
+	cmd "mempool_alloc pool=$pool gfp=GFP_NOWAIT"
+	i=$((i + 1))
+done
+cmd "mempool_alloc pool=$pool gfp=GFP_ATOMIC"
+show "cat $D/mempools"
+cmd "pressure release=all"
+
+say "Part 6: vmalloc maps scattered order-0 pages into one contiguous range with vmap()"
+cmd "vmalloc size=40000"
+cmd "kvmalloc size=100"
+cmd "kvmalloc size=2000000"
+show "cat $D/vmallocinfo"
+show "grep -E '^(slab|kmalloc|vmalloc|mempool)' $D/stats"
+
+say "The invariant checker walks every page descriptor, per-CPU list and slab"
 cmd "check"
 
+say "free_all frees every handle and object and destroys the control's pools and caches;"
 say "shrink hands fully free chunks back to the host"
 cmd "free_all"
 cmd "shrink"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,10 +27,14 @@ namespace {
 constexpr uint32_t kMaxCpus = 64;
 constexpr size_t kMaxTraces = 1u << 20;
 
+// Every chunk's memory is a piece of one memfd ("simulated physical
+// memory"), mapped MAP_SHARED at the chunk's address, so vmap can map any
+// of its pages a second time elsewhere, as the kernel's vmap does.
 struct LentChunk {
   size_t bytes;
   mmlab_host_zone zone;
-  bool mapped;  // mmap()ed below 4 GiB (DMA32), else heap or arena
+  bool arena;      // a slot of the contiguous arena (unmapped back to PROT_NONE)
+  off_t file_off;  // where its pages are in the memfd
 };
 
 std::mutex g_mu;  // guards everything below that is not atomic
@@ -47,9 +52,22 @@ std::atomic<int64_t> g_meta_bytes{0};
 std::atomic<int64_t> g_locks{0};
 constexpr size_t kArenaChunks = 16;
 bool g_arena_on = false;
-void* g_arena = nullptr;
+void* g_arena = nullptr;  // a PROT_NONE reservation of kArenaChunks chunks
 size_t g_arena_chunk_bytes = 0;
 size_t g_arena_next = 0;
+
+// Simulated physical memory: a sparse memfd. Offsets of returned chunks are
+// reused (their pages punched out first).
+constexpr off_t kMemfdBytes = off_t{1} << 38;  // 256 GiB, sparse
+int g_memfd = -1;
+off_t g_memfd_next = 0;
+std::map<size_t, std::vector<off_t>> g_memfd_free;  // chunk bytes -> free offsets
+
+// vmap: address -> pages mapped.
+std::map<uintptr_t, uint32_t> g_vmaps;
+int g_fail_vmaps = 0;
+std::atomic<uint64_t> g_vmap_calls{0};
+std::atomic<uint64_t> g_waits{0}, g_wakeups{0};
 
 // CPUs.
 std::atomic<uint32_t> g_nr_cpus{4};
@@ -128,15 +146,16 @@ void CheckFormat(const char* fmt) {
   }
 }
 
-// bytes of memory naturally aligned to bytes, below 2 GiB.
-void* MapLow(size_t bytes) {
-  size_t span = bytes * 2;
-  void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
-                   -1, 0);
+// A PROT_NONE reservation of bytes of address space naturally aligned to
+// align, below 2 GiB when low.
+void* ReserveAligned(size_t bytes, size_t align, bool low) {
+  size_t span = bytes + align;
+  void* raw = mmap(nullptr, span, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (low ? MAP_32BIT : 0), -1, 0);
   if (raw == MAP_FAILED)
     return nullptr;
   uintptr_t start = reinterpret_cast<uintptr_t>(raw);
-  uintptr_t aligned = (start + bytes - 1) & ~(uintptr_t{bytes} - 1);
+  uintptr_t aligned = (start + align - 1) & ~(uintptr_t{align} - 1);
   if (aligned > start)
     munmap(raw, aligned - start);
   uintptr_t end = start + span;
@@ -145,19 +164,48 @@ void* MapLow(size_t bytes) {
   return reinterpret_cast<void*>(aligned);
 }
 
-bool InArena(const void* p) {
-  const char* v = static_cast<const char*>(p);
-  return g_arena && v >= static_cast<char*>(g_arena) &&
-         v < static_cast<char*>(g_arena) + g_arena_chunk_bytes * kArenaChunks;
+// A piece of simulated physical memory of bytes (g_mu held).
+bool MemfdTake(size_t bytes, off_t* off) {
+  if (g_memfd < 0) {
+    g_memfd = memfd_create("mmlab_sim_physmem", MFD_CLOEXEC);
+    if (g_memfd < 0 || ftruncate(g_memfd, kMemfdBytes) != 0)
+      Die("memfd for the simulated physical memory", strerror(errno));
+  }
+  auto& free_list = g_memfd_free[bytes];
+  if (!free_list.empty()) {
+    *off = free_list.back();
+    free_list.pop_back();
+    return true;
+  }
+  if (g_memfd_next + static_cast<off_t>(bytes) > kMemfdBytes)
+    return false;
+  *off = g_memfd_next;
+  g_memfd_next += static_cast<off_t>(bytes);
+  return true;
 }
 
-// Gives chunk memory back to libc (g_mu held).
+// Gives the pages back (zeroed by the punch) and the offset for reuse.
+void MemfdGive(size_t bytes, off_t off) {
+  if (fallocate(g_memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+                static_cast<off_t>(bytes)) != 0)
+    Die("punching a returned chunk out of the memfd", strerror(errno));
+  g_memfd_free[bytes].push_back(off);
+}
+
+// Maps bytes of the memfd at off onto the reserved address v.
+bool MapShared(void* v, size_t bytes, off_t off) {
+  return mmap(v, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, g_memfd, off) == v;
+}
+
+// Gives chunk memory back (g_mu held): its address range (an arena slot
+// stays reserved until the arena is turned off) and its simulated pages.
 void ReleaseMemory(uintptr_t vaddr, const LentChunk& c) {
   void* v = reinterpret_cast<void*>(vaddr);
-  if (c.mapped)
+  if (c.arena)
+    mmap(v, c.bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+  else
     munmap(v, c.bytes);
-  else if (!InArena(v))
-    free(v);  // arena memory goes when the arena is turned off
+  MemfdGive(c.bytes, c.file_off);
 }
 
 void KswapdLoop(mmlab_core* core) {
@@ -186,6 +234,7 @@ void Reset() {
       f = 0;
     g_no_high_memory = false;
     g_fail_run_in_context = 0;
+    g_fail_vmaps = 0;
   }
   g_nr_cpus = 4;
   for (auto& online : g_cpu_online)
@@ -283,7 +332,8 @@ void UseContiguousChunks(bool on) {
   std::lock_guard<std::mutex> g(g_mu);
   g_arena_on = on;
   if (!on) {
-    free(g_arena);
+    if (g_arena)
+      munmap(g_arena, g_arena_chunk_bytes * kArenaChunks);
     g_arena = nullptr;
     g_arena_next = g_arena_chunk_bytes = 0;
   }
@@ -380,6 +430,20 @@ void ClearTraces() {
 
 uint64_t TraceCount(TraceKind kind) { return g_trace_count[static_cast<int>(kind)]; }
 
+void FailVmaps(int n) {
+  std::lock_guard<std::mutex> g(g_mu);
+  g_fail_vmaps = n;
+}
+
+uint64_t VmapsOutstanding() {
+  std::lock_guard<std::mutex> g(g_mu);
+  return g_vmaps.size();
+}
+
+uint64_t VmapCalls() { return g_vmap_calls; }
+uint64_t WaitCalls() { return g_waits; }
+uint64_t WakeUps() { return g_wakeups; }
+
 namespace {
 
 void Trace(TraceKind kind, uint64_t pfn, uint32_t order, uint32_t gfp, uint32_t zone) {
@@ -424,26 +488,34 @@ int mmlab_host_chunk_alloc(uint32_t order, enum mmlab_host_zone zone, int can_sl
   }
   size_t bytes = size_t{4096} << order;
   void* p = nullptr;
-  bool mapped = false;
-  if (zone == MMLAB_HOST_ZONE_DMA32) {
-    p = MapLow(bytes);
-    mapped = true;
-  } else {
+  bool arena = false;
+  off_t off = 0;
+  {
     std::lock_guard<std::mutex> g(g_mu);
-    if (g_arena_on) {
+    if (!MemfdTake(bytes, &off))
+      return -1;
+    if (zone != MMLAB_HOST_ZONE_DMA32 && g_arena_on) {
       if (!g_arena) {
-        g_arena = aligned_alloc(bytes * kArenaChunks, bytes * kArenaChunks);
+        g_arena = ReserveAligned(bytes * kArenaChunks, bytes * kArenaChunks, false);
+        if (!g_arena)
+          Die("reserving the contiguous chunk arena", nullptr);
         g_arena_chunk_bytes = bytes;
       }
       if (g_arena_chunk_bytes != bytes || g_arena_next == kArenaChunks)
         Die("contiguous chunk arena exhausted or used with two chunk orders", nullptr);
       p = static_cast<char*>(g_arena) + bytes * g_arena_next++;
+      arena = true;
+    } else {
+      // Naturally aligned, like the buddy; DMA32 below 2 GiB.
+      p = ReserveAligned(bytes, bytes, zone == MMLAB_HOST_ZONE_DMA32);
+    }
+    if (!p || !MapShared(p, bytes, off)) {
+      if (p && !arena)
+        munmap(p, bytes);
+      MemfdGive(bytes, off);
+      return -1;
     }
   }
-  if (!p && !mapped)
-    p = aligned_alloc(bytes, bytes);  // naturally aligned, like the buddy
-  if (!p)
-    return -1;
   uintptr_t v = reinterpret_cast<uintptr_t>(p);
   if (zone == MMLAB_HOST_ZONE_DMA32 && v + bytes > (uintptr_t{1} << 32))
     Die("a DMA32 chunk above 4 GiB", nullptr);
@@ -452,7 +524,7 @@ int mmlab_host_chunk_alloc(uint32_t order, enum mmlab_host_zone zone, int can_sl
   memset(p, 0xa5, bytes);  // the host's pages are never zeroed for us
   {
     std::lock_guard<std::mutex> g(g_mu);
-    g_chunks[v] = {bytes, zone, mapped};
+    g_chunks[v] = {bytes, zone, arena, off};
   }
   g_borrowed++;
   out->vaddr = p;
@@ -711,18 +783,70 @@ int mmlab_host_wait_event_timeout(struct mmlab_host_waitq* wq, int (*cond)(void*
   MustNotHoldLocks("mmlab_host_wait_event_timeout");
   if (Atomic())
     Die("wait_event in an atomic context", nullptr);
+  g_waits++;
   std::unique_lock<std::mutex> lock(wq->mu);
   wq->cv.wait_for(lock, std::chrono::microseconds(timeout_us), [&] { return cond(arg) != 0; });
   return cond(arg);
 }
 
 void mmlab_host_wake_up(struct mmlab_host_waitq* wq) {
+  g_wakeups++;
   { std::lock_guard<std::mutex> g(wq->mu); }
   wq->cv.notify_all();
 }
 
-void* mmlab_host_vmap(const uint64_t*, uint32_t) { return nullptr; }
-void mmlab_host_vunmap(void*, uint32_t) {}
+// vmap: reserve nr_pages of address space, then map each run of pages
+// that are neighbours in the memfd with one mmap(MAP_SHARED|MAP_FIXED).
+void* mmlab_host_vmap(const uint64_t* pfns, uint32_t nr_pages) {
+  MustNotHoldLocks("mmlab_host_vmap");
+  if (Atomic())
+    Die("vmap in an atomic context", nullptr);
+  g_vmap_calls++;
+  std::lock_guard<std::mutex> g(g_mu);
+  if (g_fail_vmaps != 0) {
+    if (g_fail_vmaps > 0)
+      g_fail_vmaps--;
+    return nullptr;
+  }
+  if (nr_pages == 0)
+    Die("vmap of no pages", nullptr);
+  size_t bytes = size_t{nr_pages} << 12;
+  void* base = ReserveAligned(bytes, 4096, false);
+  if (!base)
+    return nullptr;
+  std::vector<off_t> offs(nr_pages);
+  for (uint32_t i = 0; i < nr_pages; i++) {
+    uintptr_t a = static_cast<uintptr_t>(pfns[i]) << 12;
+    auto it = g_chunks.upper_bound(a);
+    if (it == g_chunks.begin() || a >= std::prev(it)->first + std::prev(it)->second.bytes)
+      Die("vmap of a pfn the host never lent", nullptr);
+    --it;
+    offs[i] = it->second.file_off + static_cast<off_t>(a - it->first);
+  }
+  char* v = static_cast<char*>(base);
+  for (uint32_t i = 0; i < nr_pages;) {
+    uint32_t run = 1;
+    while (i + run < nr_pages && offs[i + run] == offs[i] + static_cast<off_t>(run) * 4096)
+      run++;
+    if (!MapShared(v + (size_t{i} << 12), size_t{run} << 12, offs[i]))
+      Die("mapping pages for vmap", strerror(errno));
+    i += run;
+  }
+  g_vmaps[reinterpret_cast<uintptr_t>(base)] = nr_pages;
+  return base;
+}
+
+void mmlab_host_vunmap(void* addr, uint32_t nr_pages) {
+  MustNotHoldLocks("mmlab_host_vunmap");
+  if (Atomic())
+    Die("vunmap in an atomic context", nullptr);
+  std::lock_guard<std::mutex> g(g_mu);
+  auto it = g_vmaps.find(reinterpret_cast<uintptr_t>(addr));
+  if (it == g_vmaps.end() || it->second != nr_pages)
+    Die("vunmap of an address vmap did not return, or with another page count", nullptr);
+  munmap(addr, size_t{nr_pages} << 12);
+  g_vmaps.erase(it);
+}
 
 void mmlab_host_format_symbol(uintptr_t addr, char* buf, size_t size) {
   snprintf(buf, size, "caller_0x%lx", static_cast<unsigned long>(addr));

@@ -2,10 +2,18 @@
 //
 // host_sim.h - a user-space host for the core (implements mmlab/host.h).
 //
-// Chunks: Normal (and "any") chunks come from aligned_alloc() with a fake
-// pfn of vaddr >> 12, which is always above 4 GiB here; DMA32 chunks are
-// mmap()ed below 2 GiB (MAP_32BIT), so their pfn, still vaddr >> 12, is
-// below 0x100000 as a real DMA32 page's is. ASan sees every chunk.
+// Chunks: every chunk is a piece of one sparse memfd (the simulated
+// physical memory) mapped MAP_SHARED at a naturally aligned address, with a
+// fake pfn of vaddr >> 12. Normal (and "any") chunks are mapped wherever
+// mmap puts them, always above 4 GiB here; DMA32 chunks below 2 GiB
+// (MAP_32BIT), so their pfn, still vaddr >> 12, is below 0x100000 as a real
+// DMA32 page's is. A returned chunk is unmapped (an access faults) and its
+// pages punched out of the memfd.
+//
+// vmap maps the memfd pages of the given pfns, in order, at a fresh
+// address, so writes through the vmap address show at each page's own
+// address (page_address) and back. wait_event_timeout / wake_up are a
+// condition variable per wait queue.
 //
 // CPUs: nr_cpu_ids simulated CPUs (default 4). A thread runs on the CPU it
 // bound itself to (BindCpu, default 0). local_irq_save takes that CPU's
@@ -129,6 +137,14 @@ void RecordTraces(bool on);
 std::vector<TraceEvent> Traces();
 void ClearTraces();
 uint64_t TraceCount(TraceKind kind);  // counted always, recording or not
+
+// --- vmap and wait queues --------------------------------------------------------
+// The next n vmap calls fail (n < 0: all).
+void FailVmaps(int n);
+uint64_t VmapsOutstanding();  // mapped now
+uint64_t VmapCalls();
+uint64_t WaitCalls();  // mmlab_host_wait_event_timeout calls
+uint64_t WakeUps();    // mmlab_host_wake_up calls
 
 }  // namespace sim
 

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// kmalloc.cc - kmalloc, kmalloc_array, krealloc, kfree, ksize over the
+// size-class caches and the page allocator (see kmalloc.h).
+#include "kmalloc.h"
+
+#include "core.h"
+#include "log.h"
+#include "slab.h"
+
+namespace mmlab {
+
+namespace {
+
+const char* const kKmallocNames[kNrKmallocSizes] = {
+    "kmalloc-8",   "kmalloc-16",  "kmalloc-32",  "kmalloc-64", "kmalloc-96",
+    "kmalloc-128", "kmalloc-192", "kmalloc-256", "kmalloc-512", "kmalloc-1k",
+    "kmalloc-2k",  "kmalloc-4k",  "kmalloc-8k",
+};
+static_assert(kNrKmallocSizes == SlabAllocator::kNrKmallocCaches, "one cache per class");
+
+uint32_t GetOrder(uint64_t size) {
+  uint32_t order = 0;
+  while ((uint64_t{MMLAB_PAGE_SIZE} << order) < size)
+    order++;
+  return order;
+}
+
+void Count(uint64_t& counter, int64_t n) {
+  __atomic_fetch_add(&counter, static_cast<uint64_t>(n), __ATOMIC_RELAXED);
+}
+
+mmlab_gfp_t FixFlags(mmlab_gfp_t gfp) {
+  if (gfp & MMLAB___GFP_DMA32) {
+    Report(nullptr, MMLAB_LOG_WARN,
+           "kmalloc: Unexpected gfp: __GFP_DMA32. Fixing up to gfp without it");
+    gfp &= ~MMLAB___GFP_DMA32;
+  }
+  return gfp;
+}
+
+// The large kmalloc block p starts, or null. Interrupts off.
+Page* LargeHead(Core& core, const void* p) {
+  Page* page = VirtToPageIrqsOff(core, p);
+  if (!page || !page->IsAllocHead() || !(page->Flags() & kPgLargeKmalloc) ||
+      Core::PageAddress(page) != reinterpret_cast<uintptr_t>(p))
+    return nullptr;
+  return page;
+}
+
+}  // namespace
+
+mmlab_status KmallocCreateCaches(Core& core, SlabAllocator& a) {
+  for (uint32_t i = 0; i < kNrKmallocSizes; i++) {
+    // A core of small chunks serves the classes a slab of its chunk order
+    // cannot hold from the page allocator, as above 8192.
+    if (kKmallocSizes[i] > (MMLAB_PAGE_SIZE << core.chunk_order()))
+      break;
+    KmemCache* s = nullptr;
+    mmlab_status st = KmemCacheCreate(core, kKmallocNames[i], kKmallocSizes[i], 0,
+                                      MMLAB_SLAB_NO_MERGE, nullptr, true, &s, nullptr);
+    if (st != MMLAB_OK)
+      return st;
+    a.kmalloc_caches[i] = s;
+  }
+  return MMLAB_OK;
+}
+
+KmallocCounters KmallocCountersSum(Core& core) {
+  SlabAllocator& a = core.slab();
+  return {__atomic_load_n(&a.large_pages, __ATOMIC_RELAXED),
+          __atomic_load_n(&a.large_allocs, __ATOMIC_RELAXED),
+          __atomic_load_n(&a.bad_kfrees, __ATOMIC_RELAXED),
+          __atomic_load_n(&a.overflows, __ATOMIC_RELAXED)};
+}
+
+void* Kmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBuf* why) {
+  SlabAllocator& a = core.slab();
+  if (size == 0) {
+    mmlab_host_trace_kmalloc(caller, MMLAB_ZERO_SIZE_PTR, 0, 0, gfp);
+    return MMLAB_ZERO_SIZE_PTR;
+  }
+  gfp = FixFlags(gfp);
+  KmemCache* s =
+      size <= MMLAB_KMALLOC_MAX_CACHE_SIZE ? a.kmalloc_caches[KmallocIndex(size)] : nullptr;
+  if (s) {
+    void* obj = KmemCacheAllocCaller(s, gfp, caller, size, false);
+    mmlab_host_trace_kmalloc(caller, obj, size, s->layout.size, gfp);
+    if (!obj)
+      Report(why, MMLAB_LOG_WARN, "kmalloc: no memory for %lu bytes (%s)",
+             static_cast<uint64_t>(size), s->name);
+    return obj;
+  }
+  // kmalloc_large: a compound block of pages.
+  uint32_t order = GetOrder(size);
+  if (order > core.chunk_order()) {
+    Count(a.overflows, 1);
+    Report(why, MMLAB_LOG_WARN, "kmalloc: size %lu is above the largest kmalloc (%lu bytes)",
+           static_cast<uint64_t>(size), MMLAB_PAGE_SIZE << core.chunk_order());
+    mmlab_host_trace_kmalloc(caller, nullptr, size, 0, gfp);
+    return nullptr;
+  }
+  if (gfp & MMLAB___GFP_DIRECT_RECLAIM)
+    mmlab_host_might_sleep();
+  Page* page = core.AllocPages(gfp | MMLAB___GFP_COMP, order, kPgLargeKmalloc);
+  void* p = page ? reinterpret_cast<void*>(Core::PageAddress(page)) : nullptr;
+  if (page) {
+    Count(a.large_pages, int64_t{1} << order);
+    Count(a.large_allocs, 1);
+  } else {
+    Report(why, MMLAB_LOG_WARN, "kmalloc: no memory for %lu bytes (order %u pages)",
+           static_cast<uint64_t>(size), order);
+  }
+  mmlab_host_trace_kmalloc(caller, p, size, MMLAB_PAGE_SIZE << order, gfp);
+  return p;
+}
+
+void* KmallocArray(Core& core, size_t n, size_t size, mmlab_gfp_t gfp, uintptr_t caller,
+                   TextBuf* why) {
+  size_t bytes;
+  if (__builtin_mul_overflow(n, size, &bytes)) {
+    Count(core.slab().overflows, 1);
+    Report(why, MMLAB_LOG_WARN, "kmalloc_array: %lu * %lu bytes overflows; refused",
+           static_cast<uint64_t>(n), static_cast<uint64_t>(size));
+    return nullptr;
+  }
+  return Kmalloc(core, bytes, gfp, caller, why);
+}
+
+bool KmallocLookup(Core& core, const void* p, KmallocWhere* out) {
+  if (p == MMLAB_ZERO_SIZE_PTR) {
+    *out = {"ZERO_SIZE_PTR", 0, 0};
+    return true;
+  }
+  if (!p)
+    return false;
+  uint32_t cpu;
+  unsigned long flags = mmlab_host_local_irq_save(&cpu);
+  bool ok = false;
+  if (Page* large = LargeHead(core, p)) {
+    *out = {nullptr, large->order, MMLAB_PAGE_SIZE << large->order};
+    ok = true;
+  } else {
+    Page* page = VirtToPageIrqsOff(core, p);
+    Page* slab = nullptr;
+    if (page && page->State() == PageState::kAllocHead)
+      slab = page;
+    else if (page && page->State() == PageState::kAllocTail)
+      slab = ReadOnce(page->slab_head);
+    KmemCache* s = slab && (slab->Flags() & kPgSlab)
+                       ? static_cast<KmemCache*>(ReadOnce(slab->slab_cache))
+                       : nullptr;
+    if (s && s->kmalloc &&
+        (reinterpret_cast<uintptr_t>(p) - KmemCache::SlabBase(slab)) % s->layout.size == 0) {
+      *out = {s->name, 0, s->layout.object_size};
+      ok = true;
+    }
+  }
+  mmlab_host_local_irq_restore(flags);
+  return ok;
+}
+
+size_t Ksize(Core& core, const void* p) {
+  KmallocWhere where;
+  return KmallocLookup(core, p, &where) ? where.ksize : 0;
+}
+
+bool Kfree(Core& core, const void* p, uintptr_t caller, TextBuf* why) {
+  if (!p || p == MMLAB_ZERO_SIZE_PTR)
+    return true;
+  SlabAllocator& a = core.slab();
+  uint32_t cpu;
+  unsigned long flags = mmlab_host_local_irq_save(&cpu);
+  Page* large = LargeHead(core, p);
+  KmemCache* s = nullptr;
+  Page* slab = nullptr;
+  if (!large) {
+    slab = SlabFindObject(core, nullptr, p, &s, "kfree", why);
+    if (slab && !s->kmalloc) {
+      char ptr[32];
+      mmlab_host_format_ptr(p, ptr, sizeof(ptr));
+      Report(why, MMLAB_LOG_WARN, "kfree: object %s is from cache %s, not kmalloc; ignored", ptr,
+             s->name);
+      slab = nullptr;
+    }
+  }
+  mmlab_host_local_irq_restore(flags);
+  if (large) {
+    uint32_t order = large->order;
+    mmlab_host_trace_kfree(caller, p);
+    if (core.FreePages(large, order, why) == MMLAB_OK) {
+      Count(a.large_pages, -(int64_t{1} << order));
+      return true;
+    }
+    Count(a.bad_kfrees, 1);
+    return false;
+  }
+  if (!slab) {
+    Count(a.bad_kfrees, 1);
+    return false;
+  }
+  mmlab_host_trace_kfree(caller, p);
+  KmemCacheFreeFound(s, slab, const_cast<void*>(p));
+  return true;
+}
+
+void* Krealloc(Core& core, const void* p, size_t new_size, mmlab_gfp_t gfp, uintptr_t caller,
+               TextBuf* why) {
+  if (!p || p == MMLAB_ZERO_SIZE_PTR)
+    return Kmalloc(core, new_size, gfp, caller, why);
+  if (new_size == 0) {
+    // mmlab's contract (core.h): the memory is freed and NULL returned
+    // (Linux returns ZERO_SIZE_PTR here).
+    Kfree(core, p, caller, why);
+    return nullptr;
+  }
+  size_t ks = Ksize(core, p);
+  if (ks == 0) {
+    char ptr[32];
+    mmlab_host_format_ptr(p, ptr, sizeof(ptr));
+    Count(core.slab().bad_kfrees, 1);
+    Report(why, MMLAB_LOG_WARN, "krealloc: %s is not a kmalloc object; refused", ptr);
+    return nullptr;
+  }
+  // Linux's __do_krealloc: still fits, stays where it is.
+  if (new_size <= ks)
+    return const_cast<void*>(p);
+  void* q = Kmalloc(core, new_size, gfp & ~MMLAB___GFP_ZERO, caller, why);
+  if (!q)
+    return nullptr;  // p is untouched, as in Linux
+  __builtin_memcpy(q, p, ks);
+  if (gfp & MMLAB___GFP_ZERO)
+    __builtin_memset(static_cast<char*>(q) + ks, 0, Ksize(core, q) - ks);
+  Kfree(core, p, caller, nullptr);
+  return q;
+}
+
+}  // namespace mmlab
+
+using mmlab::Core;
+
+extern "C" {
+
+void* mmlab_core_kmalloc(struct mmlab_core* core, size_t size, mmlab_gfp_t gfp, uintptr_t caller) {
+  if (!MMLAB_ASSERT(core))
+    return nullptr;
+  return mmlab::Kmalloc(*Core::From(core), size, gfp, caller, nullptr);
+}
+
+void* mmlab_core_kmalloc_array(struct mmlab_core* core, size_t n, size_t size, mmlab_gfp_t gfp,
+                               uintptr_t caller) {
+  if (!MMLAB_ASSERT(core))
+    return nullptr;
+  return mmlab::KmallocArray(*Core::From(core), n, size, gfp, caller, nullptr);
+}
+
+void* mmlab_core_krealloc(struct mmlab_core* core, const void* p, size_t new_size,
+                          mmlab_gfp_t gfp, uintptr_t caller) {
+  if (!MMLAB_ASSERT(core))
+    return nullptr;
+  return mmlab::Krealloc(*Core::From(core), p, new_size, gfp, caller, nullptr);
+}
+
+void mmlab_core_kfree(struct mmlab_core* core, const void* p, uintptr_t caller) {
+  if (!MMLAB_ASSERT(core))
+    return;
+  mmlab::Kfree(*Core::From(core), p, caller, nullptr);
+}
+
+size_t mmlab_core_ksize(struct mmlab_core* core, const void* p) {
+  if (!MMLAB_ASSERT(core))
+    return 0;
+  return mmlab::Ksize(*Core::From(core), p);
+}
+
+}  // extern "C"

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// slab.h - slab caches (Linux: struct kmem_cache, mm/slab_common.c) and
+// the policy interface that runs them (mm/slub.c today).
+//
+// How it works:
+//  - A KmemCache hands out objects of one size carved from slabs: blocks of
+//    2^order pages taken from Core::AllocPages with the caller's gfp (so a
+//    GFP_ATOMIC request stays atomic) and marked kPgSlab. The slab's own
+//    bookkeeping lives in the pages' descriptors (page_desc.h), never in
+//    the slab memory, except the free pointer each free object carries at
+//    `offset` (in the middle of the object, or after it when the cache has
+//    a constructor, as SLUB does, so a constructed object keeps its state).
+//  - The generic part here (layout, slab creation with the constructor run
+//    once per object, the per-zone partial/full lists under the cache
+//    lock, discard, shrink, the checker, destroy with its leak report) is
+//    shared. What happens on alloc and free - per-CPU slabs, which list a
+//    slab goes to - is the cache's SlabPolicy. slub.cc is the only policy
+//    now; issue #7 adds others, switchable per cache (SetPolicy).
+//  - Every cache (the kmalloc size classes, caches made through the C ABI
+//    and through the control file) is on the allocator's list, which the
+//    slabinfo view, the checker and the one "slab" shrinker walk.
+//
+// Lock order: the allocator's list lock, then interrupts off on this CPU,
+// then a cache lock ("mmlab_kmem_cache"); the zone locks only ever inside
+// Core::AllocPages / FreePages, which are never called with a cache lock
+// held.
+#ifndef MMLAB_CXXCORE_SLAB_H
+#define MMLAB_CXXCORE_SLAB_H
+
+#include "base.h"
+#include "format.h"
+#include "lock.h"
+#include "mmlab/core.h"
+#include "page_desc.h"
+#include "pcp.h"
+#include "shrinker.h"
+#include "subsys.h"
+
+namespace mmlab {
+
+class Core;
+class KmemCache;
+
+// Largest slab order (Linux: PAGE_ALLOC_COSTLY_ORDER caps slub_max_order).
+constexpr uint32_t kSlabMaxOrder = 3;
+// Objects a slab aims for at least (slub_min_objects for 2 CPUs: 4 * (fls(2) + 1)).
+constexpr uint32_t kSlabMinObjects = 8;
+// Largest object a cache may have (twice the largest kmalloc class).
+constexpr uint32_t kSlabMaxSize = 2 * MMLAB_KMALLOC_MAX_CACHE_SIZE;
+// Empty slabs a node keeps on its partial list (SLUB's min_partial bounds).
+constexpr uint32_t kSlabMinPartial = 1;
+// Leaked objects named per cache in a destroy report.
+constexpr uint32_t kSlabMaxLeakReports = 32;
+// Zone nodes ("node" in SLUB): one per mmlab zone.
+constexpr uint32_t kSlabNodes = MMLAB_NR_ZONES;
+
+// SLUB's kmem_cache_node: one per zone. Slabs here are not any CPU's.
+struct KmemCacheNode {
+  SlabList partial;        // some objects free
+  SlabList full;           // no object free (SLUB keeps this list only with debug)
+  uint64_t nr_partial = 0;
+  uint64_t nr_full = 0;
+  uint64_t nr_slabs = 0;       // every slab of this node, CPU slabs included
+  uint64_t total_objects = 0;  // objects in those slabs
+
+  KmemCacheNode() = default;
+  MMLAB_NO_COPY(KmemCacheNode);
+};
+
+struct SlabCacheStats {
+  uint64_t allocs = 0;  // objects handed out (alloc, bulk), per CPU
+  uint64_t frees = 0;
+  uint64_t fastpath_allocs = 0;
+  uint64_t fastpath_frees = 0;
+};
+
+// What a cache's slabs look like; filled by Layout().
+struct SlabLayout {
+  uint32_t object_size;  // what the caller asked for
+  uint32_t size;         // stride: object, free pointer if outside, aligned
+  uint32_t align;
+  uint32_t offset;       // free pointer's offset in an object
+  uint32_t order;
+  uint32_t objects;      // per slab of `order`
+  uint32_t waste;        // bytes per slab no object uses
+};
+
+// Linux's calculate_alignment(): the requested alignment, raised to the
+// cache line for SLAB_HWCACHE_ALIGN (halved while the object fits in half
+// a line), at least 8.
+uint32_t CalculateAlignment(uint32_t flags, uint32_t align, uint32_t size);
+// Linux's calc_slab_order()/calculate_order(): the smallest order holding
+// at least min_objects whose waste is at most 1/fract of the slab, trying
+// fract 16, 8 then min_objects shrinking; order 0 for a lone object.
+// max_chunk_order caps every order (the core's chunk order).
+uint32_t CalculateOrder(uint32_t size, uint32_t max_chunk_order, uint32_t* objects_out);
+// The whole layout for a size/align/flags/ctor; false when impossible.
+bool Layout(uint32_t size, uint32_t align, uint32_t flags, bool has_ctor,
+            uint32_t max_chunk_order, SlabLayout* out);
+
+// --- the policy interface ----------------------------------------------------
+// How a cache's alloc and free run. One instance per policy, stateless;
+// what it keeps per cache hangs off KmemCache::policy_data (allocated by
+// Attach with the metadata allocator, freed by Detach). Every hook may be
+// called in atomic context except Attach/Detach/FlushAll.
+class SlabPolicy {
+ public:
+  virtual const char* name() const = 0;
+  // Per-cache state; may sleep.
+  virtual mmlab_status Attach(KmemCache& s) = 0;
+  virtual void Detach(KmemCache& s) = 0;
+  // One object, or null. gfp already checked; never sleeps unless gfp may.
+  virtual void* Alloc(KmemCache& s, mmlab_gfp_t gfp) = 0;
+  // obj is a verified object start inside slab (a slab of s). Refuses and
+  // reports what it can tell is a double free (SLUB: obj is the head of
+  // the freelist it would go on, or the slab has no object in use).
+  virtual void Free(KmemCache& s, Page* slab, void* obj) = 0;
+  // Gives every online CPU's objects back to the node lists (may sleep; no
+  // lock); with offline_too, also those of CPUs that did not answer - only
+  // when nobody else uses the cache any more (destroy).
+  virtual void FlushAll(KmemCache& s, bool offline_too) = 0;
+  // With s.lock held: the CPU slabs (counted into *frozen per node) and
+  // objects held per CPU; logs and counts violations.
+  virtual uint64_t CheckCpuSlabs(KmemCache& s, uint64_t (&frozen)[kSlabNodes]) = 0;
+
+ protected:
+  ~SlabPolicy() = default;
+};
+
+SlabPolicy& SlubPolicy();
+
+// --- a cache -------------------------------------------------------------------
+class KmemCache {
+ public:
+  Core* core = nullptr;
+  SlabPolicy* policy = nullptr;
+  void* policy_data = nullptr;
+  char name[MMLAB_KMEM_CACHE_NAME_MAX] = {};
+  uint32_t flags = 0;
+  mmlab_ctor_fn ctor = nullptr;
+  SlabLayout layout = {};
+  mmlab_gfp_t allocflags = 0;  // added to every slab allocation (__GFP_DMA32)
+  bool kmalloc = false;        // one of the size classes
+  uint64_t control_id = 0;     // id in the control file, 0 when not made there
+  ListNode cache_list = {};    // the allocator's list
+
+  // Destroyed with objects still live: only frees (and a later destroy)
+  // may reach it; its empty slabs are discarded at once.
+  bool zombie = false;
+
+  SpinLock lock;
+  KmemCacheNode node[kSlabNodes] MMLAB_GUARDED_BY(lock);
+  uint64_t ctor_calls MMLAB_GUARDED_BY(lock) = 0;
+  uint64_t slabs_allocated MMLAB_GUARDED_BY(lock) = 0;  // ever
+  uint64_t slabs_freed MMLAB_GUARDED_BY(lock) = 0;      // ever
+  uint64_t bad_frees = 0;  // WriteOnce'd; reported frees refused
+  PerCpu<SlabCacheStats> stats;
+
+  KmemCache() = default;
+  MMLAB_NO_COPY(KmemCache);
+
+  mmlab_kmem_cache* handle() { return reinterpret_cast<mmlab_kmem_cache*>(this); }
+  static KmemCache* From(mmlab_kmem_cache* c) { return reinterpret_cast<KmemCache*>(c); }
+
+  // --- helpers for policies -------------------------------------------------
+  static uintptr_t SlabBase(const Page* slab);
+  uint32_t ObjectsIn(const Page* slab) const {
+    return static_cast<uint32_t>((MMLAB_PAGE_SIZE << slab->order) / layout.size);
+  }
+  void* FreePointer(void* obj) const {
+    void* next;
+    __builtin_memcpy(&next, static_cast<char*>(obj) + layout.offset, sizeof(next));
+    return next;
+  }
+  void SetFreePointer(void* obj, void* next) const {
+    __builtin_memcpy(static_cast<char*>(obj) + layout.offset, &next, sizeof(next));
+  }
+  // The slab's own freelist (kept as an offset in the descriptor).
+  void* SlabFreelist(const Page* slab) const {
+    return slab->freelist == kSlabNoFree ? nullptr
+                                         : reinterpret_cast<void*>(SlabBase(slab) + slab->freelist);
+  }
+  void SetSlabFreelist(Page* slab, void* obj) const {
+    slab->freelist = obj ? static_cast<uint32_t>(reinterpret_cast<uintptr_t>(obj) - SlabBase(slab))
+                         : kSlabNoFree;
+  }
+  static uint32_t NodeOf(const Page* slab);
+  // The gfp for a new slab: the caller's reclaim bits, the cache's zone.
+  mmlab_gfp_t SlabGfp(mmlab_gfp_t gfp) const;
+  // Nodes to take partial slabs from, preferred first.
+  uint32_t NodeOrder(mmlab_gfp_t gfp, uint32_t (&order)[kSlabNodes]) const;
+
+  // A new slab with every object constructed and on its freelist, inuse 0,
+  // on no list and not yet counted. No lock held; null on failure.
+  Page* NewSlab(mmlab_gfp_t gfp);
+  // Counts a new slab into its node (lock held).
+  void AccountNewSlab(Page* slab) MMLAB_REQUIRES(lock);
+  // Takes an empty or unwanted slab out of its node's counts (lock held);
+  // the caller frees it with FreeSlab after dropping the lock.
+  void UnaccountSlab(Page* slab) MMLAB_REQUIRES(lock);
+  // Clears the slab fields and gives the pages back. No lock held.
+  void FreeSlab(Page* slab);
+  // A slab that is no CPU's any more goes to the list its objects say
+  // (lock held): full, partial, or - empty, with enough partial slabs
+  // already or on a zombie - onto *discard for FreeSlab after unlocking.
+  void PutSlab(Page* slab, bool to_tail, SlabList* discard) MMLAB_REQUIRES(lock);
+  // Moves every empty slab on the partial lists to *discard.
+  uint64_t TakeEmptySlabs(SlabList* discard) MMLAB_REQUIRES(lock);
+};
+
+// --- the allocator: every cache, kmalloc's classes, the shrinker -------------------
+class SlabAllocator {
+ public:
+  Core* core = nullptr;
+  SpinLock list_lock;
+  List<KmemCache, __builtin_offsetof(KmemCache, cache_list)> caches MMLAB_GUARDED_BY(list_lock);
+  uint64_t nr_caches MMLAB_GUARDED_BY(list_lock) = 0;
+  uint64_t next_control_id MMLAB_GUARDED_BY(list_lock) = 1;
+  Shrinker shrinker = {};
+  bool shrinker_registered = false;
+
+  static constexpr uint32_t kNrKmallocCaches = 13;
+  KmemCache* kmalloc_caches[kNrKmallocCaches] = {};
+
+  // kmalloc's counters (atomic adds; kmalloc.cc).
+  uint64_t large_pages = 0;  // pages of large kmallocs now
+  uint64_t large_allocs = 0;
+  uint64_t bad_kfrees = 0;
+  uint64_t overflows = 0;  // kmalloc_array/kcalloc refusals and too-large requests
+
+  SlabAllocator() = default;
+  MMLAB_NO_COPY(SlabAllocator);
+};
+
+// kmem_cache_create for the allocator's own and the C ABI's caches.
+mmlab_status KmemCacheCreate(Core& core, const char* name, uint32_t size, uint32_t align,
+                             uint32_t flags, mmlab_ctor_fn ctor, bool kmalloc, KmemCache** out,
+                             TextBuf* why);
+// The free path's checks: the slab holding obj if it is an object start of
+// cache s (or, with s null, of any cache: *owner gets it). Reports and
+// returns null otherwise. Interrupts off.
+Page* SlabFindObject(Core& core, KmemCache* s, const void* obj, KmemCache** owner,
+                     const char* func, TextBuf* why);
+Page* VirtToPageIrqsOff(Core& core, const void* addr);
+void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size_t bytes_req,
+                           bool trace);
+// Frees an object already found by SlabFindObject (tracepoint by caller).
+void KmemCacheFreeFound(KmemCache* s, Page* slab, void* obj);
+
+// Control-file bookkeeping (command_slab.cc).
+KmemCache* SlabFindControlCache(Core& core, uint64_t id);
+uint64_t SlabAssignControlId(Core& core, KmemCache* s);
+// "name .. objsize .. ctor_calls .." for cache_info.
+void SlabCacheInfo(KmemCache& s, TextBuf* out);
+// kmem_cache_destroy (MMLAB_EBUSY, reported, with live objects).
+mmlab_status KmemCacheDestroy(KmemCache* s);
+// ctor=fill: the byte it writes.
+constexpr uint8_t kCtorFillByte = 0xc7;
+void CtorFill(void* obj);
+
+}  // namespace mmlab
+
+#endif  // MMLAB_CXXCORE_SLAB_H

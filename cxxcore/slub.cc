@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// slub.cc - the SLUB policy (mm/slub.c without debugging): per-CPU slabs
+// and freelists on the fast path, per-zone partial lists on the slow path.
+//
+// How it works:
+//  - Each CPU has a kmem_cache_cpu: `slab`, the slab it allocates from
+//    ("frozen": no node list holds it, frozen = cpu + 1), and `freelist`,
+//    the free objects of that slab it took. Allocation pops freelist and
+//    free of an object of the CPU's own slab pushes it, both with
+//    interrupts off on this CPU and no lock (Linux uses this_cpu_cmpxchg
+//    with preemption on; mmlab disables interrupts, like the per-CPU page
+//    lists in pcp.cc).
+//  - Any other free goes to the object's slab's own freelist under the
+//    cache lock (Linux: cmpxchg on slab->freelist plus list_lock when a
+//    list changes): a full slab becomes partial, an empty one is discarded
+//    when the node already has kSlabMinPartial partial slabs.
+//  - When the CPU freelist is empty, the slow path takes what remote frees
+//    put on the CPU slab's freelist, or deactivates the slab (its objects
+//    back, onto the full or partial list) and freezes the first partial
+//    slab of the preferred zone, or - with no lock and interrupts back on,
+//    since the page allocator may sleep for the gfp given - makes a new
+//    slab and installs it.
+//  - c->slab changes only under the cache lock, so the checker and flush
+//    can trust it; c->freelist is the CPU's alone.
+#include "check.h"
+#include "core.h"
+#include "log.h"
+#include "slab.h"
+
+namespace mmlab {
+
+namespace {
+
+struct KmemCacheCpu {
+  void* freelist = nullptr;
+  Page* slab = nullptr;  // WriteOnce under the cache lock; ReadOnce remotely
+
+  KmemCacheCpu() = default;
+  MMLAB_NO_COPY(KmemCacheCpu);
+};
+
+using CpuSlabs = PerCpu<KmemCacheCpu>;
+
+CpuSlabs& Cpus(KmemCache& s) { return *static_cast<CpuSlabs*>(s.policy_data); }
+
+void Install(KmemCache& s, KmemCacheCpu* c, Page* slab, uint32_t cpu) MMLAB_REQUIRES(s.lock) {
+  slab->frozen = static_cast<uint16_t>(cpu + 1);
+  c->freelist = s.SlabFreelist(slab);
+  s.SetSlabFreelist(slab, nullptr);
+  slab->inuse = static_cast<uint16_t>(s.ObjectsIn(slab));
+  WriteOnce(c->slab, slab);
+}
+
+// Linux's deactivate_slab: the CPU's objects go back to the slab, which
+// goes to the list its state says.
+void Deactivate(KmemCache& s, KmemCacheCpu* c, SlabList* discard) MMLAB_REQUIRES(s.lock) {
+  Page* slab = c->slab;
+  if (!slab)
+    return;
+  while (void* obj = c->freelist) {
+    c->freelist = s.FreePointer(obj);
+    s.SetFreePointer(obj, s.SlabFreelist(slab));
+    s.SetSlabFreelist(slab, obj);
+    slab->inuse--;
+  }
+  slab->frozen = 0;
+  WriteOnce(c->slab, static_cast<Page*>(nullptr));
+  s.PutSlab(slab, true, discard);
+}
+
+void* Pop(KmemCache& s, KmemCacheCpu* c) {
+  void* obj = c->freelist;
+  if (obj)
+    c->freelist = s.FreePointer(obj);
+  return obj;
+}
+
+// Linux's ___slab_alloc up to new_slab: remote frees of the CPU slab, then
+// a partial slab. Lock held, interrupts off on cpu.
+void* RefillLocked(KmemCache& s, KmemCacheCpu* c, uint32_t cpu, mmlab_gfp_t gfp,
+                   SlabList* discard) MMLAB_REQUIRES(s.lock) {
+  if (Page* slab = c->slab) {
+    void* remote = s.SlabFreelist(slab);
+    if (remote) {
+      c->freelist = remote;
+      s.SetSlabFreelist(slab, nullptr);
+      slab->inuse = static_cast<uint16_t>(s.ObjectsIn(slab));
+      return Pop(s, c);
+    }
+    Deactivate(s, c, discard);
+  }
+  uint32_t order[kSlabNodes];
+  uint32_t nr = s.NodeOrder(gfp, order);
+  for (uint32_t i = 0; i < nr; i++) {
+    KmemCacheNode& n = s.node[order[i]];
+    Page* slab = n.partial.PopFront();
+    if (!slab)
+      continue;
+    n.nr_partial--;
+    Install(s, c, slab, cpu);
+    return Pop(s, c);
+  }
+  return nullptr;
+}
+
+uint64_t FreeAll(KmemCache& s, SlabList* discard) {
+  uint64_t pages = 0;
+  while (Page* slab = discard->PopFront()) {
+    pages += uint64_t{1} << slab->order;
+    s.FreeSlab(slab);
+  }
+  return pages;
+}
+
+void ReportDoubleFree(KmemCache& s, Page* slab, void* obj, const char* why) {
+  char ptr[32];
+  mmlab_host_format_ptr(obj, ptr, sizeof(ptr));
+  Report(nullptr, MMLAB_LOG_WARN,
+      "kmem_cache_free(%s): double free of object %s in the slab at pfn 0x%lx (%s); ignored",
+      s.name, ptr, Core::PageToPfn(slab), why);
+  WriteOnce(s.bad_frees, s.bad_frees + 1);
+}
+
+struct FlushArg {
+  KmemCache* s;
+  SlabList discard;  // under s->lock (CPUs flush concurrently in the kernel)
+};
+
+void FlushCpu(void* arg) {
+  FlushArg* f = static_cast<FlushArg*>(arg);
+  KmemCache& s = *f->s;
+  uint32_t cpu;
+  unsigned long flags = mmlab_host_local_irq_save(&cpu);
+  {
+    IrqSaveGuard guard(s.lock);
+    Deactivate(s, Cpus(s).at(cpu), &f->discard);
+  }
+  mmlab_host_local_irq_restore(flags);
+}
+
+class Slub final : public SlabPolicy {
+ public:
+  const char* name() const override { return "slub"; }
+
+  mmlab_status Attach(KmemCache& s) override {
+    void* mem = mmlab_host_meta_alloc(sizeof(CpuSlabs), 1);
+    if (!mem)
+      return MMLAB_ENOMEM;
+    CpuSlabs* cpus = new (mem) CpuSlabs();
+    if (!cpus->Alloc(s.core->nr_cpus())) {
+      cpus->~CpuSlabs();
+      mmlab_host_meta_free(mem, sizeof(CpuSlabs));
+      return MMLAB_ENOMEM;
+    }
+    s.policy_data = cpus;
+    return MMLAB_OK;
+  }
+
+  void Detach(KmemCache& s) override {
+    CpuSlabs* cpus = static_cast<CpuSlabs*>(s.policy_data);
+    if (!cpus)
+      return;
+    cpus->Free();
+    cpus->~CpuSlabs();
+    mmlab_host_meta_free(cpus, sizeof(CpuSlabs));
+    s.policy_data = nullptr;
+  }
+
+  void* Alloc(KmemCache& s, mmlab_gfp_t gfp) override {
+    CpuSlabs& cpus = Cpus(s);
+    uint32_t cpu;
+    unsigned long flags = mmlab_host_local_irq_save(&cpu);
+    KmemCacheCpu* c = cpus.at(cpu);
+    void* obj = Pop(s, c);
+    if (MMLAB_LIKELY(obj)) {
+      SlabCacheStats* st = s.stats.at(cpu);
+      PerCpuAdd(st->allocs, 1);
+      PerCpuAdd(st->fastpath_allocs, 1);
+      mmlab_host_local_irq_restore(flags);
+      return obj;
+    }
+    SlabList discard;
+    {
+      IrqSaveGuard guard(s.lock);
+      obj = RefillLocked(s, c, cpu, gfp, &discard);
+    }
+    if (obj)
+      PerCpuAdd(s.stats.at(cpu)->allocs, 1);
+    mmlab_host_local_irq_restore(flags);
+    FreeAll(s, &discard);
+    if (obj)
+      return obj;
+
+    // A new slab, with interrupts on and no lock: the page allocator may
+    // sleep (or not) as the gfp says, and the constructor runs here.
+    Page* slab = s.NewSlab(gfp);
+    if (!slab)
+      return nullptr;
+    flags = mmlab_host_local_irq_save(&cpu);
+    c = cpus.at(cpu);
+    {
+      IrqSaveGuard guard(s.lock);
+      s.AccountNewSlab(slab);
+      // Another slab may have been installed meanwhile (an interrupt, or
+      // we run on another CPU now): SLUB flushes it and uses the new one.
+      Deactivate(s, c, &discard);
+      Install(s, c, slab, cpu);
+      obj = Pop(s, c);
+    }
+    PerCpuAdd(s.stats.at(cpu)->allocs, 1);
+    mmlab_host_local_irq_restore(flags);
+    FreeAll(s, &discard);
+    return obj;
+  }
+
+  void Free(KmemCache& s, Page* slab, void* obj) override {
+    uint32_t cpu;
+    unsigned long flags = mmlab_host_local_irq_save(&cpu);
+    KmemCacheCpu* c = Cpus(s).at(cpu);
+    if (MMLAB_LIKELY(c->slab == slab)) {
+      if (MMLAB_UNLIKELY(obj == c->freelist)) {
+        mmlab_host_local_irq_restore(flags);
+        ReportDoubleFree(s, slab, obj, "head of the CPU freelist");
+        return;
+      }
+      s.SetFreePointer(obj, c->freelist);
+      c->freelist = obj;
+      SlabCacheStats* st = s.stats.at(cpu);
+      PerCpuAdd(st->frees, 1);
+      PerCpuAdd(st->fastpath_frees, 1);
+      mmlab_host_local_irq_restore(flags);
+      return;
+    }
+    SlabList discard;
+    const char* bad = nullptr;
+    {
+      IrqSaveGuard guard(s.lock);
+      KmemCacheNode& n = s.node[KmemCache::NodeOf(slab)];
+      const bool was_full = slab->freelist == kSlabNoFree;
+      if (slab->slab_cache != &s)
+        bad = "the slab was freed meanwhile";
+      else if (obj == s.SlabFreelist(slab))
+        bad = "head of the slab freelist";
+      else if (slab->inuse == 0)
+        bad = "no object of the slab is in use";
+      if (!bad) {
+        s.SetFreePointer(obj, s.SlabFreelist(slab));
+        s.SetSlabFreelist(slab, obj);
+        slab->inuse--;
+        if (!slab->frozen && (slab->inuse == 0 || was_full)) {
+          SlabList::Remove(slab);
+          if (was_full)
+            n.nr_full--;
+          else
+            n.nr_partial--;
+          s.PutSlab(slab, true, &discard);
+        }
+        PerCpuAdd(s.stats.at(cpu)->frees, 1);
+      }
+    }
+    mmlab_host_local_irq_restore(flags);
+    if (bad)
+      ReportDoubleFree(s, slab, obj, bad);
+    FreeAll(s, &discard);
+  }
+
+  void FlushAll(KmemCache& s, bool offline_too) override {
+    FlushArg f;
+    f.s = &s;
+    mmlab_host_on_each_cpu(FlushCpu, &f);
+    if (offline_too) {
+      CpuSlabs& cpus = Cpus(s);
+      IrqSaveGuard guard(s.lock);
+      for (uint32_t cpu = 0; cpu < cpus.nr_cpus(); cpu++)
+        Deactivate(s, cpus.at(cpu), &f.discard);
+    }
+    FreeAll(s, &f.discard);
+  }
+
+  uint64_t CheckCpuSlabs(KmemCache& s, uint64_t (&frozen)[kSlabNodes]) override {
+    CheckReport report;
+    CpuSlabs& cpus = Cpus(s);
+    for (uint32_t cpu = 0; cpu < cpus.nr_cpus(); cpu++) {
+      const Page* slab = ReadOnce(cpus.at(cpu)->slab);
+      if (!slab)
+        continue;
+      if (!slab->IsAllocHead() || !(slab->Flags() & kPgSlab) || slab->slab_cache != &s) {
+        report.Violation("slab %s: CPU %u's slab is not a slab of the cache", s.name, cpu);
+        continue;
+      }
+      if (slab->frozen != cpu + 1)
+        report.Violation("slab %s: CPU %u's slab at pfn 0x%lx is marked frozen %u", s.name, cpu,
+                         Core::PageToPfn(slab), slab->frozen);
+      if (slab->slab_list.linked())
+        report.Violation("slab %s: CPU %u's slab at pfn 0x%lx is on a node list", s.name, cpu,
+                         Core::PageToPfn(slab));
+      frozen[KmemCache::NodeOf(slab)]++;
+    }
+    report.Finish();
+    return report.count();
+  }
+};
+
+constinit Slub g_slub;
+
+}  // namespace
+
+SlabPolicy& SlubPolicy() { return g_slub; }
+
+}  // namespace mmlab
