@@ -12,7 +12,9 @@
 #      TAP output is shown indented with "# ", as the kselftest runner does
 #   2b. if /lib/mmlab/mmlab_client.ko is there (the exported API's test
 #      client), insmod it: its init runs every check and fails on any, and
-#      the log must say "mmlab_client: all <N> tests passed"; then rmmod it
+#      the log must say "mmlab_client: all <N> tests passed"; the
+#      mmlab:kmalloc records it caused must name it as call_site (the
+#      wrappers pass _RET_IP_); then rmmod it
 #   3. rmmod mmlab; the kernel log must then hold exactly
 #      "mmlab: unload: <B> pages borrowed from the host, <R> returned" with
 #      B == R, and no error-level line from mmlab
@@ -54,7 +56,7 @@ if [ -d "$TESTDIR" ]; then
 fi
 ntests=$(echo "$tests" | wc -w)
 nclient=0
-[ ! -f "$CLIENT" ] || nclient=2
+[ ! -f "$CLIENT" ] || nclient=3
 
 echo "TAP version 13"
 echo "1..$((ntests + nclient + 4))"
@@ -117,12 +119,27 @@ done
 if [ $nclient -gt 0 ]; then
 	if [ $loaded -eq 0 ]; then
 		not_ok "insmod mmlab_client # mmlab not loaded"
+		not_ok "mmlab:kmalloc names mmlab_client as call_site # mmlab not loaded"
 		not_ok "rmmod mmlab_client # mmlab not loaded"
 	else
 		echo "# mmlab_client: the exported API, from another module"
+		# mmlab:kmalloc in a tracefs instance of its own, for the call_site check
+		# (the client's mempool alloc_fn calls mmlab_kmalloc from non-init
+		# text, so its records resolve after init memory is gone)
+		inst=/sys/kernel/tracing/instances/mmlab_client
+		traced=0
+		if mkdir "$inst" 2>/dev/null; then
+			echo 1 >"$inst/events/mmlab/kmalloc/enable" 2>/dev/null && traced=1
+		fi
 		dmesg -c >/dev/null
 		if out=$(insmod "$CLIENT" 2>&1); then cst=0; else cst=1; fi
 		klog=$(dmesg)
+		sites=0
+		if [ $traced -eq 1 ]; then
+			echo 0 >"$inst/events/mmlab/kmalloc/enable" 2>/dev/null || true
+			sites=$(grep -c ' kmalloc: call_site=.*\[mmlab_client\]' "$inst/trace") || true
+		fi
+		[ ! -d "$inst" ] || rmdir "$inst" 2>/dev/null || true
 		echo "$klog" | grep -E 'mmlab_client: |mmlab: ' | sed 's/^\[ *[0-9.]*\] //' | indent
 		summary=$(echo "$klog" | grep -oE 'mmlab_client: all [0-9]+ tests passed' | tail -n 1) || true
 		if [ $cst -eq 0 ] && [ -n "$summary" ]; then
@@ -131,6 +148,14 @@ if [ $nclient -gt 0 ]; then
 			echo "$out" | indent
 			fails=$(echo "$klog" | grep -oE 'failed [0-9]+ out of [0-9]+ tests' | tail -n 1) || true
 			not_ok "insmod mmlab_client # ${fails:-insmod failed}"
+		fi
+		if [ $traced -eq 0 ]; then
+			skipped=$((skipped + 1))
+			n=$((n + 1)); echo "ok $n mmlab:kmalloc names mmlab_client as call_site # SKIP no tracefs instance"
+		elif [ "$sites" -gt 0 ]; then
+			ok "mmlab:kmalloc names mmlab_client as call_site ($sites records)"
+		else
+			not_ok "mmlab:kmalloc names mmlab_client as call_site # no record with [mmlab_client]"
 		fi
 		if [ $cst -ne 0 ]; then
 			not_ok "rmmod mmlab_client # not loaded"
