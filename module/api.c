@@ -99,16 +99,14 @@ static gfp_t mmlab_gfp_to_kernel(mmlab_gfp_t m)
 	return gfp;
 }
 
-#define MMLAB_GFP_OR(gfp, pages, fail)						\
-	mmlab_gfp_t mgfp;							\
-	if (!mmlab_gfp(gfp, pages, __func__ + 6, _RET_IP_, &mgfp))		\
-		return fail
-
 /* ---- page allocator ------------------------------------------------------------ */
 
 struct mmlab_page *mmlab_alloc_pages(gfp_t gfp, unsigned int order)
 {
-	MMLAB_GFP_OR(gfp, true, NULL);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, true, "alloc_pages", _RET_IP_, &mgfp))
+		return NULL;
 	return mmlab_core_alloc_pages(mmlab_core, mgfp, order);
 }
 EXPORT_SYMBOL_GPL(mmlab_alloc_pages);
@@ -122,14 +120,20 @@ EXPORT_SYMBOL_GPL(mmlab___free_pages);
 
 unsigned long mmlab___get_free_pages(gfp_t gfp, unsigned int order)
 {
-	MMLAB_GFP_OR(gfp, true, 0);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, true, "__get_free_pages", _RET_IP_, &mgfp))
+		return 0;
 	return mmlab_core___get_free_pages(mmlab_core, mgfp, order);
 }
 EXPORT_SYMBOL_GPL(mmlab___get_free_pages);
 
 unsigned long mmlab_get_zeroed_page(gfp_t gfp)
 {
-	MMLAB_GFP_OR(gfp, true, 0);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, true, "get_zeroed_page", _RET_IP_, &mgfp))
+		return 0;
 	return mmlab_core_get_zeroed_page(mmlab_core, mgfp);
 }
 EXPORT_SYMBOL_GPL(mmlab_get_zeroed_page);
@@ -214,14 +218,20 @@ EXPORT_SYMBOL_GPL(mmlab_kmem_cache_destroy);
 
 void *mmlab_kmem_cache_alloc(struct mmlab_kmem_cache *s, gfp_t gfp)
 {
-	MMLAB_GFP_OR(gfp, false, NULL);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, false, "kmem_cache_alloc", _RET_IP_, &mgfp))
+		return NULL;
 	return mmlab_core_kmem_cache_alloc(s, mgfp, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(mmlab_kmem_cache_alloc);
 
 void *mmlab_kmem_cache_zalloc(struct mmlab_kmem_cache *s, gfp_t gfp)
 {
-	MMLAB_GFP_OR(gfp, false, NULL);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, false, "kmem_cache_zalloc", _RET_IP_, &mgfp))
+		return NULL;
 	return mmlab_core_kmem_cache_alloc(s, mgfp | MMLAB___GFP_ZERO, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(mmlab_kmem_cache_zalloc);
@@ -235,7 +245,10 @@ EXPORT_SYMBOL_GPL(mmlab_kmem_cache_free);
 
 int mmlab_kmem_cache_alloc_bulk(struct mmlab_kmem_cache *s, gfp_t gfp, size_t size, void **p)
 {
-	MMLAB_GFP_OR(gfp, false, 0);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, false, "kmem_cache_alloc_bulk", _RET_IP_, &mgfp))
+		return 0;
 	return mmlab_core_kmem_cache_alloc_bulk(s, mgfp, size, p, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(mmlab_kmem_cache_alloc_bulk);
@@ -263,35 +276,50 @@ EXPORT_SYMBOL_GPL(mmlab_kmem_cache_size);
 
 void *mmlab_kmalloc(size_t size, gfp_t gfp)
 {
-	MMLAB_GFP_OR(gfp, false, NULL);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, false, "kmalloc", _RET_IP_, &mgfp))
+		return NULL;
 	return mmlab_core_kmalloc(mmlab_core, size, mgfp, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(mmlab_kmalloc);
 
 void *mmlab_kzalloc(size_t size, gfp_t gfp)
 {
-	MMLAB_GFP_OR(gfp, false, NULL);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, false, "kzalloc", _RET_IP_, &mgfp))
+		return NULL;
 	return mmlab_core_kmalloc(mmlab_core, size, mgfp | MMLAB___GFP_ZERO, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(mmlab_kzalloc);
 
 void *mmlab_kmalloc_array(size_t n, size_t size, gfp_t gfp)
 {
-	MMLAB_GFP_OR(gfp, false, NULL);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, false, "kmalloc_array", _RET_IP_, &mgfp))
+		return NULL;
 	return mmlab_core_kmalloc_array(mmlab_core, n, size, mgfp, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(mmlab_kmalloc_array);
 
 void *mmlab_kcalloc(size_t n, size_t size, gfp_t gfp)
 {
-	MMLAB_GFP_OR(gfp, false, NULL);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, false, "kcalloc", _RET_IP_, &mgfp))
+		return NULL;
 	return mmlab_core_kmalloc_array(mmlab_core, n, size, mgfp | MMLAB___GFP_ZERO, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(mmlab_kcalloc);
 
 void *mmlab_krealloc(const void *p, size_t new_size, gfp_t gfp)
 {
-	MMLAB_GFP_OR(gfp, false, NULL);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, false, "krealloc", _RET_IP_, &mgfp))
+		return NULL;
 	return mmlab_core_krealloc(mmlab_core, p, new_size, mgfp, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(mmlab_krealloc);
@@ -312,28 +340,40 @@ EXPORT_SYMBOL_GPL(mmlab_kfree);
 
 void *mmlab_kvmalloc(size_t size, gfp_t gfp)
 {
-	MMLAB_GFP_OR(gfp, false, NULL);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, false, "kvmalloc", _RET_IP_, &mgfp))
+		return NULL;
 	return mmlab_core_kvmalloc(mmlab_core, size, mgfp, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(mmlab_kvmalloc);
 
 void *mmlab_kvzalloc(size_t size, gfp_t gfp)
 {
-	MMLAB_GFP_OR(gfp, false, NULL);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, false, "kvzalloc", _RET_IP_, &mgfp))
+		return NULL;
 	return mmlab_core_kvmalloc(mmlab_core, size, mgfp | MMLAB___GFP_ZERO, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(mmlab_kvzalloc);
 
 void *mmlab_kvmalloc_array(size_t n, size_t size, gfp_t gfp)
 {
-	MMLAB_GFP_OR(gfp, false, NULL);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, false, "kvmalloc_array", _RET_IP_, &mgfp))
+		return NULL;
 	return mmlab_core_kvmalloc_array(mmlab_core, n, size, mgfp, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(mmlab_kvmalloc_array);
 
 void *mmlab_kvcalloc(size_t n, size_t size, gfp_t gfp)
 {
-	MMLAB_GFP_OR(gfp, false, NULL);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp, false, "kvcalloc", _RET_IP_, &mgfp))
+		return NULL;
 	return mmlab_core_kvmalloc_array(mmlab_core, n, size, mgfp | MMLAB___GFP_ZERO, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(mmlab_kvcalloc);
@@ -522,7 +562,10 @@ EXPORT_SYMBOL_GPL(mmlab_mempool_create_page_pool);
 
 void *mmlab_mempool_alloc(mmlab_mempool_t *pool, gfp_t gfp_mask)
 {
-	MMLAB_GFP_OR(gfp_mask, false, NULL);
+	mmlab_gfp_t mgfp;
+
+	if (!mmlab_gfp(gfp_mask, false, "mempool_alloc", _RET_IP_, &mgfp))
+		return NULL;
 	return mmlab_core_mempool_alloc(pool, mgfp);
 }
 EXPORT_SYMBOL_GPL(mmlab_mempool_alloc);

@@ -402,16 +402,20 @@ static bool mmlab_obench_round(const struct mmlab_obench_case *c, struct mmlab_o
 	switch (c->kind) {
 	case MMLAB_OB_CACHE:
 		if (host) {
-			for (; got < c->n; got++)
-				if (!(slots[got] = kmem_cache_alloc(x->hcache[ci], hgfp)))
+			for (; got < c->n; got++) {
+				slots[got] = kmem_cache_alloc(x->hcache[ci], hgfp);
+				if (!slots[got])
 					break;
+			}
 			for (i = 0; i < got; i++)
 				kmem_cache_free(x->hcache[ci], slots[i]);
 		} else {
-			for (; got < c->n; got++)
-				if (!(slots[got] = mmlab_core_kmem_cache_alloc(x->mcache[ci], mgfp,
-									      _THIS_IP_)))
+			for (; got < c->n; got++) {
+				slots[got] = mmlab_core_kmem_cache_alloc(x->mcache[ci], mgfp,
+									 _THIS_IP_);
+				if (!slots[got])
 					break;
+			}
 			for (i = 0; i < got; i++)
 				mmlab_core_kmem_cache_free(x->mcache[ci], slots[i], _THIS_IP_);
 		}

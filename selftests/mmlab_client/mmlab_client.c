@@ -96,8 +96,9 @@ static void __init test_pages(void)
 		if (!pg)
 			continue;
 		va = mmlab_page_address(pg);
-		CHECK(va && IS_ALIGNED((unsigned long)va, PAGE_SIZE << order), "order %u: %px",
-		      order, va);
+		CHECK(va && IS_ALIGNED((unsigned long)va, PAGE_SIZE << order),
+		      "order %u: offset %#lx in its block", order,
+		      (unsigned long)va & ((PAGE_SIZE << order) - 1));
 		if (!va)
 			continue;
 		CHECK(mmlab_virt_to_page(va) == pg, "order %u", order);
@@ -202,13 +203,15 @@ static void __init test_cache_ctor(void)
 	mmlab_kmem_cache_destroy(s);
 }
 
+struct client_cache_case {
+	unsigned int size, align;
+	slab_flags_t flags;
+	unsigned int want;	/* alignment every object must have */
+};
+
 static void __init test_cache_align(void)
 {
-	static const struct {
-		unsigned int size, align;
-		slab_flags_t flags;
-		unsigned int want;	/* alignment every object must have */
-	} c[] __initconst = {
+	static const struct client_cache_case c[] __initconst = {
 		{ 40, 0, SLAB_HWCACHE_ALIGN, 64 },
 		{ 100, 256, 0, 256 },
 		{ 24, 8, SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT, 8 },
@@ -312,7 +315,8 @@ static void __init test_kmalloc(void)
 		CHECK(ks >= size, "size %zu ksize %zu", size, ks);
 		/* Power-of-two sizes are naturally aligned (Linux guarantees it). */
 		CHECK(IS_ALIGNED((unsigned long)p, min_t(size_t, size, PAGE_SIZE)),
-		      "size %zu at %px", size, p);
+		      "size %zu at offset %#lx", size,
+		      (unsigned long)p & (min_t(size_t, size, PAGE_SIZE) - 1));
 		memset(p, 0x77, ks);
 		mmlab_kfree(p);
 		/* Same class again, zeroed this time. */
@@ -339,7 +343,7 @@ static void __init test_kmalloc(void)
 	mmlab_kfree(p);
 	/* Size 0: ZERO_SIZE_PTR, as Linux; kfree takes it back. */
 	p = mmlab_kmalloc(0, GFP_KERNEL);
-	CHECK(ZERO_OR_NULL_PTR(p), "size 0 gave %px", p);
+	CHECK(ZERO_OR_NULL_PTR(p), "size 0 gave %p", p);
 	mmlab_kfree(p);
 	CHECK(mmlab_ksize(NULL) == 0, "");
 	mmlab_kfree(NULL);
@@ -543,7 +547,7 @@ static void __init test_mempool_custom(void)
 		t0 = jiffies;
 		schedule_delayed_work(&lf.dw, msecs_to_jiffies(50));
 		x = mmlab_mempool_alloc(pool, GFP_KERNEL);
-		CHECK(x == e[0], "GFP_KERNEL waited %u ms and got %px, the freed element is %px",
+		CHECK(x == e[0], "GFP_KERNEL waited %u ms and got %p, the freed element is %p",
 		      jiffies_to_msecs(jiffies - t0), x, e[0]);
 		CHECK(time_after_eq(jiffies, t0 + msecs_to_jiffies(40)),
 		      "returned after %u ms, before the element came back",
