@@ -133,18 +133,19 @@ show "grep -m 3 -E 'mm_page_(alloc|free):' /sys/kernel/tracing/trace"
 
 say "Part 4: slab caches. kmem_cache_create picks an object stride, a slab order"
 say "(waste under 1/8 of the slab) and how many objects a slab holds"
-cmd "cache_create name=demo_obj size=200 align=8 ctor=fill"
-cache=$(ans_of "cache_create name=demo_obj2 size=700 flags=HWCACHE_ALIGN" | sed -n 's/^cache \([0-9]*\) .*/\1/p')
-say "The constructor runs when a slab's objects are created, not per allocation:"
-say "16 allocations fill one slab of 5 x 700-byte objects... and need 4 slabs"
+cache=$(ans_of "cache_create name=demo_obj size=200 align=8 ctor=fill" | sed -n 's/^cache \([0-9]*\) .*/\1/p')
+cmd "cache_create name=demo_line size=700 flags=HWCACHE_ALIGN"
+say "The constructor (ctor=fill) runs when a slab's objects are created, not per"
+say "allocation: after 16 allocations ctor_calls equals num_objs (every object of every"
+say "slab made so far; each CPU allocates from a slab of its own), not 16"
 i=0
 while [ $i -lt 16 ]; do
-	ans_of "cache_alloc cache=$cache" >/dev/null
+	ans_of "cache_alloc cache=$cache" >/dev/null 2>&1
 	i=$((i + 1))
 done
 cmd "cache_info cache=$cache"
 say "/proc/slabinfo's format, so slabtop-style tools read it (kmalloc-* are the size classes)"
-show "head -2 $D/slabinfo; grep -E '^(demo_obj|kmalloc-(8|96|192|8k) )' $D/slabinfo"
+show "head -2 $D/slabinfo; grep -E '^(demo_|kmalloc-(8|96|192|8k) )' $D/slabinfo"
 
 say "kmalloc rounds up to a size class (8..8192, incl. 96 and 192); beyond 8 KiB it takes pages"
 cmd "kmalloc size=90"
@@ -160,7 +161,12 @@ cmd "kmalloc_array count=0x100000000 size=0x100000000"
 say "Part 5: mempools guarantee progress. Reserve 4 elements, then exhaust the page"
 say "allocator: allocations come from the reserve; an atomic one fails when it is empty"
 pool=$(ans_of "mempool_create name=demo_pool min_nr=4 type=page order=0" | sed -n 's/^pool \([0-9]*\) .*/\1/p')
-cmd "pressure consume=100000"
+cap=$(sed -n 's/^capacity_pages *//p' $D/stats)
+# Twice: pages parked on another CPU's per-CPU list come back with the drain.
+cmd "drain"
+cmd "pressure consume=$cap gfp=GFP_ATOMIC|__GFP_NOWARN"
+cmd "drain"
+cmd "pressure consume=$cap gfp=GFP_ATOMIC|__GFP_NOWARN"
 i=0
 while [ $i -lt 4 ]; do
 	cmd "mempool_alloc pool=$pool gfp=GFP_NOWAIT"
@@ -168,9 +174,12 @@ while [ $i -lt 4 ]; do
 done
 cmd "mempool_alloc pool=$pool gfp=GFP_ATOMIC"
 show "cat $D/mempools"
+say "A GFP_KERNEL mempool_alloc would now sleep until an element is freed (the"
+say "selftests show several threads doing that); mempool_free refills the reserve first"
 cmd "pressure release=all"
 
-say "Part 6: vmalloc maps scattered order-0 pages into one contiguous range with vmap()"
+say "Part 6: vmalloc maps scattered order-0 pages into one contiguous range with vmap();"
+say "kvmalloc uses kmalloc when it can and vmalloc when contiguous pages run short"
 cmd "vmalloc size=40000"
 cmd "kvmalloc size=100"
 cmd "kvmalloc size=2000000"
