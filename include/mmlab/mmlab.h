@@ -277,7 +277,8 @@ void mmlab_kfree(const void *p);
 /**
  * mmlab_kvmalloc - kmalloc, falling back to vmalloc (kvmalloc)
  * @size: bytes
- * @gfp: allocation flags; GFP_KERNEL-compatible for the vmalloc fallback
+ * @gfp: allocation flags; only a gfp that may sleep (__GFP_DIRECT_RECLAIM)
+ *	 falls back to vmalloc
  *
  * Return: the memory, or NULL. Free it with mmlab_kvfree().
  */
