@@ -109,6 +109,7 @@ check-vm: check-modules
 		kver=$$($(TOP)/vm-images/resolve-kver.sh $$f) || exit 1; \
 		$(TOP)/vm-images/vm-test.sh --kver $$kver \
 			--module $(BUILD)/kbuild/$$kver/mmlab.ko \
+			--client $(BUILD)/kbuild/$$kver/mmlab_client/mmlab_client.ko \
 			--log $(RESULTS)/vm-$$kver.log \
 			> >(tee $(RESULTS)/vm-$$kver.tap) || rc=1; \
 	done; exit $$rc

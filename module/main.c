@@ -132,8 +132,10 @@ static void __exit mmlab_exit(void)
 	mmlab_debugfs_exit();
 	cpuhp_remove_state_nocalls(mmlab_cpuhp_state);
 	mmlab_kswapd_stop();
+	mmlab_api_exit();
 	leaked = mmlab_core_destroy(mmlab_core);
 	mmlab_core = NULL;
+	mmlab_api_free_all();
 
 	mmlab_host_page_counts(&counts);
 	pr_info("unload: %llu pages borrowed from the host, %llu returned\n",

@@ -44,6 +44,10 @@ int mmlab_bench_run(unsigned int runs);
 int mmlab_bench_show(struct seq_file *m);
 void mmlab_bench_exit(void);
 
+/* api.c: the exported API's mempool trampolines */
+void mmlab_api_exit(void);
+void mmlab_api_free_all(void);
+
 /* debugfs.c */
 int mmlab_debugfs_init(void);
 void mmlab_debugfs_exit(void);

@@ -8,6 +8,12 @@
  * mmlab's own bit numbering (cxxcore/include/mmlab/core.h) and prints with
  * Linux's names; migratetype is always 0 (MIGRATE_UNMOVABLE): mmlab has no
  * mobility grouping. mm_page_alloc adds the mmlab zone.
+ *
+ * The four object events (kmem_cache_alloc, kmem_cache_free, kmalloc, kfree)
+ * have exactly the fields of their kmem: namesakes on 6.1 and 6.12. node is
+ * always NUMA_NO_NODE (-1: mmlab has no node argument); accounted is true
+ * when the allocation asked for __GFP_ACCOUNT (mmlab charges nothing, but
+ * says what Linux would have charged for the gfp).
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM mmlab
@@ -15,8 +21,17 @@
 #if !defined(MMLAB_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
 #define MMLAB_TRACE_H
 
+#include <linux/numa.h>
 #include <linux/tracepoint.h>
+#include <linux/version.h>
 #include "mmlab/core.h"
+
+/* 6.10 dropped __assign_str()'s source argument (it is __string()'s). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define mmlab_assign_str(field, src)	__assign_str(field)
+#else
+#define mmlab_assign_str(field, src)	__assign_str(field, src)
+#endif
 
 #define mmlab_show_gfp_flags(flags)						\
 	__print_flags(flags, "|",						\
@@ -120,6 +135,112 @@ TRACE_EVENT(mm_page_pcpu_drain,
 
 	TP_printk("pfn=0x%lx order=%d migratetype=%d",
 		__entry->pfn, __entry->order, __entry->migratetype)
+);
+
+TRACE_EVENT(kmem_cache_alloc,
+
+	TP_PROTO(unsigned long call_site, const void *ptr, size_t bytes_req,
+		 size_t bytes_alloc, unsigned long gfp_flags),
+
+	TP_ARGS(call_site, ptr, bytes_req, bytes_alloc, gfp_flags),
+
+	TP_STRUCT__entry(
+		__field(unsigned long,	call_site)
+		__field(const void *,	ptr)
+		__field(size_t,		bytes_req)
+		__field(size_t,		bytes_alloc)
+		__field(unsigned long,	gfp_flags)
+		__field(int,		node)
+		__field(bool,		accounted)
+	),
+
+	TP_fast_assign(
+		__entry->call_site	= call_site;
+		__entry->ptr		= ptr;
+		__entry->bytes_req	= bytes_req;
+		__entry->bytes_alloc	= bytes_alloc;
+		__entry->gfp_flags	= gfp_flags;
+		__entry->node		= NUMA_NO_NODE;
+		__entry->accounted	= !!(gfp_flags & MMLAB___GFP_ACCOUNT);
+	),
+
+	TP_printk("call_site=%pS ptr=%p bytes_req=%zu bytes_alloc=%zu gfp_flags=%s node=%d accounted=%s",
+		(void *)__entry->call_site, __entry->ptr, __entry->bytes_req,
+		__entry->bytes_alloc, mmlab_show_gfp_flags(__entry->gfp_flags),
+		__entry->node, __entry->accounted ? "true" : "false")
+);
+
+TRACE_EVENT(kmalloc,
+
+	TP_PROTO(unsigned long call_site, const void *ptr, size_t bytes_req,
+		 size_t bytes_alloc, unsigned long gfp_flags),
+
+	TP_ARGS(call_site, ptr, bytes_req, bytes_alloc, gfp_flags),
+
+	TP_STRUCT__entry(
+		__field(unsigned long,	call_site)
+		__field(const void *,	ptr)
+		__field(size_t,		bytes_req)
+		__field(size_t,		bytes_alloc)
+		__field(unsigned long,	gfp_flags)
+		__field(int,		node)
+	),
+
+	TP_fast_assign(
+		__entry->call_site	= call_site;
+		__entry->ptr		= ptr;
+		__entry->bytes_req	= bytes_req;
+		__entry->bytes_alloc	= bytes_alloc;
+		__entry->gfp_flags	= gfp_flags;
+		__entry->node		= NUMA_NO_NODE;
+	),
+
+	TP_printk("call_site=%pS ptr=%p bytes_req=%zu bytes_alloc=%zu gfp_flags=%s node=%d accounted=%s",
+		(void *)__entry->call_site, __entry->ptr, __entry->bytes_req,
+		__entry->bytes_alloc, mmlab_show_gfp_flags(__entry->gfp_flags),
+		__entry->node,
+		(__entry->gfp_flags & MMLAB___GFP_ACCOUNT) ? "true" : "false")
+);
+
+TRACE_EVENT(kfree,
+
+	TP_PROTO(unsigned long call_site, const void *ptr),
+
+	TP_ARGS(call_site, ptr),
+
+	TP_STRUCT__entry(
+		__field(unsigned long,	call_site)
+		__field(const void *,	ptr)
+	),
+
+	TP_fast_assign(
+		__entry->call_site	= call_site;
+		__entry->ptr		= ptr;
+	),
+
+	TP_printk("call_site=%pS ptr=%p", (void *)__entry->call_site, __entry->ptr)
+);
+
+TRACE_EVENT(kmem_cache_free,
+
+	TP_PROTO(unsigned long call_site, const void *ptr, const char *name),
+
+	TP_ARGS(call_site, ptr, name),
+
+	TP_STRUCT__entry(
+		__field(unsigned long,	call_site)
+		__field(const void *,	ptr)
+		__string(name,		name)
+	),
+
+	TP_fast_assign(
+		__entry->call_site	= call_site;
+		__entry->ptr		= ptr;
+		mmlab_assign_str(name, name);
+	),
+
+	TP_printk("call_site=%pS ptr=%p name=%s",
+		(void *)__entry->call_site, __entry->ptr, __get_str(name))
 );
 
 #endif /* MMLAB_TRACE_H */

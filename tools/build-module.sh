@@ -12,7 +12,11 @@
 # Checks: the plain out-of-tree command (make -C <kernel build dir> M=<dir>
 # modules, no extra variables) succeeds; its output has no compiler,
 # objtool or modpost warning; the module passes tools/check-ko.sh; modinfo
-# reads it back with the right vermagic.
+# reads it back with the right vermagic. Then the API's test client
+# (selftests/mmlab_client) is built against that build's Module.symvers the
+# way another out-of-tree module would be (docs/api.md), into
+# <build dir>/mmlab_client/mmlab_client.ko: it builds without warnings and
+# its undefined symbols all come from mmlab or the kernel.
 set -uo pipefail
 
 usage="usage: build-module.sh <release> <kernel build dir> <build dir> [<tap file>]"
@@ -35,8 +39,8 @@ mkdir -p "$dir"
 # Only the module's sources: the copy must build as a DKMS tree would.
 # Copied afresh each time (objects included) so a stale object never hides
 # a build problem.
-rm -rf "${dir:?}"/{Kbuild,module,cxxcore}
-cp -a "$top/Kbuild" "$top/module" "$top/cxxcore" "$dir/"
+rm -rf "${dir:?}"/{Kbuild,module,cxxcore,include}
+cp -a "$top/Kbuild" "$top/module" "$top/cxxcore" "$top/include" "$dir/"
 rm -rf "$dir/cxxcore/tests"
 find "$dir/module" "$dir/cxxcore" \( -name '*.o' -o -name '*.dwo' -o -name '.*.cmd' -o -name '.*.d' \) -delete
 
@@ -66,6 +70,35 @@ if [[ -f $dir/mmlab.ko ]]; then
 	[[ $vm == "$rel" ]]; tap $? "vermagic is $rel (got '${vm}')"
 else
 	tap 1 "mmlab.ko produced"
+fi
+
+# --- the API client, built against this mmlab build ---------------------------
+cdir=$dir/mmlab_client
+clog=$cdir.log
+rm -rf "$cdir"
+if [[ -f $dir/Module.symvers ]]; then
+	make -C "$top/selftests/mmlab_client" KDIR="$kdir" MMLAB_BUILD="$dir" OUT="$cdir" \
+		>"$clog" 2>&1
+	st=$?
+	tap $st "mmlab_client.ko builds against mmlab's Module.symvers (KBUILD_EXTRA_SYMBOLS)"
+	[[ $st == 0 ]] || sed 's/^/#   /' "$clog" | tail -40
+	warnings=$(grep -v '^make' "$clog" | grep -Ei 'warning|objtool|error' || true)
+	if [[ -z $warnings ]]; then tap 0 "mmlab_client: no compiler/objtool/modpost warnings"; else
+		tap 1 "mmlab_client: no compiler/objtool/modpost warnings"
+		echo "$warnings" | sed 's/^/#   /' | head -40; fi
+	if [[ -f $cdir/mmlab_client.ko ]]; then
+		mapfile -t unknown < <(comm -23 \
+			<(nm -u "$cdir/mmlab_client.ko" | awk '{ print $2 }' | sort -u) \
+			<(cat "$kdir/Module.symvers" "$dir/Module.symvers" | awk '{ print $2 }' | sort -u))
+		tap ${#unknown[@]} "mmlab_client: every undefined symbol is exported by mmlab or the kernel"
+		printf '#   undefined: %s\n' "${unknown[@]}" | grep -v ': $' || true
+		deps=$(modinfo -F depends "$cdir/mmlab_client.ko" 2>/dev/null)
+		[[ $deps == mmlab ]]; tap $? "mmlab_client depends on mmlab (modinfo: '$deps')"
+	else
+		tap 1 "mmlab_client.ko produced"
+	fi
+else
+	tap 1 "mmlab_client # no Module.symvers from the mmlab build"
 fi
 echo "1..$n"
 [[ $fails == 0 ]]

@@ -18,12 +18,16 @@ top=$(cd "$here/.." && pwd)
 
 usage() {
 	cat <<EOF
-usage: ${0##*/} --kver RELEASE --module MMLAB.KO [--selftests-dir DIR] [--log FILE]
+usage: ${0##*/} --kver RELEASE --module MMLAB.KO [--client CLIENT.KO] [--selftests-dir DIR] [--log FILE]
                   [--param NAME=VALUE]... [--extra-module KO]... [--timeout SECS]
                   [--mem SIZE] [--cpus N]
 
   --kver RELEASE       Debian kernel release, e.g. \$(vm-images/resolve-kver.sh 6.1)
   --module MMLAB.KO    mmlab.ko built for RELEASE
+  --client CLIENT.KO   mmlab_client.ko built against that mmlab.ko; the guest
+                       loads it after the selftests (default: DIR/mmlab_client/
+                       mmlab_client.ko beside MMLAB.KO, as check-modules builds
+                       it, if it exists; --client none: without it)
   --selftests-dir DIR  where the selftest binaries are built (default
                        $top/build/selftests); 'make -C selftests/mmlab OUT=DIR'
                        runs first and does nothing when they are up to date
@@ -47,12 +51,13 @@ EOF
 die() { echo "${0##*/}: $*" >&2; exit 2; }
 note() { echo "${0##*/}: $*" >&2; }
 
-kver='' module='' stdir=$top/build/selftests log='' tmo=300 mem=6G cpus=2
+kver='' module='' client='' stdir=$top/build/selftests log='' tmo=300 mem=6G cpus=2
 params=() extra=()
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--kver) kver=${2:?}; shift 2 ;;
 	--module) module=${2:?}; shift 2 ;;
+	--client) client=${2:?}; shift 2 ;;
 	--selftests-dir) stdir=${2:?}; shift 2 ;;
 	--log) log=${2:?}; shift 2 ;;
 	--param) params+=("${2:?}"); shift 2 ;;
@@ -66,6 +71,15 @@ while [[ $# -gt 0 ]]; do
 done
 [[ -n $kver && -n $module ]] || { usage >&2; exit 2; }
 [[ -f $module ]] || die "module '$module' not found (build it first: make KVER=$kver)"
+if [[ -z $client ]]; then
+	client=$(dirname "$module")/mmlab_client/mmlab_client.ko
+	[[ -f $client ]] || client=none
+fi
+if [[ $client != none ]]; then
+	[[ -f $client ]] || die "client module '$client' not found"
+	cvm=$(modinfo -F vermagic "$client" 2>/dev/null | cut -d' ' -f1) || true
+	[[ $cvm == "$kver" ]] || die "$client is built for '${cvm:-?}', not $kver"
+fi
 log=${log:-$top/build/vm/$kver.log}
 mkdir -p "$(dirname "$log")"
 log=$(cd "$(dirname "$log")" && pwd)/$(basename "$log")
@@ -104,6 +118,7 @@ initrd=$work/initramfs.cpio.gz
 # The guest loads /lib/mmlab/mmlab.ko, whatever the file was called here.
 cp "$module" "$work/mmlab.ko"
 mods=(-m "$work/mmlab.ko")
+[[ $client == none ]] || mods+=(-m "$client")
 for m in "${extra[@]}"; do mods+=(-m "$m"); done
 "$here/mkinitramfs.sh" -o "$initrd" -s "$top/selftests/run-in-vm.sh" "${mods[@]}" \
 	-t "$stdir" -- "${params[@]}"

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * trace - the tracepoints mmlab:mm_page_alloc, mmlab:mm_page_free and
- * mmlab:mm_page_pcpu_drain in tracefs: their fields are those of Linux's
- * kmem: events of the same name (same name, same type), and they fire with
- * the pfn and order of what was allocated, freed and drained. The events are
- * recorded in a tracefs instance of their own, so the global trace buffer
- * is left alone.
+ * mmlab:mm_page_pcpu_drain, and the object events mmlab:kmem_cache_alloc,
+ * kmem_cache_free, kmalloc and kfree in tracefs: their fields are those of
+ * Linux's kmem: events of the same name on the running kernel (same name,
+ * same type), and they fire with the pfn and order (pages) or sizes, gfp,
+ * cache name and pointer (objects) of what was allocated, freed and
+ * drained. The events are recorded in a tracefs instance of their own, so
+ * the global trace buffer is left alone.
  */
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -17,7 +20,8 @@
 #define INSTANCE	TRACEFS "/instances/mmlab_selftest"
 #define TRACE_MAX	(4 << 20)
 
-static const char *const events[] = { "mm_page_alloc", "mm_page_free", "mm_page_pcpu_drain" };
+static const char *const events[] = { "mm_page_alloc", "mm_page_free", "mm_page_pcpu_drain",
+				      "kmem_cache_alloc", "kmem_cache_free", "kmalloc", "kfree" };
 #define NR_EVENTS (sizeof(events) / sizeof(events[0]))
 
 static int write_file(const char *path, const char *s)
@@ -184,16 +188,22 @@ static const char *line_of(const char *p)
 }
 
 /*
- * Every field of kmem:mm_page_alloc, kmem:mm_page_free and
- * kmem:mm_page_pcpu_drain is in mmlab's event of the same name with the same
- * type; at least pfn, order and (alloc) gfp_flags are there in any case.
+ * Every field of the kmem: event of the same name is in mmlab's with the same
+ * type; the fields listed here are there in any case (also on a kernel
+ * without the kmem: event to compare with).
  */
 TEST_F(trace, fields_match_kmem)
 {
-	static const char *const must[][3] = {
+	static const char *const must[][7] = {
 		{ "unsigned long pfn", "unsigned int order", "unsigned long gfp_flags" },
-		{ "unsigned long pfn", "unsigned int order", NULL },
-		{ "unsigned long pfn", "unsigned int order", NULL },
+		{ "unsigned long pfn", "unsigned int order" },
+		{ "unsigned long pfn", "unsigned int order" },
+		{ "unsigned long call_site", "const void * ptr", "size_t bytes_req",
+		  "size_t bytes_alloc", "unsigned long gfp_flags", "int node", "bool accounted" },
+		{ "unsigned long call_site", "const void * ptr", "__data_loc char[] name" },
+		{ "unsigned long call_site", "const void * ptr", "size_t bytes_req",
+		  "size_t bytes_alloc", "unsigned long gfp_flags", "int node" },
+		{ "unsigned long call_site", "const void * ptr" },
 	};
 	char ours[2048], kmem[2048], *line, *save;
 	unsigned int i, j;
@@ -202,7 +212,7 @@ TEST_F(trace, fields_match_kmem)
 	for (i = 0; i < NR_EVENTS; i++) {
 		ret = event_fields("mmlab", events[i], ours, sizeof(ours));
 		ASSERT_EQ(0, ret) TH_LOG("mmlab:%s format: %s", events[i], strerror(-ret));
-		for (j = 0; j < 3; j++) {
+		for (j = 0; j < 7; j++) {
 			const char *decl = must[i][j];
 
 			if (!decl)
@@ -309,6 +319,119 @@ TEST_F(trace, drain_records_add_up)
 		TH_LOG("'%s' but the mm_page_pcpu_drain records add up to %" PRIu64 " pages",
 		       self->res, pages);
 	EXPECT_EQ(NULL, strstr(self->log, "LOST")) TH_LOG("events lost");
+}
+
+/*
+ * The first record of " EVENT: " whose line holds every one of the given
+ * substrings (NULL-terminated), or NULL.
+ */
+static const char *find_record(const char *log, const char *event, ...)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), " %s: ", event);
+	for (p = strstr(log, pat); p; p = strstr(p + 1, pat)) {
+		const char *line = line_of(p), *want;
+		int all = 1;
+		va_list ap;
+
+		va_start(ap, event);
+		while ((want = va_arg(ap, const char *)))
+			if (!strstr(line, want))
+				all = 0;
+		va_end(ap);
+		if (all)
+			return p;
+	}
+	return NULL;
+}
+
+/* The "ptr=..." token of a record, with a trailing space (static buffer). */
+static const char *ptr_of(const char *rec)
+{
+	static char buf[64];
+	const char *p = strstr(line_of(rec), "ptr="), *end;
+
+	if (!p)
+		return "ptr=?";
+	end = strchr(p, ' ');
+	snprintf(buf, sizeof(buf), "%.*s ", end ? (int)(end - p) : (int)strlen(p), p);
+	return buf;
+}
+
+/* kfree's record ends with ptr: match "ptr=X" at the end of the line. */
+static const char *find_kfree(const char *log, const char *ptr_sp)
+{
+	char want[64];
+	const char *p;
+
+	snprintf(want, sizeof(want), "%.*s", (int)strlen(ptr_sp) - 1, ptr_sp);
+	for (p = strstr(log, " kfree: "); p; p = strstr(p + 1, " kfree: ")) {
+		const char *line = line_of(p);
+		size_t l = strlen(line), w = strlen(want);
+
+		if (l >= w && !strcmp(line + l - w, want))
+			return p;
+	}
+	return NULL;
+}
+
+/*
+ * kmalloc and kfree through the control file: a kmalloc record with the
+ * requested and the class size and the gfp, then a kfree of the same pointer.
+ */
+TEST_F(trace, kmalloc_kfree_fire)
+{
+	unsigned int id, ksize;
+	char want[64];
+	const char *p;
+
+	ASSERT_EQ(0, CTL("kmalloc size=100 gfp=GFP_ATOMIC")) TH_LOG("%s", self->res);
+	ASSERT_EQ(2, sscanf(self->res, "object %u size 100 ksize %u", &id, &ksize))
+		TH_LOG("'%s'", self->res);
+	ASSERT_EQ(0, CTL("kfree object=%u", id)) TH_LOG("%s", self->res);
+	READ_TRACE();
+
+	snprintf(want, sizeof(want), "bytes_alloc=%u ", ksize);
+	p = find_record(self->log, "kmalloc", "bytes_req=100 ", want, NULL);
+	ASSERT_NE(NULL, p) TH_LOG("no kmalloc record with bytes_req=100 %s in:\n%.4000s", want,
+				  self->log);
+	EXPECT_NE(NULL, strstr(line_of(p), "gfp_flags=GFP_ATOMIC")) TH_LOG("%s", line_of(p));
+	EXPECT_NE(NULL, strstr(line_of(p), "node=-1")) TH_LOG("%s", line_of(p));
+	EXPECT_NE(NULL, find_kfree(self->log, ptr_of(p)))
+		TH_LOG("no kfree record for the kmalloc %s in:\n%.4000s", line_of(p), self->log);
+}
+
+/*
+ * kmem_cache_alloc and kmem_cache_free through the control file: the object
+ * size and the cache's stride, the gfp, then a free of the same pointer
+ * naming the cache.
+ */
+TEST_F(trace, kmem_cache_events_fire)
+{
+	unsigned int cid, stride, obj;
+	char want[64];
+	const char *p, *f;
+
+	ASSERT_EQ(0, CTL("cache_create name=trace_test size=200")) TH_LOG("%s", self->res);
+	ASSERT_EQ(2, sscanf(self->res, "cache %u name trace_test objsize 200 size %u", &cid,
+			    &stride)) TH_LOG("'%s'", self->res);
+	ASSERT_EQ(0, CTL("cache_alloc cache=%u gfp=GFP_KERNEL", cid)) TH_LOG("%s", self->res);
+	ASSERT_EQ(1, sscanf(self->res, "object %u", &obj)) TH_LOG("'%s'", self->res);
+	ASSERT_EQ(0, CTL("cache_free object=%u", obj)) TH_LOG("%s", self->res);
+	ASSERT_EQ(0, CTL("cache_destroy cache=%u", cid)) TH_LOG("%s", self->res);
+	READ_TRACE();
+
+	snprintf(want, sizeof(want), "bytes_alloc=%u ", stride);
+	p = find_record(self->log, "kmem_cache_alloc", "bytes_req=200 ", want, NULL);
+	ASSERT_NE(NULL, p) TH_LOG("no kmem_cache_alloc record with bytes_req=200 %s in:\n%.4000s",
+				  want, self->log);
+	EXPECT_NE(NULL, strstr(line_of(p), "gfp_flags=GFP_KERNEL")) TH_LOG("%s", line_of(p));
+	EXPECT_NE(NULL, strstr(line_of(p), "accounted=false")) TH_LOG("%s", line_of(p));
+	f = find_record(self->log, "kmem_cache_free", ptr_of(p), "name=trace_test", NULL);
+	EXPECT_NE(NULL, f) TH_LOG("no kmem_cache_free of %sname=trace_test in:\n%.4000s",
+				  ptr_of(p), self->log);
 }
 
 MMLAB_HARNESS_MAIN

@@ -1,0 +1,648 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmlab_client - an out-of-tree module that uses mmlab's exported API the way
+ * any other module would: only <mmlab/mmlab.h>, linked against mmlab's
+ * Module.symvers. Its init runs every exported function with real checks
+ * (contents, zeroing, alignment, constructor counts, krealloc preservation,
+ * bulk, the mempool guarantee, vmalloc across pages, both kvmalloc paths)
+ * and reports like a kselftest module (kselftest_module.h): "all N tests
+ * passed", or "failed F out of N tests" and -EINVAL from insmod.
+ *
+ * Everything is allocated and freed inside init; the module holds nothing
+ * once loaded, so rmmod is immediate and mmlab's unload accounting still
+ * has to come out even.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/io.h>
+#include <linux/jiffies.h>
+#include <linux/workqueue.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/sizes.h>
+#include <linux/string.h>
+
+#include <mmlab/mmlab.h>
+
+#include "kselftest_module.h"
+
+KSTM_MODULE_GLOBALS();
+
+/* One counted check; on failure also says what was seen. */
+#define CHECK(cond, fmt, ...) do {						\
+		bool __ok = (cond);						\
+		if (!__ok)							\
+			pr_warn("check failed: %s: " fmt "\n", #cond, ##__VA_ARGS__); \
+		KSTM_CHECK_ZERO(!__ok);						\
+	} while (0)
+
+/* First offset in [p, p + len) whose byte is not @c, or -1. */
+static long __init first_not(const void *p, size_t len, u8 c)
+{
+	const u8 *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != c)
+			return i;
+	return -1;
+}
+
+/* A pattern that differs from page to page and byte to byte. */
+static u8 pat(size_t i)
+{
+	return (u8)(i * 7 + (i >> 12) * 13 + 1);
+}
+
+static void __init fill_pat(void *p, size_t len)
+{
+	u8 *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = pat(i);
+}
+
+static long __init check_pat(const void *p, size_t len)
+{
+	const u8 *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != pat(i))
+			return i;
+	return -1;
+}
+
+static unsigned long __init pfn_of(const void *p)
+{
+	return PHYS_PFN(virt_to_phys((void *)p));
+}
+
+/* ---- page allocator ----------------------------------------------------------- */
+
+static void __init test_pages(void)
+{
+	struct mmlab_page *pg;
+	unsigned long addr;
+	unsigned int order;
+	void *va;
+
+	for (order = 0; order <= 3; order++) {
+		pg = mmlab_alloc_pages(GFP_KERNEL, order);
+		CHECK(pg, "order %u", order);
+		if (!pg)
+			continue;
+		va = mmlab_page_address(pg);
+		CHECK(va && IS_ALIGNED((unsigned long)va, PAGE_SIZE << order),
+		      "order %u: offset %#lx in its block", order,
+		      (unsigned long)va & ((PAGE_SIZE << order) - 1));
+		if (!va)
+			continue;
+		CHECK(mmlab_virt_to_page(va) == pg, "order %u", order);
+		CHECK(mmlab_page_to_pfn(pg) == pfn_of(va), "pfn %#lx, direct map says %#lx",
+		      mmlab_page_to_pfn(pg), pfn_of(va));
+		fill_pat(va, PAGE_SIZE << order);
+		CHECK(check_pat(va, PAGE_SIZE << order) < 0, "order %u", order);
+		/* The last page of the block is the block's last pfn. */
+		CHECK(mmlab_page_to_pfn(mmlab_virt_to_page(va + (PAGE_SIZE << order) - 1)) ==
+		      mmlab_page_to_pfn(pg) + (1ul << order) - 1, "order %u", order);
+		mmlab___free_pages(pg, order);
+	}
+
+	addr = mmlab___get_free_pages(GFP_KERNEL, 2);
+	CHECK(addr && IS_ALIGNED(addr, PAGE_SIZE), "%#lx", addr);
+	if (addr) {
+		memset((void *)addr, 0xa5, 4 * PAGE_SIZE);
+		CHECK(mmlab_virt_to_page((void *)addr) != NULL, "");
+		mmlab_free_pages(addr, 2);
+	}
+	/* A dirtied page comes back zeroed through get_zeroed_page. */
+	addr = mmlab___get_free_pages(GFP_KERNEL, 0);
+	if (addr) {
+		memset((void *)addr, 0xa5, PAGE_SIZE);
+		mmlab_free_pages(addr, 0);
+	}
+	addr = mmlab_get_zeroed_page(GFP_KERNEL);
+	CHECK(addr, "");
+	if (addr) {
+		CHECK(first_not((void *)addr, PAGE_SIZE, 0) < 0, "byte %ld",
+		      first_not((void *)addr, PAGE_SIZE, 0));
+		mmlab_free_pages(addr, 0);
+	}
+	/* Atomic context is allowed without sleeping. */
+	pg = mmlab_alloc_pages(GFP_ATOMIC, 0);
+	CHECK(pg, "GFP_ATOMIC");
+	mmlab___free_pages(pg, 0);
+	/* DMA32: below 4 GiB. */
+	pg = mmlab_alloc_pages(GFP_KERNEL | __GFP_DMA32, 0);
+	CHECK(pg && mmlab_page_to_pfn(pg) < PHYS_PFN(SZ_4G), "");
+	mmlab___free_pages(pg, 0);
+	/* Highmem is served from Normal; ZONE_DMA does not exist. */
+	pg = mmlab_alloc_pages(GFP_HIGHUSER, 0);
+	CHECK(pg, "GFP_HIGHUSER");
+	mmlab___free_pages(pg, 0);
+	pg = mmlab_alloc_pages(GFP_KERNEL | __GFP_DMA | __GFP_NOWARN, 0);
+	CHECK(!pg, "__GFP_DMA must be refused");
+	mmlab___free_pages(pg, 0);
+	CHECK(mmlab_virt_to_page(&total_tests) == NULL, "a module variable is not mmlab's");
+	mmlab___free_pages(NULL, 0);
+	mmlab_free_pages(0, 0);
+}
+
+/* ---- slab caches -------------------------------------------------------------- */
+
+#define CTOR_BYTE 0x5a
+static atomic_t ctor_calls = ATOMIC_INIT(0);
+
+static void client_ctor(void *obj)
+{
+	memset(obj, CTOR_BYTE, 48);
+	atomic_inc(&ctor_calls);
+}
+
+#define NOBJ 100
+
+static void __init test_cache_ctor(void)
+{
+	static void *objs[NOBJ] __initdata;
+	struct mmlab_kmem_cache *s;
+	int i, calls, bad = 0, dup = 0;
+
+	s = mmlab_kmem_cache_create("client_ctor", 48, 0, 0, client_ctor);
+	CHECK(s, "");
+	if (!s)
+		return;
+	CHECK(mmlab_kmem_cache_size(s) == 48, "%u", mmlab_kmem_cache_size(s));
+	for (i = 0; i < NOBJ; i++) {
+		objs[i] = mmlab_kmem_cache_alloc(s, GFP_KERNEL);
+		if (!objs[i] || first_not(objs[i], 48, CTOR_BYTE) >= 0 ||
+		    !IS_ALIGNED((unsigned long)objs[i], 8))
+			bad++;
+		if (i && objs[i] == objs[i - 1])
+			dup++;
+	}
+	CHECK(!bad && !dup, "%d objects bad, %d repeated", bad, dup);
+	calls = atomic_read(&ctor_calls);
+	CHECK(calls >= NOBJ, "%d ctor calls for %d objects", calls, NOBJ);
+	/* Dirty them, free, allocate again: no more ctor calls (once per object). */
+	for (i = 0; i < NOBJ; i++) {
+		if (objs[i])
+			memset(objs[i], CTOR_BYTE, 48);
+		mmlab_kmem_cache_free(s, objs[i]);
+	}
+	for (i = 0; i < NOBJ; i++)
+		objs[i] = mmlab_kmem_cache_alloc(s, GFP_KERNEL);
+	CHECK(atomic_read(&ctor_calls) == calls, "%d ctor calls after reuse, %d before",
+	      atomic_read(&ctor_calls), calls);
+	for (i = 0; i < NOBJ; i++)
+		mmlab_kmem_cache_free(s, objs[i]);
+	CHECK(mmlab_kmem_cache_shrink(s) == 0, "");
+	mmlab_kmem_cache_destroy(s);
+}
+
+struct client_cache_case {
+	unsigned int size, align;
+	slab_flags_t flags;
+	unsigned int want;	/* alignment every object must have */
+};
+
+static void __init test_cache_align(void)
+{
+	static const struct client_cache_case c[] __initconst = {
+		{ 40, 0, SLAB_HWCACHE_ALIGN, 64 },
+		{ 100, 256, 0, 256 },
+		{ 24, 8, SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT, 8 },
+		{ 4096, 0, 0, 8 },
+	};
+	unsigned int k;
+	int i;
+
+	for (k = 0; k < ARRAY_SIZE(c); k++) {
+		struct mmlab_kmem_cache *s;
+		void *o[8];
+		int bad = 0;
+
+		s = mmlab_kmem_cache_create("client_align", c[k].size, c[k].align, c[k].flags,
+					    NULL);
+		CHECK(s, "size %u align %u", c[k].size, c[k].align);
+		if (!s)
+			continue;
+		for (i = 0; i < 8; i++) {
+			o[i] = mmlab_kmem_cache_alloc(s, GFP_KERNEL);
+			if (!o[i] || !IS_ALIGNED((unsigned long)o[i], c[k].want))
+				bad++;
+			else
+				memset(o[i], 0xee, c[k].size);
+		}
+		CHECK(!bad, "size %u align %u: %d objects misaligned or missing", c[k].size,
+		      c[k].align, bad);
+		/* zalloc zeroes an object that was dirty when freed. */
+		mmlab_kmem_cache_free(s, o[7]);
+		o[7] = mmlab_kmem_cache_zalloc(s, GFP_KERNEL);
+		CHECK(o[7] && first_not(o[7], c[k].size, 0) < 0, "size %u", c[k].size);
+		for (i = 0; i < 8; i++)
+			mmlab_kmem_cache_free(s, o[i]);
+		mmlab_kmem_cache_destroy(s);
+	}
+}
+
+static void __init test_cache_misc(void)
+{
+	static void *objs[128] __initdata;
+	struct mmlab_kmem_cache *s;
+	int i, got, bad = 0;
+
+	/* Bulk: all or nothing, distinct objects. */
+	s = mmlab_kmem_cache_create("client_bulk", 256, 0, 0, NULL);
+	CHECK(s, "");
+	if (s) {
+		got = mmlab_kmem_cache_alloc_bulk(s, GFP_KERNEL, 128, objs);
+		CHECK(got == 128, "%d", got);
+		for (i = 0; i < got; i++) {
+			if (!objs[i] || (i && objs[i] == objs[i - 1]))
+				bad++;
+			else
+				memset(objs[i], i, 256);
+		}
+		for (i = 0; i < got; i++)
+			if (objs[i] && first_not(objs[i], 256, i) >= 0)
+				bad++;
+		CHECK(!bad, "%d bulk objects bad or overlapping", bad);
+		if (got > 0)
+			mmlab_kmem_cache_free_bulk(s, got, objs);
+		got = mmlab_kmem_cache_alloc_bulk(s, GFP_ATOMIC, 8, objs);
+		CHECK(got == 8, "GFP_ATOMIC bulk: %d", got);
+		if (got > 0)
+			mmlab_kmem_cache_free_bulk(s, got, objs);
+		mmlab_kmem_cache_destroy(s);
+	}
+
+	/* A DMA32 cache's objects sit below 4 GiB. */
+	s = mmlab_kmem_cache_create("client_dma32", 64, 0, SLAB_CACHE_DMA32, NULL);
+	CHECK(s, "");
+	if (s) {
+		void *o = mmlab_kmem_cache_alloc(s, GFP_KERNEL);
+
+		CHECK(o && virt_to_phys(o) < SZ_4G, "");
+		mmlab_kmem_cache_free(s, o);
+		mmlab_kmem_cache_destroy(s);
+	}
+	/* Flags mmlab does not implement are refused, not ignored. */
+	s = mmlab_kmem_cache_create("client_bad", 64, 0, SLAB_POISON, NULL);
+	CHECK(!s, "SLAB_POISON must be refused");
+	mmlab_kmem_cache_destroy(s);
+	s = mmlab_kmem_cache_create("client_bad", 0, 0, 0, NULL);
+	CHECK(!s, "size 0 must be refused");
+	mmlab_kmem_cache_destroy(NULL);
+}
+
+/* ---- kmalloc ------------------------------------------------------------------ */
+
+static void __init test_kmalloc(void)
+{
+	size_t size, ks;
+	void *p, *q;
+
+	for (size = 8; size <= 8192; size *= 2) {
+		p = mmlab_kmalloc(size, GFP_KERNEL);
+		CHECK(p, "size %zu", size);
+		if (!p)
+			continue;
+		ks = mmlab_ksize(p);
+		CHECK(ks >= size, "size %zu ksize %zu", size, ks);
+		/* Power-of-two sizes are naturally aligned (Linux guarantees it). */
+		CHECK(IS_ALIGNED((unsigned long)p, min_t(size_t, size, PAGE_SIZE)),
+		      "size %zu at offset %#lx", size,
+		      (unsigned long)p & (min_t(size_t, size, PAGE_SIZE) - 1));
+		memset(p, 0x77, ks);
+		mmlab_kfree(p);
+		/* Same class again, zeroed this time. */
+		p = mmlab_kzalloc(size, GFP_KERNEL);
+		CHECK(p && first_not(p, size, 0) < 0, "kzalloc %zu: byte %ld", size,
+		      p ? first_not(p, size, 0) : -2);
+		mmlab_kfree(p);
+	}
+	/* Odd sizes round up to a class: 96 and 192 exist. */
+	p = mmlab_kmalloc(65, GFP_KERNEL);
+	CHECK(p && mmlab_ksize(p) == 96, "ksize(65-byte object) %zu", p ? mmlab_ksize(p) : 0);
+	mmlab_kfree(p);
+	p = mmlab_kmalloc(129, GFP_ATOMIC);
+	CHECK(p && mmlab_ksize(p) == 192, "ksize(129-byte object) %zu", p ? mmlab_ksize(p) : 0);
+	mmlab_kfree(p);
+	/* Above the largest class: whole pages. */
+	p = mmlab_kmalloc(20000, GFP_KERNEL);
+	CHECK(p && mmlab_ksize(p) >= 20000 && IS_ALIGNED((unsigned long)p, PAGE_SIZE),
+	      "ksize %zu", p ? mmlab_ksize(p) : 0);
+	if (p) {
+		fill_pat(p, 20000);
+		CHECK(check_pat(p, 20000) < 0, "");
+	}
+	mmlab_kfree(p);
+	/* Size 0: ZERO_SIZE_PTR, as Linux; kfree takes it back. */
+	p = mmlab_kmalloc(0, GFP_KERNEL);
+	CHECK(ZERO_OR_NULL_PTR(p), "size 0 gave %p", p);
+	mmlab_kfree(p);
+	CHECK(mmlab_ksize(NULL) == 0, "");
+	mmlab_kfree(NULL);
+	CHECK(!mmlab_kmalloc(64, GFP_KERNEL | __GFP_DMA | __GFP_NOWARN), "__GFP_DMA refused");
+	CHECK(!mmlab_kmalloc(64, GFP_HIGHUSER | __GFP_NOWARN), "__GFP_HIGHMEM refused");
+
+	/* Arrays: overflow is refused; kcalloc zeroes. */
+	CHECK(!mmlab_kmalloc_array(SIZE_MAX / 2, 4, GFP_KERNEL | __GFP_NOWARN), "overflow");
+	CHECK(!mmlab_kcalloc(SIZE_MAX / 8, 16, GFP_KERNEL | __GFP_NOWARN), "overflow");
+	p = mmlab_kmalloc_array(10, 24, GFP_KERNEL);
+	CHECK(p && mmlab_ksize(p) >= 240, "");
+	mmlab_kfree(p);
+	p = mmlab_kcalloc(30, 32, GFP_KERNEL);
+	CHECK(p && first_not(p, 960, 0) < 0, "");
+	mmlab_kfree(p);
+
+	/* krealloc keeps the contents through growth, page blocks and shrinking. */
+	p = mmlab_krealloc(NULL, 40, GFP_KERNEL);
+	CHECK(p, "krealloc(NULL) allocates");
+	if (p) {
+		fill_pat(p, 40);
+		q = mmlab_krealloc(p, 300, GFP_KERNEL);
+		CHECK(q && check_pat(q, 40) < 0 && mmlab_ksize(q) >= 300, "40 -> 300");
+		if (q) {
+			fill_pat(q, 300);
+			p = q;
+			q = mmlab_krealloc(p, 3000, GFP_KERNEL);
+			CHECK(q && check_pat(q, 300) < 0, "300 -> 3000");
+		}
+		if (q) {
+			fill_pat(q, 3000);
+			p = q;
+			q = mmlab_krealloc(p, 40000, GFP_KERNEL);
+			CHECK(q && check_pat(q, 3000) < 0, "3000 -> 40000");
+		}
+		if (q) {
+			p = q;
+			q = mmlab_krealloc(p, 16, GFP_KERNEL);
+			CHECK(q && check_pat(q, 16) < 0, "40000 -> 16");
+		}
+		if (q)
+			p = q;
+		/* Size 0 frees and returns NULL. */
+		CHECK(mmlab_krealloc(p, 0, GFP_KERNEL) == NULL, "");
+	}
+}
+
+/* ---- kvmalloc and vmalloc --------------------------------------------------------- */
+
+static void __init test_vmalloc(void)
+{
+	const unsigned long size = 5 * PAGE_SIZE + 123;
+	unsigned long i, n = DIV_ROUND_UP(size, PAGE_SIZE);
+	int bad = 0;
+	u8 *p;
+
+	p = mmlab_vmalloc(size);
+	CHECK(p, "");
+	if (!p)
+		return;
+	CHECK(mmlab_is_vmalloc_addr(p) && mmlab_is_vmalloc_addr(p + size - 1), "");
+	fill_pat(p, size);
+	CHECK(check_pat(p, size) < 0, "");
+	/* Each page of the mapping is one of mmlab's pages with the same bytes. */
+	for (i = 0; i < n; i++) {
+		struct mmlab_page *pg = mmlab_vmalloc_to_page(p + i * PAGE_SIZE);
+		u8 *direct = pg ? mmlab_page_address(pg) : NULL;
+
+		if (!direct || memcmp(direct, p + i * PAGE_SIZE,
+				      min(PAGE_SIZE, size - i * PAGE_SIZE)))
+			bad++;
+	}
+	CHECK(!bad, "%d of %lu pages differ through the direct map", bad, n);
+	memset(p, 0x3c, size);
+	mmlab_vfree(p);
+	CHECK(!mmlab_is_vmalloc_addr(p), "after vfree");
+
+	p = mmlab_vzalloc(size);
+	CHECK(p && first_not(p, size, 0) < 0, "");
+	mmlab_vfree(p);
+	mmlab_vfree(NULL);
+	CHECK(!mmlab_vmalloc(0), "size 0");
+}
+
+static void __init test_kvmalloc(void)
+{
+	const size_t big = 8u << 20;	/* above the largest kmalloc (4 MiB) */
+	u8 *p;
+
+	p = mmlab_kvmalloc(200, GFP_KERNEL);
+	CHECK(p && !mmlab_is_vmalloc_addr(p) && mmlab_ksize(p) >= 200, "small: kmalloc path");
+	mmlab_kvfree(p);
+
+	p = mmlab_kvmalloc(big, GFP_KERNEL);
+	CHECK(p && mmlab_is_vmalloc_addr(p), "8 MiB: vmalloc path");
+	if (p) {
+		fill_pat(p, big);
+		CHECK(check_pat(p, big) < 0, "");
+	}
+	mmlab_kvfree(p);
+
+	p = mmlab_kvzalloc(3 * PAGE_SIZE, GFP_KERNEL);
+	CHECK(p && first_not(p, 3 * PAGE_SIZE, 0) < 0, "");
+	mmlab_kvfree(p);
+	p = mmlab_kvzalloc(big, GFP_KERNEL);
+	CHECK(p && mmlab_is_vmalloc_addr(p) && first_not(p, big, 0) < 0, "");
+	mmlab_kvfree(p);
+	p = mmlab_kvmalloc_array(100, 40, GFP_KERNEL);
+	CHECK(p, "");
+	mmlab_kvfree(p);
+	CHECK(!mmlab_kvmalloc_array(SIZE_MAX / 4, 8, GFP_KERNEL | __GFP_NOWARN), "overflow");
+	p = mmlab_kvcalloc(1000, 16, GFP_KERNEL);
+	CHECK(p && first_not(p, 16000, 0) < 0, "");
+	mmlab_kvfree(p);
+	mmlab_kvfree(NULL);
+}
+
+/* ---- mempools ------------------------------------------------------------------- */
+
+struct client_backing {
+	bool fail;		/* the backing allocator is exhausted */
+	int allocs, frees;	/* successful alloc_fn calls, free_fn calls */
+	gfp_t last_gfp;
+};
+
+static void *client_pool_alloc(gfp_t gfp, void *data)
+{
+	struct client_backing *b = data;
+	void *p;
+
+	b->last_gfp = gfp;
+	if (b->fail)
+		return NULL;
+	p = mmlab_kmalloc(64, gfp);
+	if (p)
+		b->allocs++;
+	return p;
+}
+
+static void client_pool_free(void *element, void *data)
+{
+	struct client_backing *b = data;
+
+	b->frees++;
+	mmlab_kfree(element);
+}
+
+/* Gives an element back to its pool a little later, from a worker. */
+struct client_late_free {
+	struct delayed_work dw;
+	mmlab_mempool_t *pool;
+	void *element;
+};
+
+static void client_late_free_fn(struct work_struct *work)
+{
+	struct client_late_free *lf = container_of(to_delayed_work(work),
+						   struct client_late_free, dw);
+
+	mmlab_mempool_free(lf->element, lf->pool);
+}
+
+static void __init test_mempool_custom(void)
+{
+	struct client_late_free lf;
+	unsigned long t0;
+	static struct client_backing b __initdata;
+	mmlab_mempool_t *pool;
+	void *e[4], *x;
+	int i, got = 0;
+
+	pool = mmlab_mempool_create(3, client_pool_alloc, client_pool_free, &b);
+	CHECK(pool && b.allocs == 3, "reserve of 3: %d backing allocations", b.allocs);
+	if (!pool)
+		return;
+	/* The backing works: elements come from it. */
+	x = mmlab_mempool_alloc(pool, GFP_KERNEL);
+	CHECK(x && b.allocs == 4, "%d", b.allocs);
+	CHECK(b.last_gfp & __GFP_NOWARN, "the backing sees gfp %pGg", &b.last_gfp);
+	mmlab_mempool_free(x, pool);
+	/* The backing is exhausted: the reserve answers, then atomic gets NULL. */
+	b.fail = true;
+	for (i = 0; i < 3; i++) {
+		e[i] = mmlab_mempool_alloc(pool, GFP_ATOMIC);
+		got += !!e[i];
+	}
+	CHECK(got == 3, "%d of 3 from the reserve", got);
+	e[3] = mmlab_mempool_alloc(pool, GFP_ATOMIC);
+	CHECK(!e[3], "the reserve is empty: GFP_ATOMIC must get NULL");
+	CHECK(!(b.last_gfp & __GFP_DIRECT_RECLAIM), "atomic backing call had %pGg",
+	      &b.last_gfp);
+	/*
+	 * The guarantee: with the backing and the reserve exhausted, a sleeping
+	 * caller waits until an element comes back (here from a worker 50 ms
+	 * later) and gets it; it never sees NULL.
+	 */
+	if (e[0]) {
+		INIT_DELAYED_WORK_ONSTACK(&lf.dw, client_late_free_fn);
+		lf.pool = pool;
+		lf.element = e[0];
+		t0 = jiffies;
+		schedule_delayed_work(&lf.dw, msecs_to_jiffies(50));
+		x = mmlab_mempool_alloc(pool, GFP_KERNEL);
+		CHECK(x == e[0], "GFP_KERNEL waited %u ms and got %p, the freed element is %p",
+		      jiffies_to_msecs(jiffies - t0), x, e[0]);
+		CHECK(time_after_eq(jiffies, t0 + msecs_to_jiffies(40)),
+		      "returned after %u ms, before the element came back",
+		      jiffies_to_msecs(jiffies - t0));
+		flush_delayed_work(&lf.dw);
+		destroy_delayed_work_on_stack(&lf.dw);
+		e[0] = x;
+	}
+	/* Freeing refills the reserve, and it serves again. */
+	for (i = 0; i < 3; i++)
+		mmlab_mempool_free(e[i], pool);
+	x = mmlab_mempool_alloc(pool, GFP_NOWAIT);
+	CHECK(x, "reserve refilled");
+	mmlab_mempool_free(x, pool);
+	mmlab_mempool_free(e[3], pool);	/* NULL: ignored */
+	b.fail = false;
+	CHECK(mmlab_mempool_resize(pool, 6) == 0, "grow");
+	CHECK(b.allocs >= 6, "%d", b.allocs);
+	CHECK(mmlab_mempool_resize(pool, 1) == 0, "shrink");
+	mmlab_mempool_destroy(pool);
+	/* Leak-free: everything the backing handed out came back to it. */
+	CHECK(b.allocs == b.frees, "%d backing allocations, %d frees", b.allocs, b.frees);
+}
+
+static void __init test_mempool_ready_made(void)
+{
+	struct mmlab_kmem_cache *s;
+	mmlab_mempool_t *pool;
+	void *e[5];
+	int i, bad = 0;
+
+	pool = mmlab_mempool_create_kmalloc_pool(4, 200);
+	CHECK(pool, "kmalloc pool");
+	if (pool) {
+		for (i = 0; i < 5; i++) {
+			e[i] = mmlab_mempool_alloc(pool, GFP_KERNEL);
+			if (!e[i] || mmlab_ksize(e[i]) < 200)
+				bad++;
+			else
+				memset(e[i], i, 200);
+		}
+		CHECK(!bad, "%d", bad);
+		for (i = 0; i < 5; i++)
+			mmlab_mempool_free(e[i], pool);
+		mmlab_mempool_destroy(pool);
+	}
+
+	pool = mmlab_mempool_create_page_pool(2, 1);
+	CHECK(pool, "page pool");
+	if (pool) {
+		struct mmlab_page *pg = mmlab_mempool_alloc(pool, GFP_KERNEL);
+		void *va = pg ? mmlab_page_address(pg) : NULL;
+
+		CHECK(va, "");
+		if (va)
+			memset(va, 0x11, 2 * PAGE_SIZE);
+		mmlab_mempool_free(pg, pool);
+		mmlab_mempool_destroy(pool);
+	}
+
+	s = mmlab_kmem_cache_create("client_pool", 96, 0, 0, NULL);
+	CHECK(s, "");
+	if (s) {
+		pool = mmlab_mempool_create_slab_pool(3, s);
+		CHECK(pool, "slab pool");
+		if (pool) {
+			for (i = 0; i < 5; i++)
+				e[i] = mmlab_mempool_alloc(pool, GFP_KERNEL);
+			for (i = 0, bad = 0; i < 5; i++)
+				bad += !e[i];
+			CHECK(!bad, "%d", bad);
+			for (i = 0; i < 5; i++)
+				mmlab_mempool_free(e[i], pool);
+			mmlab_mempool_destroy(pool);
+		}
+		mmlab_kmem_cache_destroy(s);
+	}
+	CHECK(!mmlab_mempool_create_kmalloc_pool(-1, 64), "negative min_nr");
+	mmlab_mempool_destroy(NULL);
+}
+
+static void __init selftest(void)
+{
+	test_pages();
+	test_cache_ctor();
+	test_cache_align();
+	test_cache_misc();
+	test_kmalloc();
+	test_vmalloc();
+	test_kvmalloc();
+	test_mempool_custom();
+	test_mempool_ready_made();
+}
+
+KSTM_MODULE_LOADERS(mmlab_client);
+MODULE_AUTHOR("mmlab developers");
+MODULE_DESCRIPTION("Test client of mmlab's exported API");
+MODULE_LICENSE("GPL");
