@@ -21,6 +21,87 @@
 
 namespace mmlab {
 
+NumError ParseU64(Slice s, uint64_t* out) {
+  if (s.n == 0)
+    return NumError::kEmpty;
+  if (s.p[0] == '-')
+    return NumError::kNegative;
+  size_t i = 0;
+  uint64_t base = 10;
+  if (s.n > 2 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X')) {
+    base = 16;
+    i = 2;
+  } else if (s.n == 2 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X')) {
+    return NumError::kSyntax;  // "0x" with no digits
+  }
+  uint64_t value = 0;
+  for (; i < s.n; i++) {
+    char c = s.p[i];
+    uint64_t digit;
+    if (c >= '0' && c <= '9')
+      digit = static_cast<uint64_t>(c - '0');
+    else if (base == 16 && c >= 'a' && c <= 'f')
+      digit = static_cast<uint64_t>(c - 'a' + 10);
+    else if (base == 16 && c >= 'A' && c <= 'F')
+      digit = static_cast<uint64_t>(c - 'A' + 10);
+    else
+      return NumError::kSyntax;
+    if (value > (~uint64_t{0} - digit) / base)
+      return NumError::kOverflow;
+    value = value * base + digit;
+  }
+  *out = value;
+  return NumError::kOk;
+}
+
+const char* NumErrorText(NumError e) {
+  switch (e) {
+    case NumError::kEmpty:
+      return "missing value";
+    case NumError::kNegative:
+      return "negative number";
+    case NumError::kSyntax:
+      return "not a decimal or 0x-hex number";
+    case NumError::kOverflow:
+      return "number does not fit in 64 bits";
+    case NumError::kOk:
+      break;
+  }
+  return "bad number";
+}
+
+mmlab_status ParseNumber(Reply* reply, const char* key, Slice value, uint64_t* out) {
+  NumError e = ParseU64(value, out);
+  if (e == NumError::kOk)
+    return MMLAB_OK;
+  return reply->Fail(MMLAB_EINVAL, "%s=%s: %s", key, Quoted(value).buf, NumErrorText(e));
+}
+
+mmlab_status Reply::Ok(const char* fmt, ...) {
+  out_.Clear();
+  __builtin_va_list args;
+  __builtin_va_start(args, fmt);
+  out_.VAppend(fmt, args);
+  __builtin_va_end(args);
+  return MMLAB_OK;
+}
+
+// Formats "control: <reason>" (with up to one quoted piece of input in
+// place of the %s in the format), logs it and stores it as the result.
+mmlab_status Reply::Fail(mmlab_status st, const char* fmt, ...) {
+  char line[kLogLineMax];
+  TextBuf text(line, sizeof(line));
+  text.Append("control: ");
+  __builtin_va_list args;
+  __builtin_va_start(args, fmt);
+  text.VAppend(fmt, args);
+  __builtin_va_end(args);
+  mmlab_host_log(MMLAB_LOG_WARN | MMLAB_LOG_RATELIMITED, text.c_str());
+  out_.Clear();
+  out_.AppendBytes(text.c_str(), text.len());
+  return st;
+}
+
 mmlab_status ParseArgs(Reply* reply, const char* cmd, const Slice* args, size_t nargs,
                        uint32_t allowed, uint32_t required, uint32_t bare_key, Args* out) {
   for (size_t a = 0; a < nargs; a++) {

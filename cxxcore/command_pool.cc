@@ -177,16 +177,21 @@ mmlab_status DoMempoolCreate(Core& core, Reply* reply, const Slice* args, size_t
       (st = CheckSize(reply, "mempool_create", core, a.size)) != MMLAB_OK)
     return st;
   mmlab_kmem_cache* cache = nullptr;
+  // Pinned for this command; the pool then holds one object of the cache,
+  // which keeps cache_destroy from taking it away underneath.
+  KmemCache* pinned = nullptr;
   if (type == PoolType::kSlab) {
-    KmemCache* s = SlabFindControlCache(core, a.cache);
-    if (!s || s->zombie)
+    pinned = SlabGetControlCache(core, a.cache);
+    if (!pinned)
       return reply->Fail(MMLAB_ENOENT, "mempool_create: no cache %lu", a.cache);
-    cache = s->handle();
+    cache = pinned->handle();
   }
 
   Mempool* pool = nullptr;
   st = MempoolCreateControl(core, name, static_cast<uint32_t>(a.min_nr), type, cache, a.cache,
                             a.size, static_cast<uint32_t>(a.order), &pool, reply->text());
+  if (pinned)
+    SlabPutControlCache(core, pinned);
   if (st != MMLAB_OK)
     return reply->Failed(st);
   return reply->Ok("pool %lu name %s type %s min_nr %lu", pool->id, name, PoolTypeName(type),
