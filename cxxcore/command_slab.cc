@@ -235,7 +235,8 @@ mmlab_status DoCacheAllocBulk(Core& core, Reply* reply, const Slice* args, size_
   if (got != n) {
     mmlab_host_meta_free(objs, bytes);
     core.ObjUnreserve(n);
-    return reply->Fail(MMLAB_ENOMEM, "cache_alloc_bulk: cache %lu: no memory for %u objects (none taken)",
+    return reply->Fail(MMLAB_ENOMEM,
+                       "cache_alloc_bulk: cache %lu: no memory for %u objects (none taken)",
                        a.cache, n);
   }
   uint64_t first = 0, last = 0;
@@ -272,7 +273,8 @@ mmlab_status DoCacheFree(Core& core, Reply* reply, const Slice* args, size_t nar
 
 mmlab_status DoCacheShrink(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
-  mmlab_status st = ParseArgs(reply, "cache_shrink", args, nargs, kKeyCache, kKeyCache, kKeyCache, &a);
+  mmlab_status st =
+      ParseArgs(reply, "cache_shrink", args, nargs, kKeyCache, kKeyCache, kKeyCache, &a);
   CacheRef ref(core);
   if (st != MMLAB_OK || (st = ref.Get(reply, "cache_shrink", a.cache)) != MMLAB_OK)
     return st;
@@ -283,7 +285,8 @@ mmlab_status DoCacheShrink(Core& core, Reply* reply, const Slice* args, size_t n
 
 mmlab_status DoCacheInfo(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
-  mmlab_status st = ParseArgs(reply, "cache_info", args, nargs, kKeyCache, kKeyCache, kKeyCache, &a);
+  mmlab_status st =
+      ParseArgs(reply, "cache_info", args, nargs, kKeyCache, kKeyCache, kKeyCache, &a);
   CacheRef ref(core);
   if (st != MMLAB_OK || (st = ref.Get(reply, "cache_info", a.cache)) != MMLAB_OK)
     return st;

@@ -158,8 +158,10 @@ Page* KmemCache::NewSlab(mmlab_gfp_t gfp) {
       __builtin_memset(obj, kCtorFillByte, layout.object_size);
     else if (ctor)
       ctor(obj);
-    SetFreePointer(obj, i + 1 < objects ? reinterpret_cast<void*>(base + uintptr_t{i + 1} * layout.size)
-                                        : nullptr);
+    void* next = i + 1 < objects
+                     ? reinterpret_cast<void*>(base + uintptr_t{i + 1} * layout.size)
+                     : nullptr;
+    SetFreePointer(obj, next);
   }
   slab->freelist = 0;
   if (ctor) {
