@@ -129,6 +129,25 @@ static int exhaust(int fd, uint64_t capacity, char *res, size_t cap)
 		if (ret && ret != -ENOMEM)
 			return ret;
 	}
+	/*
+	 * The pressure writer may have moved between CPUs and left part of a
+	 * per-CPU refill on the list of a CPU it no longer runs on: drain and
+	 * take again until a drain finds every list empty.
+	 */
+	for (i = 0; i < 16; i++) {
+		unsigned long drained = 0;
+
+		if ((ret = mmlab_ctl(fd, res, cap, "drain")))
+			return ret;
+		if (sscanf(res, "drained %lu pages", &drained) != 1)
+			return -EPROTO;
+		if (!drained)
+			break;
+		ret = mmlab_ctl(fd, res, cap, "pressure consume=%" PRIu64
+				" gfp=GFP_ATOMIC|__GFP_MEMALLOC|__GFP_NOWARN", capacity);
+		if (ret && ret != -ENOMEM)
+			return ret;
+	}
 	/* Nothing is left even for an allocation that ignores the watermarks. */
 	ret = mmlab_ctl(fd, res, cap, "alloc order=0 gfp=GFP_ATOMIC|__GFP_MEMALLOC|__GFP_NOWARN");
 	return ret == -ENOMEM ? 0 : (ret ? ret : -EEXIST);
