@@ -60,7 +60,10 @@ modules: $(if $(filter command line,$(origin KDIR)),,deps)
 # make run: the demo.
 
 run: modules
-	$(Q)$(TOP)/vm-images/vm-demo.sh --kver $(KVER) --module $(TOP)/mmlab.ko
+	$(Q)$(MAKE) -s -C $(TOP)/selftests/mmlab_client KDIR=$(KDIR) MMLAB_BUILD=$(TOP) \
+		OUT=$(BUILD)/run/mmlab_client
+	$(Q)$(TOP)/vm-images/vm-demo.sh --kver $(KVER) --module $(TOP)/mmlab.ko \
+		--client $(BUILD)/run/mmlab_client/mmlab_client.ko
 
 # ---------------------------------------------------------------------------
 # make bench: numbers, not a test. The tables land in build/bench/ and, with

@@ -186,6 +186,16 @@ cmd "kvmalloc size=2000000"
 show "cat $D/vmallocinfo"
 show "grep -E '^(slab|kmalloc|vmalloc|mempool)' $D/stats"
 
+if [ -f /lib/mmlab/mmlab_client.ko ]; then
+	say "Part 7: other modules use mmlab through its exported API (include/mmlab/mmlab.h):"
+	say "mmlab_client calls every exported function and checks the results, kselftest style"
+	show "insmod /lib/mmlab/mmlab_client.ko"
+	say "The mmlab: lines are the client's deliberate mistakes (a zone mmlab has no,"
+	say "an unsupported SLAB flag, min_nr -1): each refused with a reason, naming the caller"
+	show "dmesg | grep -c 'mmlab_client_init+'"
+	show "rmmod mmlab_client"
+fi
+
 say "The invariant checker walks every page descriptor, per-CPU list and slab"
 cmd "check"
 
