@@ -56,7 +56,7 @@ release_of() {
 	local meta=$1 prefix=$2 ver dep
 	ver=$(candidate_version "$meta")
 	[[ -n $ver && $ver != "(none)" ]] ||
-		die "no candidate version for $meta (apt lists stale? try apt-get update)"
+		die "no candidate version for $meta (apt lists stale? try apt-get update; Debian 12 ships 6.12 and the current 6.1 from bookworm-security and bookworm-updates: are they in apt's sources?)"
 	dep=$(apt-cache show "$meta=$ver" 2>/dev/null |
 		awk -F': ' '$1 == "Depends" { print $2; exit }')
 	[[ -n $dep ]] || die "$meta=$ver has no Depends line"
