@@ -39,6 +39,25 @@ mmlab_gfp_t FixFlags(mmlab_gfp_t gfp) {
   return gfp;
 }
 
+// An allocation failure, as warn_alloc() treats it: __GFP_NOWARN keeps it
+// out of the log (kvmalloc's and mempool's quiet first tries use that); the
+// control file still gets the reason.
+void ReportFailure(TextBuf* why, mmlab_gfp_t gfp, const char* fmt, ...) MMLAB_PRINTF(3, 4);
+void ReportFailure(TextBuf* why, mmlab_gfp_t gfp, const char* fmt, ...) {
+  char line[kLogLineMax];
+  TextBuf text(line, sizeof(line));
+  __builtin_va_list args;
+  __builtin_va_start(args, fmt);
+  text.VAppend(fmt, args);
+  __builtin_va_end(args);
+  if (!(gfp & MMLAB___GFP_NOWARN)) {
+    Report(why, MMLAB_LOG_WARN, "%s", text.c_str());
+  } else if (why) {
+    why->Clear();
+    why->AppendBytes(text.c_str(), text.len());
+  }
+}
+
 // The large kmalloc block p starts, or null. Interrupts off.
 Page* LargeHead(Core& core, const void* p) {
   Page* page = VirtToPageIrqsOff(core, p);
@@ -87,7 +106,7 @@ void* Kmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
     void* obj = KmemCacheAllocCaller(s, gfp, caller, size, false);
     mmlab_host_trace_kmalloc(caller, obj, size, s->layout.size, gfp);
     if (!obj)
-      Report(why, MMLAB_LOG_WARN, "kmalloc: no memory for %lu bytes (%s)",
+      ReportFailure(why, gfp, "kmalloc: no memory for %lu bytes (%s)",
              static_cast<uint64_t>(size), s->name);
     return obj;
   }
@@ -95,7 +114,7 @@ void* Kmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
   uint32_t order = GetOrder(size);
   if (order > core.chunk_order()) {
     Count(a.overflows, 1);
-    Report(why, MMLAB_LOG_WARN, "kmalloc: size %lu is above the largest kmalloc (%lu bytes)",
+    ReportFailure(why, gfp, "kmalloc: size %lu is above the largest kmalloc (%lu bytes)",
            static_cast<uint64_t>(size), MMLAB_PAGE_SIZE << core.chunk_order());
     mmlab_host_trace_kmalloc(caller, nullptr, size, 0, gfp);
     return nullptr;
@@ -108,7 +127,7 @@ void* Kmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
     Count(a.large_pages, int64_t{1} << order);
     Count(a.large_allocs, 1);
   } else {
-    Report(why, MMLAB_LOG_WARN, "kmalloc: no memory for %lu bytes (order %u pages)",
+    ReportFailure(why, gfp, "kmalloc: no memory for %lu bytes (order %u pages)",
            static_cast<uint64_t>(size), order);
   }
   mmlab_host_trace_kmalloc(caller, p, size, MMLAB_PAGE_SIZE << order, gfp);

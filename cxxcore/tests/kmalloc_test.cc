@@ -57,6 +57,11 @@ TEST_F(Kmalloc, LargeRequestsAreBuddyPagesUpToTheChunk) {
   sim::ClearLogs();
   EXPECT_EQ(mmlab_core_kmalloc(core_, 128 * 1024 + 1, MMLAB_GFP_KERNEL, 0), nullptr);
   EXPECT_EQ(sim::CountLogs("is above the largest kmalloc"), 1u) << sim::LogText();
+  // __GFP_NOWARN: the same failure, silently (kvmalloc's first try).
+  sim::ClearLogs();
+  EXPECT_EQ(mmlab_core_kmalloc(core_, 128 * 1024 + 1, MMLAB_GFP_KERNEL | MMLAB___GFP_NOWARN, 0),
+            nullptr);
+  EXPECT_EQ(sim::Logs().size(), 0u) << sim::LogText();
   // A pointer inside the block is not a kmalloc pointer.
   mmlab_core_kfree(core_, static_cast<char*>(p) + 4096, 0);
   EXPECT_EQ(sim::CountLogs("kfree"), 1u) << sim::LogText();
