@@ -179,10 +179,12 @@ say "selftests show several threads doing that); mempool_free refills the reserv
 cmd "pressure release=all"
 
 say "Part 6: vmalloc maps scattered order-0 pages into one contiguous range with vmap();"
-say "kvmalloc uses kmalloc when it can and vmalloc when contiguous pages run short"
+say "kvmalloc uses kmalloc when it can (2 MB: one order-9 block) and vmalloc when it cannot"
+say "(4 MiB + 1 byte is above the largest block, a chunk: 1025 order-0 pages, mapped together)"
 cmd "vmalloc size=40000"
 cmd "kvmalloc size=100"
 cmd "kvmalloc size=2000000"
+cmd "kvmalloc size=4194305"
 show "cat $D/vmallocinfo"
 show "grep -E '^(slab|kmalloc|vmalloc|mempool)' $D/stats"
 

@@ -8,6 +8,8 @@
  * slabinfo view checked strictly against /proc/slabinfo 2.1's layout.
  */
 #include "kselftest_harness.h"
+#include <sched.h>
+
 #include "mmlab_helpers.h"
 
 #define KMSG_MAX (64 * 1024)
@@ -123,9 +125,20 @@ TEST_F(mmlab, aligned_objects)
 TEST_F(mmlab, ctor_runs_once_per_object)
 {
 	uint64_t id, pfn, off;
+	cpu_set_t one, saved;
 	struct cache c;
 	unsigned int i;
 
+	/*
+	 * Each CPU allocates from a slab of its own (SLUB's CPU slab): stay on
+	 * one CPU, or a migration in the middle would construct a second slab.
+	 */
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(saved), &saved));
+	CPU_ZERO(&one);
+	for (i = 0; i < CPU_SETSIZE && !CPU_ISSET(i, &saved); i++)
+		;
+	CPU_SET(i, &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
 	CREATE(&c, "cache_create name=st_ctor size=40 ctor=fill");
 	ASSERT_EQ(0, CTL("cache_alloc cache=%" PRIu64, c.id)) TH_LOG("%s", self->res);
 	ASSERT_EQ(0, parse_obj(self->res, &id, c.id, &pfn, &off));
@@ -147,6 +160,7 @@ TEST_F(mmlab, ctor_runs_once_per_object)
 	ASSERT_EQ(0, CTL("cache_info cache=%" PRIu64, c.id));
 	EXPECT_EQ(2 * c.objperslab, info_field(self->res, "ctor_calls")) TH_LOG("%s", self->res);
 	EXPECT_EQ(c.objperslab + 1, info_field(self->res, "active_objs")) TH_LOG("%s", self->res);
+	EXPECT_EQ(0, sched_setaffinity(0, sizeof(saved), &saved));
 }
 
 TEST_F(mmlab, destroy_with_live_objects)
