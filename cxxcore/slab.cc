@@ -541,15 +541,6 @@ void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size
   return obj;
 }
 
-void KmemCacheFreeFound(KmemCache* s, Page* slab, void* obj) {
-  SlabList discard;
-  uint32_t cpu;
-  unsigned long flags = mmlab_host_local_irq_save(&cpu);
-  s->policy->Free(*s, cpu, slab, obj, &discard);
-  mmlab_host_local_irq_restore(flags);
-  FreeDiscardedSlabs(*s->core, &discard);
-}
-
 size_t KmemCacheAllocBulk(KmemCache* s, mmlab_gfp_t gfp, size_t nr, void** objs) {
   gfp = SlabAllocGfp(s, gfp, "kmem_cache_alloc_bulk");
   size_t got = 0;
@@ -1037,17 +1028,17 @@ void mmlab_core_kmem_cache_free(struct mmlab_kmem_cache* cache, void* obj, uintp
   KmemCache* s = KmemCache::From(cache);
   // One interrupts-off section: the checks, the tracepoint (before the
   // object can be reused, as Linux's), the free.
-  mmlab::SlabList discard;
+  mmlab::Page* empty = nullptr;
   uint32_t cpu;
   unsigned long flags = mmlab_host_local_irq_save(&cpu);
   mmlab::Page* slab = mmlab::SlabFindObject(*s->core, s, obj, nullptr, "kmem_cache_free", nullptr);
   if (slab) {
     mmlab_host_trace_kmem_cache_free(caller, obj, s->name);
-    s->policy->Free(*s, cpu, slab, obj, &discard);
+    empty = s->policy->Free(*s, cpu, slab, obj);
   }
   mmlab_host_local_irq_restore(flags);
-  if (MMLAB_UNLIKELY(!discard.empty()))
-    mmlab::FreeDiscardedSlabs(*s->core, &discard);
+  if (MMLAB_UNLIKELY(empty))
+    KmemCache::FreeSlab(*s->core, empty);
 }
 
 // Linux's bulk calls emit no kmem_cache_alloc/free events; neither do these.

@@ -120,9 +120,10 @@ class SlabPolicy {
   // With interrupts off on cpu (the section that verified obj): obj is an
   // object start inside slab (a slab of s). Refuses and reports what it
   // can tell is a double free (SLUB: obj is the head of the freelist it
-  // would go on, or the slab has no object in use). A slab to give back
-  // goes on *discard, for FreeSlab once interrupts are on again.
-  virtual void Free(KmemCache& s, uint32_t cpu, Page* slab, void* obj, SlabList* discard) = 0;
+  // would go on, or the slab has no object in use). Returns a slab the
+  // free emptied and took off the cache, for KmemCache::FreeSlab once
+  // interrupts are on again, or null.
+  virtual Page* Free(KmemCache& s, uint32_t cpu, Page* slab, void* obj) = 0;
   // kmem_cache_free_bulk: every non-null pointer is verified as
   // kmem_cache_free's (SlabFindObject, reports under `func`), bad ones
   // reported and skipped; the rest freed in one interrupts-off section.
@@ -262,8 +263,17 @@ Page* SlabFindObject(Core& core, KmemCache* s, const void* obj, KmemCache** owne
 Page* VirtToPageIrqsOff(Core& core, const void* addr);
 void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size_t bytes_req,
                            bool trace);
-// Frees an object already found by SlabFindObject (tracepoint by caller).
-void KmemCacheFreeFound(KmemCache* s, Page* slab, void* obj);
+// Frees an object already found by SlabFindObject in an earlier
+// interrupts-off section (kfree; tracepoint by caller). Inline: it is the
+// kfree fast path's second half.
+inline void KmemCacheFreeFound(KmemCache* s, Page* slab, void* obj) {
+  uint32_t cpu;
+  unsigned long flags = mmlab_host_local_irq_save(&cpu);
+  Page* empty = s->policy->Free(*s, cpu, slab, obj);
+  mmlab_host_local_irq_restore(flags);
+  if (MMLAB_UNLIKELY(empty))
+    KmemCache::FreeSlab(*s->core, empty);
+}
 // kmem_cache_alloc_bulk after the checks of the C ABI: all or nothing.
 size_t KmemCacheAllocBulk(KmemCache* s, mmlab_gfp_t gfp, size_t nr, void** objs);
 // Gives the slabs on *discard back (no lock held); returns pages.

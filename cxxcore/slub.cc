@@ -144,8 +144,11 @@ void ReportDoubleFree(KmemCache& s, Page* slab, void* obj, const char* why) {
 // before it; a slab no CPU holds takes back at most the objects it has in
 // use. What fails a check is reported and left alone; nothing is written
 // into an object before its check.
-void FreeDetached(KmemCache& s, uint32_t cpu, Page* slab, void* const* objs, size_t cnt,
-                  SlabList* discard) {
+// Inlined into Free for one object (the loop folds away) and into
+// FreeGroup for the groups of a bulk free.
+[[gnu::always_inline]] inline void FreeDetached(KmemCache& s, uint32_t cpu, Page* slab,
+                                                void* const* objs, size_t cnt,
+                                                SlabList* discard) {
   KmemCacheCpu* c = Cpus(s).at(cpu);
   if (MMLAB_LIKELY(c->slab == slab)) {
     void* const top = c->freelist;
@@ -206,6 +209,17 @@ void FreeDetached(KmemCache& s, uint32_t cpu, Page* slab, void* const* objs, siz
     s.PutSlab(slab, true, discard);
   }
   PerCpuAdd(s.stats.at(cpu)->frees, freed);
+}
+
+[[gnu::noinline]] void FreeGroup(KmemCache& s, uint32_t cpu, Page* slab, void* const* objs,
+                                 size_t cnt, SlabList* discard) {
+  FreeDetached(s, cpu, slab, objs, cnt, discard);
+}
+
+[[gnu::noinline]] Page* FreeOneSlow(KmemCache& s, uint32_t cpu, Page* slab, void* obj) {
+  SlabList discard;  // one object empties one slab at most
+  FreeDetached(s, cpu, slab, &obj, 1, &discard);
+  return discard.PopFront();
 }
 
 // Linux's build_detached_freelist, with kmem_cache_free's checks: the last
@@ -392,8 +406,20 @@ class Slub final : public SlabPolicy {
     return nr;
   }
 
-  void Free(KmemCache& s, uint32_t cpu, Page* slab, void* obj, SlabList* discard) override {
-    FreeDetached(s, cpu, slab, &obj, 1, discard);
+  Page* Free(KmemCache& s, uint32_t cpu, Page* slab, void* obj) override {
+    // The fast path (FreeDetached's first branch for one object) inline,
+    // the rest out of line.
+    KmemCacheCpu* c = Cpus(s).at(cpu);
+    void* top = c->freelist;
+    if (MMLAB_LIKELY(c->slab == slab && obj != top)) {
+      s.SetFreePointer(obj, top);
+      c->freelist = obj;
+      SlabCacheStats* st = s.stats.at(cpu);
+      PerCpuAdd(st->frees, 1);
+      PerCpuAdd(st->fastpath_frees, 1);
+      return nullptr;
+    }
+    return FreeOneSlow(s, cpu, slab, obj);
   }
 
   void FreeBulk(KmemCache& s, size_t nr, void** objs, const char* func) override {
@@ -407,7 +433,7 @@ class Slub final : public SlabPolicy {
       const size_t end = nr;
       nr = BuildDetachedFreelist(s, nr, objs, &slab, func);
       if (slab)
-        FreeDetached(s, cpu, slab, objs + nr, end - nr, &discard);
+        FreeGroup(s, cpu, slab, objs + nr, end - nr, &discard);
     } while (nr);
     mmlab_host_local_irq_restore(flags);
     FreeAll(s, &discard);
