@@ -183,6 +183,10 @@ void KmemCache::UnaccountSlab(Page* slab) {
   n.nr_slabs--;
   n.total_objects -= ObjectsIn(slab);
   slabs_freed++;
+  // No longer this cache's from here on: a double free that raced with the
+  // discard sees it under the lock (the policy's slow-path free), and
+  // SlabFindObject no longer takes the slab for an object's.
+  WriteOnce(slab->slab_cache, static_cast<void*>(nullptr));
 }
 
 void KmemCache::FreeSlab(Core& core, Page* slab) {
@@ -236,9 +240,7 @@ uint64_t KmemCache::TakeEmptySlabs(SlabList* discard) {
   return pages;
 }
 
-namespace {
-
-uint64_t FreeDiscarded(Core& core, SlabList* discard) {
+uint64_t FreeDiscardedSlabs(Core& core, SlabList* discard) {
   uint64_t pages = 0;
   while (Page* slab = discard->PopFront()) {
     pages += uint64_t{1} << slab->order;
@@ -246,6 +248,10 @@ uint64_t FreeDiscarded(Core& core, SlabList* discard) {
   }
   return pages;
 }
+
+namespace {
+
+uint64_t FreeDiscarded(Core& core, SlabList* discard) { return FreeDiscardedSlabs(core, discard); }
 
 uint64_t ShrinkCache(KmemCache& s) {
   s.policy->FlushAll(s, false);
@@ -506,17 +512,27 @@ Page* SlabFindObject(Core& core, KmemCache* s, const void* obj, KmemCache** owne
   return slab;
 }
 
-void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size_t bytes_req,
-                           bool trace) {
+namespace {
+
+// The gfp checks every allocation makes before the policy runs.
+mmlab_gfp_t SlabAllocGfp(KmemCache* s, mmlab_gfp_t gfp, const char* func) {
   if (gfp & MMLAB___GFP_DMA32) {
     // Linux's GFP_SLAB_BUG_MASK: the zone comes from the cache, not the call.
     Report(nullptr, MMLAB_LOG_WARN,
-        "%s: Unexpected gfp: __GFP_DMA32. Fixing up to gfp without it (cache %s)",
-        s->kmalloc ? "kmalloc" : "kmem_cache_alloc", s->name);
+        "%s: Unexpected gfp: __GFP_DMA32. Fixing up to gfp without it (cache %s)", func,
+        s->name);
     gfp &= ~MMLAB___GFP_DMA32;
   }
   if (gfp & MMLAB___GFP_DIRECT_RECLAIM)
     mmlab_host_might_sleep();
+  return gfp;
+}
+
+}  // namespace
+
+void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size_t bytes_req,
+                           bool trace) {
+  gfp = SlabAllocGfp(s, gfp, s->kmalloc ? "kmalloc" : "kmem_cache_alloc");
   void* obj = ReadOnce(s->zombie) ? nullptr : s->policy->Alloc(*s, gfp);
   if (obj && (gfp & MMLAB___GFP_ZERO))
     __builtin_memset(obj, 0, s->layout.object_size);
@@ -525,7 +541,19 @@ void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size
   return obj;
 }
 
-void KmemCacheFreeFound(KmemCache* s, Page* slab, void* obj) { s->policy->Free(*s, slab, obj); }
+size_t KmemCacheAllocBulk(KmemCache* s, mmlab_gfp_t gfp, size_t nr, void** objs) {
+  gfp = SlabAllocGfp(s, gfp, "kmem_cache_alloc_bulk");
+  size_t got = 0;
+  if (!ReadOnce(s->zombie))
+    got = s->policy->AllocBulk(*s, gfp, nr, objs);
+  else
+    for (size_t i = 0; i < nr; i++)
+      objs[i] = nullptr;
+  if (got && (gfp & MMLAB___GFP_ZERO))
+    for (size_t i = 0; i < got; i++)
+      __builtin_memset(objs[i], 0, s->layout.object_size);
+  return got;
+}
 
 namespace {
 
@@ -998,39 +1026,37 @@ void mmlab_core_kmem_cache_free(struct mmlab_kmem_cache* cache, void* obj, uintp
   if (!obj || !MMLAB_ASSERT(cache))
     return;
   KmemCache* s = KmemCache::From(cache);
+  // One interrupts-off section: the checks, the tracepoint (before the
+  // object can be reused, as Linux's), the free.
+  mmlab::Page* empty = nullptr;
   uint32_t cpu;
   unsigned long flags = mmlab_host_local_irq_save(&cpu);
   mmlab::Page* slab = mmlab::SlabFindObject(*s->core, s, obj, nullptr, "kmem_cache_free", nullptr);
+  if (slab) {
+    mmlab_host_trace_kmem_cache_free(caller, obj, s->name);
+    empty = s->policy->Free(*s, cpu, slab, obj);
+  }
   mmlab_host_local_irq_restore(flags);
-  if (!slab)
-    return;
-  mmlab_host_trace_kmem_cache_free(caller, obj, s->name);
-  mmlab::KmemCacheFreeFound(s, slab, obj);
+  if (MMLAB_UNLIKELY(empty))
+    KmemCache::FreeSlab(*s->core, empty);
 }
 
+// Linux's bulk calls emit no kmem_cache_alloc/free events; neither do these.
 size_t mmlab_core_kmem_cache_alloc_bulk(struct mmlab_kmem_cache* cache, mmlab_gfp_t gfp,
-                                        size_t nr, void** objs, uintptr_t caller) {
+                                        size_t nr, void** objs, uintptr_t) {
   if (!MMLAB_ASSERT(cache && (objs || nr == 0)))
     return 0;
-  size_t i = 0;
-  for (; i < nr; i++) {
-    objs[i] = mmlab_core_kmem_cache_alloc(cache, gfp, caller);
-    if (!objs[i])
-      break;
-  }
-  if (i == nr)
-    return nr;
-  // All or nothing, as Linux's kmem_cache_alloc_bulk.
-  mmlab_core_kmem_cache_free_bulk(cache, i, objs, caller);
-  for (size_t j = 0; j < nr; j++)
-    objs[j] = nullptr;
-  return 0;
+  if (nr == 0)
+    return 0;
+  return mmlab::KmemCacheAllocBulk(KmemCache::From(cache), gfp, nr, objs);
 }
 
 void mmlab_core_kmem_cache_free_bulk(struct mmlab_kmem_cache* cache, size_t nr, void** objs,
-                                     uintptr_t caller) {
-  for (size_t i = 0; i < nr; i++)
-    mmlab_core_kmem_cache_free(cache, objs[i], caller);
+                                     uintptr_t) {
+  if (nr == 0 || !MMLAB_ASSERT(cache && objs))
+    return;
+  KmemCache* s = KmemCache::From(cache);
+  s->policy->FreeBulk(*s, nr, objs, "kmem_cache_free_bulk");
 }
 
 uint64_t mmlab_core_kmem_cache_shrink(struct mmlab_kmem_cache* cache) {

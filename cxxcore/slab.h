@@ -113,10 +113,22 @@ class SlabPolicy {
   virtual void Detach(KmemCache& s) = 0;
   // One object, or null. gfp already checked; never sleeps unless gfp may.
   virtual void* Alloc(KmemCache& s, mmlab_gfp_t gfp) = 0;
-  // obj is a verified object start inside slab (a slab of s). Refuses and
-  // reports what it can tell is a double free (SLUB: obj is the head of
-  // the freelist it would go on, or the slab has no object in use).
-  virtual void Free(KmemCache& s, Page* slab, void* obj) = 0;
+  // nr objects into objs, all or nothing (Linux's kmem_cache_alloc_bulk):
+  // returns nr, or 0 with every object given back and objs[0..nr) null.
+  // gfp already checked; pages are only allocated with interrupts on.
+  virtual size_t AllocBulk(KmemCache& s, mmlab_gfp_t gfp, size_t nr, void** objs) = 0;
+  // With interrupts off on cpu (the section that verified obj): obj is an
+  // object start inside slab (a slab of s). Refuses and reports what it
+  // can tell is a double free (SLUB: obj is the head of the freelist it
+  // would go on, or the slab has no object in use). Returns a slab the
+  // free emptied and took off the cache, for KmemCache::FreeSlab once
+  // interrupts are on again, or null.
+  virtual Page* Free(KmemCache& s, uint32_t cpu, Page* slab, void* obj) = 0;
+  // kmem_cache_free_bulk: every non-null pointer is verified as
+  // kmem_cache_free's (SlabFindObject, reports under `func`), bad ones
+  // reported and skipped; the rest freed in one interrupts-off section.
+  // objs is reordered and overwritten, as Linux's is.
+  virtual void FreeBulk(KmemCache& s, size_t nr, void** objs, const char* func) = 0;
   // Gives every online CPU's objects back to the node lists (may sleep; no
   // lock); with offline_too, also those of CPUs that did not answer - only
   // when nobody else uses the cache any more (destroy).
@@ -251,8 +263,21 @@ Page* SlabFindObject(Core& core, KmemCache* s, const void* obj, KmemCache** owne
 Page* VirtToPageIrqsOff(Core& core, const void* addr);
 void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size_t bytes_req,
                            bool trace);
-// Frees an object already found by SlabFindObject (tracepoint by caller).
-void KmemCacheFreeFound(KmemCache* s, Page* slab, void* obj);
+// Frees an object already found by SlabFindObject in an earlier
+// interrupts-off section (kfree; tracepoint by caller). Inline: it is the
+// kfree fast path's second half.
+inline void KmemCacheFreeFound(KmemCache* s, Page* slab, void* obj) {
+  uint32_t cpu;
+  unsigned long flags = mmlab_host_local_irq_save(&cpu);
+  Page* empty = s->policy->Free(*s, cpu, slab, obj);
+  mmlab_host_local_irq_restore(flags);
+  if (MMLAB_UNLIKELY(empty))
+    KmemCache::FreeSlab(*s->core, empty);
+}
+// kmem_cache_alloc_bulk after the checks of the C ABI: all or nothing.
+size_t KmemCacheAllocBulk(KmemCache* s, mmlab_gfp_t gfp, size_t nr, void** objs);
+// Gives the slabs on *discard back (no lock held); returns pages.
+uint64_t FreeDiscardedSlabs(Core& core, SlabList* discard);
 
 // A CPU went offline (mmlab_core_cpu_dead): its CPU slabs go back to the
 // node lists (Linux: slub_cpu_dead). May sleep; no lock held.

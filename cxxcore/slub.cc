@@ -21,6 +21,15 @@
 //    slab of the preferred zone, or - with no lock and interrupts back on,
 //    since the page allocator may sleep for the gfp given - makes a new
 //    slab and installs it.
+//  - Bulk (Linux's kmem_cache_alloc_bulk / kmem_cache_free_bulk): one
+//    interrupts-off section pops as many objects as the CPU freelist has,
+//    refilling through the slow path above (a new slab still with
+//    interrupts on) when it runs dry; a failure gives every object back.
+//    Free_bulk verifies the array's last pointer as kmem_cache_free does,
+//    gathers the objects of its slab found within a short look-ahead
+//    (build_detached_freelist) and chains them onto the CPU freelist, or
+//    onto the slab's under the lock, at once; every group of the array in
+//    one interrupts-off section.
 //  - c->slab changes only under the cache lock, so the checker and flush
 //    can trust it; c->freelist is the CPU's alone.
 #include "check.h"
@@ -67,6 +76,12 @@ void Deactivate(KmemCache& s, KmemCacheCpu* c, SlabList* discard) MMLAB_REQUIRES
   slab->frozen = 0;
   WriteOnce(c->slab, static_cast<Page*>(nullptr));
   s.PutSlab(slab, true, discard);
+}
+
+void CountAllocs(KmemCache& s, uint32_t cpu, uint64_t n, uint64_t fast) {
+  SlabCacheStats* st = s.stats.at(cpu);
+  PerCpuAdd(st->allocs, n);
+  PerCpuAdd(st->fastpath_allocs, fast);
 }
 
 void* Pop(KmemCache& s, KmemCacheCpu* c) {
@@ -120,6 +135,131 @@ void ReportDoubleFree(KmemCache& s, Page* slab, void* obj, const char* why) {
       "kmem_cache_free(%s): double free of object %s in the slab at pfn 0x%lx (%s); ignored",
       s.name, ptr, Core::PageToPfn(slab), why);
   WriteOnce(s.bad_frees, s.bad_frees + 1);
+}
+
+// Linux's do_slab_free/__slab_free for objs[0..cnt), objects of slab (a
+// detached freelist, or one object), with interrupts off on cpu. Each is
+// chained on as it goes, after SLUB's naive double-free check: it is not
+// the head of the freelist it would go on, nor the object chained just
+// before it; a slab no CPU holds takes back at most the objects it has in
+// use. What fails a check is reported and left alone; nothing is written
+// into an object before its check.
+// Inlined into Free for one object (the loop folds away) and into
+// FreeGroup for the groups of a bulk free.
+[[gnu::always_inline]] inline void FreeDetached(KmemCache& s, uint32_t cpu, Page* slab,
+                                                void* const* objs, size_t cnt,
+                                                SlabList* discard) {
+  KmemCacheCpu* c = Cpus(s).at(cpu);
+  if (MMLAB_LIKELY(c->slab == slab)) {
+    void* const top = c->freelist;
+    void* head = top;
+    uint64_t freed = 0;
+    for (size_t i = 0; i < cnt; i++) {
+      void* obj = objs[i];
+      if (MMLAB_UNLIKELY(obj == head || obj == top)) {
+        ReportDoubleFree(s, slab, obj, obj == top ? "head of the CPU freelist" : "twice in a row");
+        continue;
+      }
+      s.SetFreePointer(obj, head);
+      head = obj;
+      freed++;
+    }
+    c->freelist = head;
+    SlabCacheStats* st = s.stats.at(cpu);
+    PerCpuAdd(st->frees, freed);
+    PerCpuAdd(st->fastpath_frees, freed);
+    return;
+  }
+  IrqSaveGuard guard(s.lock);
+  const char* gone = slab->slab_cache != &s ? "the slab was freed meanwhile" : nullptr;
+  void* const top = gone ? nullptr : s.SlabFreelist(slab);
+  void* head = top;
+  uint32_t freed = 0;
+  for (size_t i = 0; i < cnt; i++) {
+    void* obj = objs[i];
+    const char* bad = gone;
+    if (!bad) {
+      if (MMLAB_UNLIKELY(obj == top))
+        bad = "head of the slab freelist";
+      else if (MMLAB_UNLIKELY(obj == head))
+        bad = "twice in a row";
+      else if (MMLAB_UNLIKELY(freed == slab->inuse))
+        bad = "no object of the slab is in use";
+    }
+    if (bad) {
+      ReportDoubleFree(s, slab, obj, bad);  // may log under a core lock (log.h)
+      continue;
+    }
+    s.SetFreePointer(obj, head);
+    head = obj;
+    freed++;
+  }
+  if (!freed)
+    return;
+  KmemCacheNode& n = s.node[KmemCache::NodeOf(slab)];
+  const bool was_full = !top;
+  s.SetSlabFreelist(slab, head);
+  slab->inuse = static_cast<uint16_t>(slab->inuse - freed);
+  if (!slab->frozen && (slab->inuse == 0 || was_full)) {
+    SlabList::Remove(slab);
+    if (was_full)
+      n.nr_full--;
+    else
+      n.nr_partial--;
+    s.PutSlab(slab, true, discard);
+  }
+  PerCpuAdd(s.stats.at(cpu)->frees, freed);
+}
+
+[[gnu::noinline]] void FreeGroup(KmemCache& s, uint32_t cpu, Page* slab, void* const* objs,
+                                 size_t cnt, SlabList* discard) {
+  FreeDetached(s, cpu, slab, objs, cnt, discard);
+}
+
+[[gnu::noinline]] Page* FreeOneSlow(KmemCache& s, uint32_t cpu, Page* slab, void* obj) {
+  SlabList discard;  // one object empties one slab at most
+  FreeDetached(s, cpu, slab, &obj, 1, &discard);
+  return discard.PopFront();
+}
+
+// Linux's build_detached_freelist, with kmem_cache_free's checks: the last
+// pointer of objs[0..nr) is verified by SlabFindObject (a bad one is
+// reported and dropped, a null one skipped); then up to 3 pointers that
+// are not objects of its slab are looked past to find more that are - an
+// object start inside that slab's memory, which only an object of s can
+// be. Those are moved behind the returned count: objs[returned..nr) are
+// *slab_out's objects (none when it is null), the rest still to do.
+// Interrupts off. Nothing is written into the objects here.
+size_t BuildDetachedFreelist(KmemCache& s, size_t nr, void** objs, Page** slab_out,
+                             const char* func) {
+  *slab_out = nullptr;
+  void* obj = objs[--nr];
+  if (!obj)
+    return nr;
+  Page* slab = SlabFindObject(*s.core, &s, obj, nullptr, func, nullptr);
+  if (!slab)
+    return nr;
+  *slab_out = slab;
+  const uintptr_t base = KmemCache::SlabBase(slab);
+  const uintptr_t size = s.layout.size;
+  const uintptr_t limit = uintptr_t{s.ObjectsIn(slab)} * size;
+  size_t same = nr;
+  uint32_t lookahead = 3;
+  while (nr) {
+    obj = objs[--nr];
+    const uintptr_t off = reinterpret_cast<uintptr_t>(obj) - base;
+    if (off < limit && off % size == 0) {
+      same--;
+      if (nr != same) {
+        objs[nr] = objs[same];
+        objs[same] = obj;
+      }
+      continue;
+    }
+    if (!--lookahead)
+      break;
+  }
+  return same;
 }
 
 struct FlushArg {
@@ -214,54 +354,88 @@ class Slub final : public SlabPolicy {
     return obj;
   }
 
-  void Free(KmemCache& s, Page* slab, void* obj) override {
+  size_t AllocBulk(KmemCache& s, mmlab_gfp_t gfp, size_t nr, void** objs) override {
+    CpuSlabs& cpus = Cpus(s);
+    SlabList discard;
     uint32_t cpu;
     unsigned long flags = mmlab_host_local_irq_save(&cpu);
-    KmemCacheCpu* c = Cpus(s).at(cpu);
-    if (MMLAB_LIKELY(c->slab == slab)) {
-      if (MMLAB_UNLIKELY(obj == c->freelist)) {
-        mmlab_host_local_irq_restore(flags);
-        ReportDoubleFree(s, slab, obj, "head of the CPU freelist");
-        return;
+    KmemCacheCpu* c = cpus.at(cpu);
+    size_t counted = 0;  // objects before this one already in the stats
+    uint64_t fast = 0;   // fast-path pops not yet in the stats
+    for (size_t i = 0; i < nr; i++) {
+      void* obj = c->freelist;
+      if (MMLAB_LIKELY(obj)) {
+        c->freelist = s.FreePointer(obj);
+        objs[i] = obj;
+        fast++;
+        continue;
       }
-      s.SetFreePointer(obj, c->freelist);
+      {
+        IrqSaveGuard guard(s.lock);
+        obj = RefillLocked(s, c, cpu, gfp, &discard);
+      }
+      if (!obj) {
+        // As Alloc: a new slab with interrupts on and no lock.
+        CountAllocs(s, cpu, i - counted, fast);
+        counted = i;
+        fast = 0;
+        mmlab_host_local_irq_restore(flags);
+        FreeAll(s, &discard);
+        Page* slab = s.NewSlab(gfp);
+        if (!slab) {
+          // All or nothing: what was taken goes back.
+          if (i)
+            FreeBulk(s, i, objs, "kmem_cache_alloc_bulk");
+          for (size_t j = 0; j < nr; j++)
+            objs[j] = nullptr;
+          return 0;
+        }
+        flags = mmlab_host_local_irq_save(&cpu);
+        c = cpus.at(cpu);
+        IrqSaveGuard guard(s.lock);
+        s.AccountNewSlab(slab);
+        Deactivate(s, c, &discard);
+        Install(s, c, slab, cpu);
+        obj = Pop(s, c);
+      }
+      objs[i] = obj;
+    }
+    CountAllocs(s, cpu, nr - counted, fast);
+    mmlab_host_local_irq_restore(flags);
+    FreeAll(s, &discard);
+    return nr;
+  }
+
+  Page* Free(KmemCache& s, uint32_t cpu, Page* slab, void* obj) override {
+    // The fast path (FreeDetached's first branch for one object) inline,
+    // the rest out of line.
+    KmemCacheCpu* c = Cpus(s).at(cpu);
+    void* top = c->freelist;
+    if (MMLAB_LIKELY(c->slab == slab && obj != top)) {
+      s.SetFreePointer(obj, top);
       c->freelist = obj;
       SlabCacheStats* st = s.stats.at(cpu);
       PerCpuAdd(st->frees, 1);
       PerCpuAdd(st->fastpath_frees, 1);
-      mmlab_host_local_irq_restore(flags);
+      return nullptr;
+    }
+    return FreeOneSlow(s, cpu, slab, obj);
+  }
+
+  void FreeBulk(KmemCache& s, size_t nr, void** objs, const char* func) override {
+    if (!nr)
       return;
-    }
     SlabList discard;
-    const char* bad = nullptr;
-    {
-      IrqSaveGuard guard(s.lock);
-      KmemCacheNode& n = s.node[KmemCache::NodeOf(slab)];
-      const bool was_full = slab->freelist == kSlabNoFree;
-      if (slab->slab_cache != &s)
-        bad = "the slab was freed meanwhile";
-      else if (obj == s.SlabFreelist(slab))
-        bad = "head of the slab freelist";
-      else if (slab->inuse == 0)
-        bad = "no object of the slab is in use";
-      if (!bad) {
-        s.SetFreePointer(obj, s.SlabFreelist(slab));
-        s.SetSlabFreelist(slab, obj);
-        slab->inuse--;
-        if (!slab->frozen && (slab->inuse == 0 || was_full)) {
-          SlabList::Remove(slab);
-          if (was_full)
-            n.nr_full--;
-          else
-            n.nr_partial--;
-          s.PutSlab(slab, true, &discard);
-        }
-        PerCpuAdd(s.stats.at(cpu)->frees, 1);
-      }
-    }
+    uint32_t cpu;
+    unsigned long flags = mmlab_host_local_irq_save(&cpu);
+    do {
+      Page* slab;
+      const size_t end = nr;
+      nr = BuildDetachedFreelist(s, nr, objs, &slab, func);
+      if (slab)
+        FreeGroup(s, cpu, slab, objs + nr, end - nr, &discard);
+    } while (nr);
     mmlab_host_local_irq_restore(flags);
-    if (bad)
-      ReportDoubleFree(s, slab, obj, bad);
     FreeAll(s, &discard);
   }
 

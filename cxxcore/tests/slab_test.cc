@@ -4,6 +4,7 @@
 // slab order and waste, destroy with leaks, shrink and the shrinker, bulk,
 // bad frees, several CPUs at once, atomic context, the control commands
 // and the slabinfo view.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -330,6 +331,336 @@ TEST_F(Slab, BulkIsAllOrNothing) {
   EXPECT_EQ(Control("cache_alloc_bulk cache=1 count=1000 gfp=GFP_NOWAIT|__GFP_NOWARN"),
             MMLAB_ENOMEM);
   EXPECT_EQ(Result("free_all").find("freed"), 0u);
+}
+
+// Objects handed out and constructor calls, from cache_info's numbers.
+uint64_t ActiveObjects(mmlab_kmem_cache* c) {
+  mmlab::KmemCache& k = *mmlab::KmemCache::From(c);
+  uint64_t allocs = 0, frees = 0;
+  for (uint32_t cpu = 0; cpu < k.stats.nr_cpus(); cpu++) {
+    allocs += k.stats.at(cpu)->allocs;
+    frees += k.stats.at(cpu)->frees;
+  }
+  return allocs - frees;
+}
+
+uint64_t CtorCalls(mmlab_kmem_cache* c) {
+  mmlab::KmemCache& k = *mmlab::KmemCache::From(c);
+  mmlab::IrqSaveGuard guard(k.lock);
+  return k.ctor_calls;
+}
+
+uint64_t SlabsAllocated(mmlab_kmem_cache* c) {
+  mmlab::KmemCache& k = *mmlab::KmemCache::From(c);
+  mmlab::IrqSaveGuard guard(k.lock);
+  return k.slabs_allocated;
+}
+
+bool Constructed(void* o) {
+  for (uint32_t b = 0; b < kCtorSize; b++)
+    if (static_cast<unsigned char*>(o)[b] != 0xab)
+      return false;
+  return true;
+}
+
+TEST_F(Slab, BulkCrossesSlabBoundariesAndRefillsFromRemoteFreesAndPartialSlabs) {
+  NewCore(4, 8);
+  g_ctor_calls = 0;
+  mmlab_kmem_cache* c = MustCreate(core_, "bulk_ctor", kCtorSize, 0, 0, CountingCtor);
+  const uint32_t per_slab = K(c).layout.objects;
+  const size_t n = 3 * per_slab + 5;  // four slabs, the last one partly
+  std::vector<void*> objs(n, nullptr);
+  ASSERT_EQ(mmlab_core_kmem_cache_alloc_bulk(c, MMLAB_GFP_KERNEL, n, objs.data(), 0), n);
+  EXPECT_EQ(std::set<void*>(objs.begin(), objs.end()).size(), n);
+  for (void* o : objs) {
+    ASSERT_NE(o, nullptr);
+    EXPECT_TRUE(Constructed(o));
+    memset(o, 0x5a, 8);  // in use: the caller's bytes
+    memset(o, 0xab, 8);  // and back to the constructed state before the free
+  }
+  EXPECT_EQ(SlabsAllocated(c), 4u);
+  EXPECT_EQ(CtorCalls(c), 4u * per_slab) << "each slab constructed once, when made";
+  EXPECT_EQ(g_ctor_calls.load(), 4u * per_slab);
+  EXPECT_EQ(ActiveObjects(c), n);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+
+  // Every other object freed on another CPU: remote frees onto CPU 0's slab
+  // and onto full slabs, which become partial.
+  std::vector<void*> half, rest;
+  for (size_t i = 0; i < n; i++)
+    (i % 2 ? half : rest).push_back(objs[i]);
+  sim::BindCpu(1);
+  mmlab_core_kmem_cache_free_bulk(c, half.size(), half.data(), 0);
+  sim::BindCpu(0);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  EXPECT_EQ(ActiveObjects(c), rest.size());
+  // CPU 0 takes as many back: what its freelist still has, then its own
+  // slab's remote frees, then the partial slabs - no new slab, no
+  // constructor call, no object that is still in use.
+  std::vector<void*> again(half.size(), nullptr);
+  ASSERT_EQ(mmlab_core_kmem_cache_alloc_bulk(c, MMLAB_GFP_ATOMIC, again.size(), again.data(), 0),
+            again.size());
+  std::set<void*> in_use(rest.begin(), rest.end());
+  for (void* o : again)
+    EXPECT_EQ(in_use.count(o), 0u) << o << " is still in use";
+  EXPECT_EQ(std::set<void*>(again.begin(), again.end()).size(), again.size());
+  for (void* o : again)
+    EXPECT_TRUE(Constructed(o));
+  EXPECT_EQ(SlabsAllocated(c), 4u);
+  EXPECT_EQ(g_ctor_calls.load(), 4u * per_slab) << "no constructor call on reuse";
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  // Larger than everything free: the rest comes from new slabs.
+  std::vector<void*> more(2 * per_slab, nullptr);
+  ASSERT_EQ(mmlab_core_kmem_cache_alloc_bulk(c, MMLAB_GFP_KERNEL, more.size(), more.data(), 0),
+            more.size());
+  EXPECT_EQ(SlabsAllocated(c), 6u);
+  EXPECT_EQ(g_ctor_calls.load(), 6u * per_slab);
+  // Everything back in one call, mixed from six slabs, and none left.
+  std::vector<void*> all;
+  all.insert(all.end(), rest.begin(), rest.end());
+  all.insert(all.end(), again.begin(), again.end());
+  all.insert(all.end(), more.begin(), more.end());
+  std::shuffle(all.begin(), all.end(), std::mt19937(7));
+  sim::ClearLogs();
+  mmlab_core_kmem_cache_free_bulk(c, all.size(), all.data(), 0);
+  EXPECT_EQ(sim::Logs().size(), 0u) << sim::LogText();
+  EXPECT_EQ(ActiveObjects(c), 0u);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(c), MMLAB_OK) << sim::LogText();
+}
+
+TEST_F(Slab, BulkZeroesWithGfpZeroAndRefusesDma32AsSingleAllocationsDo) {
+  NewCore(4, 8);
+  mmlab_kmem_cache* c = MustCreate(core_, "bulk_zero", 200);
+  std::vector<void*> objs(50, nullptr);
+  ASSERT_EQ(mmlab_core_kmem_cache_alloc_bulk(c, MMLAB_GFP_KERNEL, 50, objs.data(), 0), 50u);
+  for (void* o : objs)
+    memset(o, 0xee, 200);
+  mmlab_core_kmem_cache_free_bulk(c, 50, objs.data(), 0);
+  sim::ClearLogs();
+  ASSERT_EQ(mmlab_core_kmem_cache_alloc_bulk(
+                c, MMLAB_GFP_KERNEL | MMLAB___GFP_ZERO | MMLAB___GFP_DMA32, 50, objs.data(), 0),
+            50u);
+  EXPECT_EQ(sim::CountLogs("kmem_cache_alloc_bulk: Unexpected gfp: __GFP_DMA32"), 1u)
+      << sim::LogText();
+  for (void* o : objs)
+    for (int b = 0; b < 200; b++)
+      ASSERT_EQ(static_cast<unsigned char*>(o)[b], 0) << b;
+  mmlab_core_kmem_cache_free_bulk(c, 50, objs.data(), 0);
+  EXPECT_EQ(mmlab_core_kmem_cache_alloc_bulk(c, MMLAB_GFP_KERNEL, 0, nullptr, 0), 0u);
+  mmlab_core_kmem_cache_free_bulk(c, 0, nullptr, 0);
+  EXPECT_EQ(ActiveObjects(c), 0u);
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(c), MMLAB_OK);
+}
+
+TEST_F(Slab, BulkFailingMidwayGivesEveryObjectBack) {
+  NewBuddyCore(4, 4);  // chunks of 16 pages, borrowed as needed
+  g_ctor_calls = 0;
+  const uint64_t used0 = UsedPages(core_);
+  mmlab_kmem_cache* c = MustCreate(core_, "bulk_fail", kCtorSize, 0, 0, CountingCtor);
+  const uint32_t per_slab = K(c).layout.objects;
+  ASSERT_EQ(K(c).layout.order, 0u);
+  void* first = mmlab_core_kmem_cache_alloc(c, MMLAB_GFP_KERNEL, 0);  // borrows one chunk
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(Counters().host_chunks, 1u);
+  // The host lends nothing more: at most 15 more slabs, the bulk wants 20.
+  sim::LimitChunkAllocs(0);
+  const size_t n = 20 * per_slab;
+  std::vector<void*> objs(n, reinterpret_cast<void*>(1));
+  sim::ClearLogs();
+  EXPECT_EQ(mmlab_core_kmem_cache_alloc_bulk(c, MMLAB_GFP_NOWAIT | MMLAB___GFP_NOWARN, n,
+                                             objs.data(), 0),
+            0u);
+  for (void* o : objs)
+    ASSERT_EQ(o, nullptr);
+  const uint64_t slabs = SlabsAllocated(c);
+  EXPECT_GT(slabs, 2u) << "the failure came midway, after new slabs";
+  EXPECT_LT(slabs * per_slab, n);
+  EXPECT_EQ(ActiveObjects(c), 1u) << "only the single allocation is out";
+  EXPECT_EQ(g_ctor_calls.load(), slabs * per_slab) << "each object constructed once";
+  EXPECT_EQ(CtorCalls(c), slabs * per_slab);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  EXPECT_EQ(sim::CountLogs("double free"), 0u) << sim::LogText();
+  // The emptied slabs went back to the buddy (min_partial keeps one, the
+  // CPU holds one).
+  EXPECT_LE(UsedPages(core_) - used0, 2u);
+  // The host lends again: the same bulk succeeds, every object constructed.
+  sim::LimitChunkAllocs(-1);
+  ASSERT_EQ(mmlab_core_kmem_cache_alloc_bulk(c, MMLAB_GFP_KERNEL, n, objs.data(), 0), n);
+  for (void* o : objs)
+    ASSERT_TRUE(Constructed(o));
+  EXPECT_EQ(g_ctor_calls.load(), SlabsAllocated(c) * per_slab);
+  mmlab_core_kmem_cache_free_bulk(c, n, objs.data(), 0);
+  mmlab_core_kmem_cache_free(c, first, 0);
+  EXPECT_EQ(ActiveObjects(c), 0u);
+  mmlab_core_kmem_cache_shrink(c);
+  EXPECT_EQ(UsedPages(core_), used0) << "every slab went back";
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(c), MMLAB_OK);
+}
+
+TEST_F(Slab, FreeBulkReportsAndSkipsBadPointersAndFreesTheRest) {
+  NewCore(4, 8);
+  mmlab_kmem_cache* a = MustCreate(core_, "a", 64);
+  mmlab_kmem_cache* b = MustCreate(core_, "b", 64);
+  std::vector<void*> objs(12, nullptr);
+  ASSERT_EQ(mmlab_core_kmem_cache_alloc_bulk(a, MMLAB_GFP_KERNEL, 12, objs.data(), 0), 12u);
+  void* other = mmlab_core_kmem_cache_alloc(b, MMLAB_GFP_KERNEL, 0);
+  ASSERT_NE(other, nullptr);
+  int on_stack = 0;
+  std::vector<void*> arr = {objs[0], objs[1], objs[2], &on_stack, objs[3], objs[4],
+                            static_cast<char*>(objs[5]) + 8, objs[5], objs[6], other,
+                            nullptr, objs[7], objs[8], objs[8], objs[9], objs[10], objs[11]};
+  sim::ClearLogs();
+  const uint64_t bad_before = Stat("slab_bad_frees");
+  mmlab_core_kmem_cache_free_bulk(a, arr.size(), arr.data(), 0);
+  EXPECT_EQ(sim::CountLogs("kmem_cache_free_bulk(a): object "), 1u) << sim::LogText();
+  EXPECT_EQ(sim::CountLogs("is not in a slab"), 1u) << sim::LogText();
+  EXPECT_EQ(sim::CountLogs("is not the start of an object"), 1u) << sim::LogText();
+  EXPECT_EQ(sim::CountLogs("Wrong slab cache. a but object"), 1u) << sim::LogText();
+  EXPECT_EQ(sim::CountLogs("double free of object"), 1u) << sim::LogText();
+  EXPECT_EQ(Stat("slab_bad_frees"), bad_before + 4);
+  EXPECT_EQ(ActiveObjects(a), 0u) << "every good object was freed once";
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  // SLUB's naive double-free check holds for bulk too, on the CPU slab
+  // (the object is its freelist's head) and on a slab no CPU holds.
+  void* x = mmlab_core_kmem_cache_alloc(a, MMLAB_GFP_KERNEL, 0);
+  ASSERT_NE(x, nullptr);
+  sim::ClearLogs();
+  void* pair[2] = {x, x};
+  mmlab_core_kmem_cache_free_bulk(a, 1, pair, 0);
+  mmlab_core_kmem_cache_free_bulk(a, 1, pair + 1, 0);
+  EXPECT_EQ(sim::CountLogs("double free of object"), 1u) << sim::LogText();
+  std::vector<void*> full(2 * K(a).layout.objects, nullptr);
+  ASSERT_EQ(mmlab_core_kmem_cache_alloc_bulk(a, MMLAB_GFP_KERNEL, full.size(), full.data(), 0),
+            full.size());
+  void* y = full[0];  // of a full slab CPU 0 no longer holds
+  void* again[3] = {full[1], y, y};
+  mmlab_core_kmem_cache_free_bulk(a, 3, again, 0);
+  EXPECT_EQ(sim::CountLogs("double free of object"), 2u) << sim::LogText();
+  again[0] = y;
+  mmlab_core_kmem_cache_free_bulk(a, 1, again, 0);
+  EXPECT_EQ(sim::CountLogs("double free of object"), 3u) << sim::LogText();
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  mmlab_core_kmem_cache_free_bulk(a, full.size() - 2, full.data() + 2, 0);
+  EXPECT_EQ(ActiveObjects(a), 0u);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  mmlab_core_kmem_cache_free(b, other, 0);
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(a), MMLAB_OK) << sim::LogText();
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(b), MMLAB_OK) << sim::LogText();
+}
+
+TEST_F(Slab, FreeBulkOfObjectsOnAnotherCpusSlabAndFullSlabsInOneCall) {
+  NewCore(4, 8);
+  mmlab_kmem_cache* c = MustCreate(core_, "mixed", 128);
+  const uint32_t per_slab = K(c).layout.objects;
+  // CPU 2 fills two slabs and holds a third; CPU 0 holds its own.
+  sim::BindCpu(2);
+  std::vector<void*> theirs(2 * per_slab + 3, nullptr);
+  ASSERT_EQ(mmlab_core_kmem_cache_alloc_bulk(c, MMLAB_GFP_KERNEL, theirs.size(), theirs.data(), 0),
+            theirs.size());
+  sim::BindCpu(0);
+  std::vector<void*> mine(5, nullptr);
+  ASSERT_EQ(mmlab_core_kmem_cache_alloc_bulk(c, MMLAB_GFP_KERNEL, 5, mine.data(), 0), 5u);
+  // Interleaved, so the look-ahead has to skip: mine, theirs, mine, ...
+  std::vector<void*> all;
+  for (size_t i = 0; i < theirs.size(); i++) {
+    if (i < mine.size())
+      all.push_back(mine[i]);
+    all.push_back(theirs[i]);
+  }
+  mmlab_core_kmem_cache_free_bulk(c, all.size(), all.data(), 0);
+  EXPECT_EQ(ActiveObjects(c), 0u);
+  EXPECT_EQ(sim::CountLogs("double free"), 0u) << sim::LogText();
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  // The two full slabs emptied: one kept partial (min_partial), one freed.
+  mmlab::KmemCache& k = *mmlab::KmemCache::From(c);
+  {
+    mmlab::IrqSaveGuard guard(k.lock);
+    EXPECT_EQ(k.slabs_freed, 1u);
+    EXPECT_EQ(k.node[MMLAB_ZONE_NORMAL].nr_full, 0u);
+  }
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(c), MMLAB_OK);
+}
+
+TEST_F(Slab, BulkOnSeveralCpusWithTheCheckerRunning) {
+  NewCore(5, 16);
+  mmlab_kmem_cache* c = MustCreate(core_, "bulk_shared", 72);
+  constexpr int kThreads = 3;
+  constexpr int kRounds = 1500;
+  std::atomic<int> errors{0};
+  std::mutex mu;
+  std::vector<std::vector<void*>> handoff;  // batches freed by whoever takes them
+  auto tag_of = [](void* o, int id) { return (uint64_t(id) << 48) | reinterpret_cast<uintptr_t>(o); };
+  auto worker = [&](int id) {
+    sim::BindCpu(static_cast<uint32_t>(id));
+    std::mt19937 rng(static_cast<unsigned>(id) * 104729u);
+    for (int r = 0; r < kRounds; r++) {
+      size_t n = 1 + rng() % 70;
+      std::vector<void*> batch(n, nullptr);
+      mmlab_gfp_t gfp = rng() % 2 ? MMLAB_GFP_KERNEL : MMLAB_GFP_ATOMIC;
+      if (mmlab_core_kmem_cache_alloc_bulk(c, gfp, n, batch.data(), 0) != n) {
+        for (void* o : batch)
+          if (o)
+            errors++;
+        continue;
+      }
+      for (void* o : batch) {
+        uint64_t tag = tag_of(o, id);
+        memcpy(o, &tag, 8);
+        memcpy(static_cast<char*>(o) + 64, &tag, 8);
+      }
+      for (void* o : batch) {
+        uint64_t t1, t2;
+        memcpy(&t1, o, 8);
+        memcpy(&t2, static_cast<char*>(o) + 64, 8);
+        if (t1 != tag_of(o, id) || t2 != t1)
+          errors++;
+      }
+      std::vector<void*> freeing;
+      if (rng() % 3 == 0) {
+        std::lock_guard<std::mutex> g(mu);
+        handoff.push_back(std::move(batch));
+        if (handoff.size() > 4) {
+          freeing = std::move(handoff.front());
+          handoff.erase(handoff.begin());
+        }
+      } else {
+        freeing = std::move(batch);
+      }
+      std::shuffle(freeing.begin(), freeing.end(), rng);
+      if (rng() % 4 == 0) {
+        for (void* o : freeing)
+          mmlab_core_kmem_cache_free(c, o, 0);
+      } else {
+        mmlab_core_kmem_cache_free_bulk(c, freeing.size(), freeing.data(), 0);
+      }
+    }
+  };
+  std::atomic<bool> stop{false};
+  std::thread checker([&] {
+    sim::BindCpu(3);
+    while (!stop) {
+      if (mmlab_core_check(core_) != MMLAB_OK)
+        errors++;
+      if (Render(MMLAB_VIEW_SLABINFO).find("bulk_shared ") == std::string::npos)
+        errors++;
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++)
+    threads.emplace_back(worker, t);
+  for (auto& t : threads)
+    t.join();
+  stop = true;
+  checker.join();
+  for (auto& batch : handoff)
+    mmlab_core_kmem_cache_free_bulk(c, batch.size(), batch.data(), 0);
+  EXPECT_EQ(errors.load(), 0) << sim::LogText();
+  EXPECT_EQ(sim::CountLogs("double free"), 0u) << sim::LogText();
+  EXPECT_EQ(ActiveObjects(c), 0u);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(c), MMLAB_OK) << sim::LogText();
 }
 
 TEST_F(Slab, BadFreesAreReportedAndRefused) {
