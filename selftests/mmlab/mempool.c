@@ -109,6 +109,24 @@ static int pool_row(const char *name, uint64_t v[6], char *why, size_t whycap)
 }
 
 /* Take every page the core has, whatever the watermarks say. */
+/* Wait (up to 3 s) until kswapd_runs has not moved for 200 ms. */
+static void kswapd_idle(void)
+{
+	uint64_t runs, last = ~0ull;
+	struct mmlab_stats st;
+	char why[256];
+	unsigned int same = 0, i;
+
+	for (i = 0; i < 150 && same < 10; i++) {
+		if (mmlab_read_stats(&st, why, sizeof(why)) ||
+		    mmlab_stats_get(&st, "kswapd_runs", &runs))
+			return;
+		same = runs == last ? same + 1 : 0;
+		last = runs;
+		usleep(20 * 1000);
+	}
+}
+
 static int exhaust(int fd, uint64_t capacity, char *res, size_t cap)
 {
 	static const char *const gfps[] = { "GFP_KERNEL", "GFP_ATOMIC",
@@ -131,22 +149,25 @@ static int exhaust(int fd, uint64_t capacity, char *res, size_t cap)
 	}
 	/*
 	 * The pressure writer may have moved between CPUs and left part of a
-	 * per-CPU refill on the list of a CPU it no longer runs on: drain and
-	 * take again until a drain finds every list empty.
+	 * per-CPU refill on the list of a CPU it no longer runs on, and the
+	 * failures woke mmlab_kswapd, whose shrinkers may free slab pages (onto
+	 * its own CPU's list). Once kswapd has stopped running, take whatever
+	 * is in the buddy lists and drain, until a drain finds every list empty.
 	 */
+	kswapd_idle();
 	for (i = 0; i < 16; i++) {
 		unsigned long drained = 0;
 
+		ret = mmlab_ctl(fd, res, cap, "pressure consume=%" PRIu64
+				" gfp=GFP_ATOMIC|__GFP_MEMALLOC|__GFP_NOWARN", capacity);
+		if (ret && ret != -ENOMEM)
+			return ret;
 		if ((ret = mmlab_ctl(fd, res, cap, "drain")))
 			return ret;
 		if (sscanf(res, "drained %lu pages", &drained) != 1)
 			return -EPROTO;
 		if (!drained)
 			break;
-		ret = mmlab_ctl(fd, res, cap, "pressure consume=%" PRIu64
-				" gfp=GFP_ATOMIC|__GFP_MEMALLOC|__GFP_NOWARN", capacity);
-		if (ret && ret != -ENOMEM)
-			return ret;
 	}
 	/* Nothing is left even for an allocation that ignores the watermarks. */
 	ret = mmlab_ctl(fd, res, cap, "alloc order=0 gfp=GFP_ATOMIC|__GFP_MEMALLOC|__GFP_NOWARN");
