@@ -184,7 +184,8 @@ int mmlab_kmem_cache_alloc_bulk(struct mmlab_kmem_cache *s, gfp_t gfp, size_t si
  * mmlab_kmem_cache_free_bulk - free @size objects (kmem_cache_free_bulk)
  * @s: the cache
  * @size: how many
- * @p: their addresses
+ * @p: their addresses; used as scratch space and left reordered, as
+ *     Linux's kmem_cache_free_bulk() leaves it
  */
 void mmlab_kmem_cache_free_bulk(struct mmlab_kmem_cache *s, size_t size, void **p);
 

@@ -219,6 +219,7 @@ void mmlab_core_kmem_cache_free(struct mmlab_kmem_cache *cache, void *obj, uintp
 /* All or nothing, as Linux: returns nr or 0. */
 size_t mmlab_core_kmem_cache_alloc_bulk(struct mmlab_kmem_cache *cache, mmlab_gfp_t gfp, size_t nr,
 				   void **objs, uintptr_t caller);
+/* objs[] is used as scratch and comes back reordered, as with Linux's. */
 void mmlab_core_kmem_cache_free_bulk(struct mmlab_kmem_cache *cache, size_t nr, void **objs,
 				uintptr_t caller);
 /* Returns empty slabs to the buddy allocator; the number of pages returned. */
