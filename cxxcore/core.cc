@@ -270,7 +270,7 @@ FreeResult Core::FreeInZones(FreeTarget target, uint32_t order, uint16_t owners,
   return r;
 }
 
-mmlab_status Core::FreePages(const Page* page, uint32_t order, TextBuf* why) {
+mmlab_status Core::FreePages(const Page* page, uint32_t order, TextBuf* why, uint16_t owners) {
   if (!page) {
     Report(why, MMLAB_LOG_WARN, "bad free: NULL page (order %u)", order);
     return MMLAB_EINVAL;
@@ -278,7 +278,7 @@ mmlab_status Core::FreePages(const Page* page, uint32_t order, TextBuf* why) {
   if (!FreeOrderValid(order, why))
     return MMLAB_EINVAL;
   FreeTarget target = {FreeTarget::Kind::kDescriptor, reinterpret_cast<uintptr_t>(page)};
-  FreeResult r = FreeInZones(target, order, 0, why);
+  FreeResult r = FreeInZones(target, order, owners, why);
   if (r == FreeResult::kNotInZone)
     Report(why, MMLAB_LOG_WARN, "bad free: page descriptor is not one of this core's (order %u)",
            order);

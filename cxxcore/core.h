@@ -81,7 +81,10 @@ class Core {
   Page* AllocPages(mmlab_gfp_t gfp, uint32_t order, uint16_t flags = 0, TextBuf* why = nullptr);
   // MMLAB_EINVAL (reported) for anything but the head of an allocated block
   // of exactly this order that the caller may free.
-  mmlab_status FreePages(const Page* page, uint32_t order, TextBuf* why = nullptr);
+  // owners: the owner flags (kPgOwnerMask) the caller speaks for, e.g.
+  // kPgVmalloc when vfree gives an area's pages back.
+  mmlab_status FreePages(const Page* page, uint32_t order, TextBuf* why = nullptr,
+                         uint16_t owners = 0);
   mmlab_status FreeAddress(uintptr_t addr, uint32_t order, TextBuf* why = nullptr);
   Page* VirtToPage(uintptr_t addr);
 

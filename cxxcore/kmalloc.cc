@@ -207,7 +207,7 @@ bool Kfree(Core& core, const void* p, uintptr_t caller, TextBuf* why) {
   if (large) {
     uint32_t order = large->order;
     mmlab_host_trace_kfree(caller, p);
-    if (core.FreePages(large, order, why) == MMLAB_OK) {
+    if (core.FreePages(large, order, why, kPgLargeKmalloc) == MMLAB_OK) {
       Count(a.large_pages, -(int64_t{1} << order));
       return true;
     }

@@ -53,14 +53,19 @@ enum PageFlags : uint16_t {
   // The block is a page of the control file's pressure pool, linked into
   // the core's pressure list through buddy_list: only the pool frees it.
   kPgPressure = 1u << 1,
-  // Flags naming an owner other than the caller of the page allocator.
-  kPgOwnerMask = kPgControl | kPgPressure,
-  // The block is a slab (slab.h): the slab fields below are valid. Not an
-  // owner flag: the slab allocator frees its pages through FreePages.
+  // The block is a slab (slab.h): the slab fields below are valid. The
+  // slab allocator clears the flag before it frees the block.
   kPgSlab = 1u << 2,
   // The block is a kmalloc above the largest size class (kmalloc.h), so
-  // kfree/ksize/krealloc accept its first byte.
+  // kfree/ksize/krealloc accept its first byte; only kfree frees it.
   kPgLargeKmalloc = 1u << 3,
+  // The page belongs to a vmalloc area (vmalloc.h); only vfree frees it.
+  kPgVmalloc = 1u << 4,
+  // Flags naming an owner other than the caller of the page allocator: a
+  // __free_pages of such a block is refused and reported (Linux's
+  // free_page_is_bad() catches slab pages the same way), so a stray free
+  // cannot pull a page out from under a slab, a kmalloc or a vmalloc area.
+  kPgOwnerMask = kPgControl | kPgPressure | kPgSlab | kPgLargeKmalloc | kPgVmalloc,
 };
 
 const char* PageStateName(PageState state);

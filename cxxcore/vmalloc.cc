@@ -96,7 +96,7 @@ void* Vmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
 
   uint32_t got = 0;
   for (; got < nr_pages; got++) {
-    Page* page = core.AllocPages(gfp, 0);
+    Page* page = core.AllocPages(gfp, 0, kPgVmalloc);
     if (!page)
       break;
     pages[got] = page;
@@ -106,7 +106,7 @@ void* Vmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
   mmlab_host_meta_free(pfns, nr_pages * sizeof(uint64_t));
   if (!addr) {
     for (uint32_t i = 0; i < got; i++)
-      core.FreePages(pages[i], 0);
+      core.FreePages(pages[i], 0, nullptr, kPgVmalloc);
     FreeAreaMeta(area, nr_pages);
     AtomicAdd(vm.vmalloc_failures, uint64_t{1});
     if (got < nr_pages) {
@@ -162,7 +162,7 @@ bool Vfree(Core& core, const void* addr, uintptr_t caller, TextBuf* why) {
   }
   mmlab_host_vunmap(reinterpret_cast<void*>(area->addr), area->nr_pages);
   for (uint32_t i = 0; i < area->nr_pages; i++)
-    core.FreePages(area->pages[i], 0);
+    core.FreePages(area->pages[i], 0, nullptr, kPgVmalloc);
   FreeAreaMeta(area, area->nr_pages);
   AtomicAdd(vm.vfrees, uint64_t{1});
   return true;

@@ -281,6 +281,16 @@ FreeResult Zone::FreeLocked(Chunk* chunk, uint32_t idx, uint32_t order, uint16_t
                order);
         return FreeResult::kRefused;
       }
+      if (foreign) {
+        Report(why, MMLAB_LOG_WARN, "bad free: pfn 0x%lx order %u is %s; %s", pfn, order,
+               (foreign & kPgSlab)          ? "a slab"
+               : (foreign & kPgLargeKmalloc) ? "a kmalloc block"
+                                             : "a page of a vmalloc area",
+               (foreign & kPgSlab)          ? "free its objects with kmem_cache_free/kfree"
+               : (foreign & kPgLargeKmalloc) ? "free it with kfree"
+                                             : "free the area with vfree");
+        return FreeResult::kRefused;
+      }
       counters_.free_pages += BlockPages(order);
       SetFreePagesLocked(counters_.free_pages);
       BuddyFree(free_area_, chunk, idx, order);

@@ -149,3 +149,53 @@ TEST_F(BadFree, ControlFileBlocksCannotBeFreedBehindTheHandleTable) {
 
 }  // namespace
 }  // namespace mmlab_test
+
+namespace mmlab_test {
+namespace {
+
+// Blocks that belong to an allocator above the page allocator cannot be
+// pulled out from under it with __free_pages (Linux: free_page_is_bad()
+// on a slab page): refused, reported, and the owner still works.
+class ForeignFree : public CoreTest {};
+
+TEST_F(ForeignFree, SlabKmallocAndVmallocPagesAreRefusedByFreePages) {
+  NewCore(4, 4);
+  mmlab_kmem_cache* cache = nullptr;
+  ASSERT_EQ(mmlab_core_kmem_cache_create(core_, "ff", 64, 0, 0, nullptr, &cache), MMLAB_OK);
+  void* obj = mmlab_core_kmem_cache_alloc(cache, MMLAB_GFP_KERNEL, 0);
+  ASSERT_NE(obj, nullptr);
+  void* large = mmlab_core_kmalloc(core_, 3 * 4096, MMLAB_GFP_KERNEL, 0);
+  ASSERT_NE(large, nullptr);
+  void* area = mmlab_core_vmalloc(core_, 2 * 4096, MMLAB_GFP_KERNEL, 0);
+  ASSERT_NE(area, nullptr);
+
+  const struct {
+    mmlab_page* page;
+    uint32_t order;
+    const char* report;
+  } cases[] = {
+      {mmlab_core_virt_to_page(core_, obj), 0, "is a slab; free its objects"},
+      {mmlab_core_virt_to_page(core_, large), 2, "is a kmalloc block; free it with kfree"},
+      {mmlab_core_vmalloc_to_page(core_, area), 0, "is a page of a vmalloc area"},
+  };
+  for (const auto& c : cases) {
+    ASSERT_NE(c.page, nullptr) << c.report;
+    sim::ClearLogs();
+    EXPECT_EQ(mmlab_core___free_pages(core_, c.page, c.order), MMLAB_EINVAL) << c.report;
+    EXPECT_EQ(sim::CountLogs(c.report, MMLAB_LOG_WARN), 1u) << sim::LogText();
+  }
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  // The owners still hold and free their memory normally.
+  memset(obj, 0x11, 64);
+  memset(large, 0x22, 3 * 4096);
+  memset(area, 0x33, 2 * 4096);
+  mmlab_core_kmem_cache_free(cache, obj, 0);
+  mmlab_core_kfree(core_, large, 0);
+  mmlab_core_vfree(core_, area, 0);
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(cache), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  sim::ClearLogs();
+}
+
+}  // namespace
+}  // namespace mmlab_test
