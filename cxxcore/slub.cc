@@ -223,7 +223,7 @@ void ReportDoubleFree(KmemCache& s, Page* slab, void* obj, const char* why) {
 }
 
 // Linux's build_detached_freelist, with kmem_cache_free's checks: the last
-// pointer of objs[0..nr) is verified by SlabFindObject (a bad one is
+// pointer of objs[0..nr) is verified as kmem_cache_free's (a bad one is
 // reported and dropped, a null one skipped); then up to 3 pointers that
 // are not objects of its slab are looked past to find more that are - an
 // object start inside that slab's memory, which only an object of s can
@@ -236,7 +236,8 @@ size_t BuildDetachedFreelist(KmemCache& s, size_t nr, void** objs, Page** slab_o
   void* obj = objs[--nr];
   if (!obj)
     return nr;
-  Page* slab = SlabFindObject(*s.core, &s, obj, nullptr, func, nullptr);
+  Page* slab = SlabFindObjectFast(*s.core, VirtToPageIrqsOff(*s.core, obj), &s, obj, nullptr,
+                                  func, nullptr);
   if (!slab)
     return nr;
   *slab_out = slab;
