@@ -266,9 +266,9 @@ Page* SlabFindObject(Core& core, KmemCache* s, const void* obj, KmemCache** owne
 // up once for both its large-kmalloc and its slab check.
 Page* SlabFindObjectAt(Core& core, Page* page, KmemCache* s, const void* obj, KmemCache** owner,
                        const char* func, TextBuf* why);
-// SlabFindObjectAt's checks inline for the single free paths
-// (kmem_cache_free, kfree): a good pointer costs no call; anything else
-// goes to SlabFindObjectAt, which checks again and reports.
+// SlabFindObjectAt's checks inline for the free paths (kmem_cache_free,
+// kfree, each group of a bulk free): a good pointer costs no call;
+// anything else goes to SlabFindObjectAt, which checks again and reports.
 inline Page* SlabFindObjectFast(Core& core, Page* page, KmemCache* s, const void* obj,
                                 KmemCache** owner, const char* func, TextBuf* why) {
   if (MMLAB_LIKELY(page)) {
