@@ -58,13 +58,35 @@ void ReportFailure(TextBuf* why, mmlab_gfp_t gfp, const char* fmt, ...) {
   }
 }
 
-// The large kmalloc block p starts, or null. Interrupts off.
-Page* LargeHead(Core& core, const void* p) {
-  Page* page = VirtToPageIrqsOff(core, p);
+// page (VirtToPageIrqsOff of p) if it heads the large kmalloc block p
+// starts, or null. Interrupts off.
+[[gnu::always_inline]] inline Page* LargeHead(Page* page, const void* p) {
   if (!page || !page->IsAllocHead() || !(page->Flags() & kPgLargeKmalloc) ||
       Core::PageAddress(page) != reinterpret_cast<uintptr_t>(p))
     return nullptr;
   return page;
+}
+
+// kfree of a large kmalloc block (found with interrupts off; the page
+// allocator checks it again under the zone lock).
+[[gnu::noinline]] bool KfreeLarge(Core& core, Page* large, const void* p, uintptr_t caller,
+                                  TextBuf* why) {
+  SlabAllocator& a = core.slab();
+  uint32_t order = large->order;
+  mmlab_host_trace_kfree(caller, p);
+  if (core.FreePages(large, order, why, kPgLargeKmalloc) == MMLAB_OK) {
+    Count(a.large_pages, -(int64_t{1} << order));
+    return true;
+  }
+  Count(a.bad_kfrees, 1);
+  return false;
+}
+
+[[gnu::noinline]] void ReportNotKmalloc(const void* p, KmemCache* s, TextBuf* why) {
+  char ptr[32];
+  mmlab_host_format_ptr(p, ptr, sizeof(ptr));
+  Report(why, MMLAB_LOG_WARN, "kfree: object %s is from cache %s, not kmalloc; ignored", ptr,
+         s->name);
 }
 
 }  // namespace
@@ -102,8 +124,8 @@ void* Kmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
   gfp = FixFlags(gfp);
   KmemCache* s =
       size <= MMLAB_KMALLOC_MAX_CACHE_SIZE ? a.kmalloc_caches[KmallocIndex(size)] : nullptr;
-  if (s) {
-    void* obj = KmemCacheAllocCaller(s, gfp, caller, size, false);
+  if (MMLAB_LIKELY(s)) {
+    void* obj = KmemCacheAllocChecked(s, gfp);
     mmlab_host_trace_kmalloc(caller, obj, size, s->layout.size, gfp);
     if (!obj)
       ReportFailure(why, gfp, "kmalloc: no memory for %lu bytes (%s)",
@@ -156,11 +178,11 @@ bool KmallocLookup(Core& core, const void* p, KmallocWhere* out) {
   uint32_t cpu;
   unsigned long flags = mmlab_host_local_irq_save(&cpu);
   bool ok = false;
-  if (Page* large = LargeHead(core, p)) {
+  Page* page = VirtToPageIrqsOff(core, p);
+  if (Page* large = LargeHead(page, p)) {
     *out = {nullptr, large->order, MMLAB_PAGE_SIZE << large->order};
     ok = true;
   } else {
-    Page* page = VirtToPageIrqsOff(core, p);
     Page* slab = nullptr;
     if (page && page->State() == PageState::kAllocHead)
       slab = page;
@@ -184,42 +206,37 @@ size_t Ksize(Core& core, const void* p) {
   return KmallocLookup(core, p, &where) ? where.ksize : 0;
 }
 
+// Linux's kfree: one interrupts-off section finds the object (one page
+// descriptor lookup for both the large-kmalloc and the slab check), fires
+// the tracepoint (before the object can be reused, as kmem_cache_free)
+// and frees it; a large block goes to the page allocator after it.
 bool Kfree(Core& core, const void* p, uintptr_t caller, TextBuf* why) {
   if (!p || p == MMLAB_ZERO_SIZE_PTR)
     return true;
-  SlabAllocator& a = core.slab();
   uint32_t cpu;
   unsigned long flags = mmlab_host_local_irq_save(&cpu);
-  Page* large = LargeHead(core, p);
+  Page* page = VirtToPageIrqsOff(core, p);
+  if (Page* large = LargeHead(page, p)) {
+    mmlab_host_local_irq_restore(flags);
+    return KfreeLarge(core, large, p, caller, why);
+  }
   KmemCache* s = nullptr;
-  Page* slab = nullptr;
-  if (!large) {
-    slab = SlabFindObject(core, nullptr, p, &s, "kfree", why);
-    if (slab && !s->kmalloc) {
-      char ptr[32];
-      mmlab_host_format_ptr(p, ptr, sizeof(ptr));
-      Report(why, MMLAB_LOG_WARN, "kfree: object %s is from cache %s, not kmalloc; ignored", ptr,
-             s->name);
-      slab = nullptr;
-    }
+  Page* slab = SlabFindObjectFast(core, page, nullptr, p, &s, "kfree", why);
+  Page* empty = nullptr;
+  if (MMLAB_LIKELY(slab && s->kmalloc)) {
+    mmlab_host_trace_kfree(caller, p);
+    empty = s->policy->Free(*s, cpu, slab, const_cast<void*>(p));
+  } else if (slab) {
+    ReportNotKmalloc(p, s, why);
+    slab = nullptr;
   }
   mmlab_host_local_irq_restore(flags);
-  if (large) {
-    uint32_t order = large->order;
-    mmlab_host_trace_kfree(caller, p);
-    if (core.FreePages(large, order, why, kPgLargeKmalloc) == MMLAB_OK) {
-      Count(a.large_pages, -(int64_t{1} << order));
-      return true;
-    }
-    Count(a.bad_kfrees, 1);
+  if (MMLAB_UNLIKELY(!slab)) {
+    Count(core.slab().bad_kfrees, 1);
     return false;
   }
-  if (!slab) {
-    Count(a.bad_kfrees, 1);
-    return false;
-  }
-  mmlab_host_trace_kfree(caller, p);
-  KmemCacheFreeFound(s, slab, const_cast<void*>(p));
+  if (MMLAB_UNLIKELY(empty))
+    KmemCache::FreeSlab(core, empty);
   return true;
 }
 

@@ -33,21 +33,32 @@ constexpr uint32_t kKmallocSizes[] = {8,   16,  32,   64,   96,   128,  192,
                                       256, 512, 1024, 2048, 4096, 8192};
 constexpr uint32_t kNrKmallocSizes = sizeof(kKmallocSizes) / sizeof(kKmallocSizes[0]);
 
+// Class index of (size - 1) / 8 for sizes up to 192 (Linux's size_index[]).
+constexpr uint8_t kKmallocSmallIndex[24] = {0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4,
+                                            5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6};
+
 // Index into kKmallocSizes of the class serving size (1..8192), as Linux's
-// kmalloc_index (with 96 and 192).
+// kmalloc_slab(): a table up to 192 bytes (the 96 and 192 classes), then
+// fls(size - 1) - 1 (256 -> 7, 512 -> 8 ... 8192 -> 12). No loop: it is on
+// every kmalloc.
 constexpr uint32_t KmallocIndex(uint64_t size) {
-  if (size <= 8)
-    return 0;
-  if (size > 64 && size <= 96)
-    return 4;
-  if (size > 128 && size <= 192)
-    return 6;
-  uint32_t shift = 4;  // 16
-  while ((uint64_t{1} << shift) < size)
-    shift++;
-  // 16 -> 1, 32 -> 2, 64 -> 3, 128 -> 5, 256 -> 7, 512 -> 8 ... 8192 -> 12
-  return shift <= 6 ? shift - 3 : shift == 7 ? 5 : shift - 1;
+  if (size <= 192)
+    return kKmallocSmallIndex[(size - 1) / 8];
+  return static_cast<uint32_t>(63 - __builtin_clzll(size - 1));
 }
+
+namespace kmalloc_detail {
+// Every size 1..8192 gets the smallest class that holds it.
+constexpr bool KmallocIndexIsSmallestFit() {
+  for (uint64_t size = 1; size <= 8192; size++) {
+    uint32_t i = KmallocIndex(size);
+    if (i >= kNrKmallocSizes || kKmallocSizes[i] < size || (i > 0 && kKmallocSizes[i - 1] >= size))
+      return false;
+  }
+  return true;
+}
+}  // namespace kmalloc_detail
+static_assert(kmalloc_detail::KmallocIndexIsSmallestFit(), "kmalloc_index");
 static_assert(KmallocIndex(1) == 0 && KmallocIndex(9) == 1 && KmallocIndex(64) == 3 &&
                   KmallocIndex(65) == 4 && KmallocIndex(96) == 4 && KmallocIndex(97) == 5 &&
                   KmallocIndex(128) == 5 && KmallocIndex(129) == 6 && KmallocIndex(192) == 6 &&

@@ -106,8 +106,6 @@ void CtorFill(void*) {}  // marker: NewSlab fills object_size bytes with kCtorFi
 
 // --- KmemCache ---------------------------------------------------------------------
 
-uintptr_t KmemCache::SlabBase(const Page* slab) { return Core::PageAddress(slab); }
-
 uint32_t KmemCache::NodeOf(const Page* slab) {
   return static_cast<uint32_t>(Core::PageZone(slab)->type());
 }
@@ -465,8 +463,12 @@ Page* VirtToPageIrqsOff(Core& core, const void* addr) {
 
 Page* SlabFindObject(Core& core, KmemCache* s, const void* obj, KmemCache** owner,
                      const char* func, TextBuf* why) {
+  return SlabFindObjectAt(core, VirtToPageIrqsOff(core, obj), s, obj, owner, func, why);
+}
+
+Page* SlabFindObjectAt(Core&, Page* page, KmemCache* s, const void* obj, KmemCache** owner,
+                       const char* func, TextBuf* why) {
   char ptr[32];
-  Page* page = VirtToPageIrqsOff(core, obj);
   Page* slab = nullptr;
   if (page) {
     PageState st = page->State();
@@ -514,15 +516,20 @@ Page* SlabFindObject(Core& core, KmemCache* s, const void* obj, KmemCache** owne
 
 namespace {
 
-// The gfp checks every allocation makes before the policy runs.
-mmlab_gfp_t SlabAllocGfp(KmemCache* s, mmlab_gfp_t gfp, const char* func) {
-  if (gfp & MMLAB___GFP_DMA32) {
-    // Linux's GFP_SLAB_BUG_MASK: the zone comes from the cache, not the call.
+// Linux's GFP_SLAB_BUG_MASK: the zone comes from the cache, not the call.
+mmlab_gfp_t SlabFixGfp(KmemCache* s, mmlab_gfp_t gfp, const char* func) {
+  if (MMLAB_UNLIKELY(gfp & MMLAB___GFP_DMA32)) {
     Report(nullptr, MMLAB_LOG_WARN,
         "%s: Unexpected gfp: __GFP_DMA32. Fixing up to gfp without it (cache %s)", func,
         s->name);
     gfp &= ~MMLAB___GFP_DMA32;
   }
+  return gfp;
+}
+
+// The gfp checks every allocation makes before the policy runs.
+mmlab_gfp_t SlabAllocGfp(KmemCache* s, mmlab_gfp_t gfp, const char* func) {
+  gfp = SlabFixGfp(s, gfp, func);
   if (gfp & MMLAB___GFP_DIRECT_RECLAIM)
     mmlab_host_might_sleep();
   return gfp;
@@ -532,10 +539,8 @@ mmlab_gfp_t SlabAllocGfp(KmemCache* s, mmlab_gfp_t gfp, const char* func) {
 
 void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size_t bytes_req,
                            bool trace) {
-  gfp = SlabAllocGfp(s, gfp, s->kmalloc ? "kmalloc" : "kmem_cache_alloc");
-  void* obj = ReadOnce(s->zombie) ? nullptr : s->policy->Alloc(*s, gfp);
-  if (obj && (gfp & MMLAB___GFP_ZERO))
-    __builtin_memset(obj, 0, s->layout.object_size);
+  gfp = SlabFixGfp(s, gfp, s->kmalloc ? "kmalloc" : "kmem_cache_alloc");
+  void* obj = KmemCacheAllocChecked(s, gfp);
   if (trace)
     mmlab_host_trace_kmem_cache_alloc(caller, obj, s->name, bytes_req, s->layout.size, gfp);
   return obj;
@@ -1031,7 +1036,9 @@ void mmlab_core_kmem_cache_free(struct mmlab_kmem_cache* cache, void* obj, uintp
   mmlab::Page* empty = nullptr;
   uint32_t cpu;
   unsigned long flags = mmlab_host_local_irq_save(&cpu);
-  mmlab::Page* slab = mmlab::SlabFindObject(*s->core, s, obj, nullptr, "kmem_cache_free", nullptr);
+  mmlab::Page* slab =
+      mmlab::SlabFindObjectFast(*s->core, mmlab::VirtToPageIrqsOff(*s->core, obj), s, obj, nullptr,
+                                "kmem_cache_free", nullptr);
   if (slab) {
     mmlab_host_trace_kmem_cache_free(caller, obj, s->name);
     empty = s->policy->Free(*s, cpu, slab, obj);

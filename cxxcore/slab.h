@@ -29,6 +29,7 @@
 #define MMLAB_CXXCORE_SLAB_H
 
 #include "base.h"
+#include "chunk.h"
 #include "format.h"
 #include "lock.h"
 #include "mmlab/core.h"
@@ -181,7 +182,7 @@ class KmemCache {
   static KmemCache* From(mmlab_kmem_cache* c) { return reinterpret_cast<KmemCache*>(c); }
 
   // --- helpers for policies -------------------------------------------------
-  static uintptr_t SlabBase(const Page* slab);
+  static uintptr_t SlabBase(const Page* slab) { return slab->chunk->AddressOf(slab); }
   uint32_t ObjectsIn(const Page* slab) const {
     return static_cast<uint32_t>((MMLAB_PAGE_SIZE << slab->order) / layout.size);
   }
@@ -260,19 +261,51 @@ mmlab_status KmemCacheCreate(Core& core, const char* name, uint32_t size, uint32
 // returns null otherwise. Interrupts off.
 Page* SlabFindObject(Core& core, KmemCache* s, const void* obj, KmemCache** owner,
                      const char* func, TextBuf* why);
+// The same with obj's page descriptor already looked up (page =
+// VirtToPageIrqsOff(core, obj), null when no zone has it): kfree looks it
+// up once for both its large-kmalloc and its slab check.
+Page* SlabFindObjectAt(Core& core, Page* page, KmemCache* s, const void* obj, KmemCache** owner,
+                       const char* func, TextBuf* why);
+// SlabFindObjectAt's checks inline for the free paths (kmem_cache_free,
+// kfree, each group of a bulk free): a good pointer costs no call;
+// anything else goes to SlabFindObjectAt, which checks again and reports.
+inline Page* SlabFindObjectFast(Core& core, Page* page, KmemCache* s, const void* obj,
+                                KmemCache** owner, const char* func, TextBuf* why) {
+  if (MMLAB_LIKELY(page)) {
+    PageState st = page->State();
+    Page* slab = st == PageState::kAllocHead   ? page
+                 : st == PageState::kAllocTail ? ReadOnce(page->slab_head)
+                                               : nullptr;
+    if (MMLAB_LIKELY(slab && slab->IsAllocHead() && (slab->Flags() & kPgSlab))) {
+      KmemCache* c = static_cast<KmemCache*>(ReadOnce(slab->slab_cache));
+      if (MMLAB_LIKELY(c && (!s || c == s))) {
+        // An object start: a multiple of the stride whose object ends
+        // inside the slab (index < ObjectsIn, without a second division).
+        const uintptr_t off = reinterpret_cast<uintptr_t>(obj) - KmemCache::SlabBase(slab);
+        const uintptr_t size = c->layout.size;
+        const uintptr_t bytes = uintptr_t{MMLAB_PAGE_SIZE} << slab->order;
+        if (MMLAB_LIKELY(off < bytes && bytes - off >= size && off % size == 0)) {
+          if (owner)
+            *owner = c;
+          return slab;
+        }
+      }
+    }
+  }
+  return SlabFindObjectAt(core, page, s, obj, owner, func, why);
+}
 Page* VirtToPageIrqsOff(Core& core, const void* addr);
 void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size_t bytes_req,
                            bool trace);
-// Frees an object already found by SlabFindObject in an earlier
-// interrupts-off section (kfree; tracepoint by caller). Inline: it is the
-// kfree fast path's second half.
-inline void KmemCacheFreeFound(KmemCache* s, Page* slab, void* obj) {
-  uint32_t cpu;
-  unsigned long flags = mmlab_host_local_irq_save(&cpu);
-  Page* empty = s->policy->Free(*s, cpu, slab, obj);
-  mmlab_host_local_irq_restore(flags);
-  if (MMLAB_UNLIKELY(empty))
-    KmemCache::FreeSlab(*s->core, empty);
+// KmemCacheAllocCaller after its gfp check (gfp without __GFP_DMA32),
+// without the tracepoint: kmalloc's size classes call it inline.
+inline void* KmemCacheAllocChecked(KmemCache* s, mmlab_gfp_t gfp) {
+  if (gfp & MMLAB___GFP_DIRECT_RECLAIM)
+    mmlab_host_might_sleep();
+  void* obj = MMLAB_UNLIKELY(ReadOnce(s->zombie)) ? nullptr : s->policy->Alloc(*s, gfp);
+  if (obj && (gfp & MMLAB___GFP_ZERO))
+    __builtin_memset(obj, 0, s->layout.object_size);
+  return obj;
 }
 // kmem_cache_alloc_bulk after the checks of the C ABI: all or nothing.
 size_t KmemCacheAllocBulk(KmemCache* s, mmlab_gfp_t gfp, size_t nr, void** objs);

@@ -223,7 +223,7 @@ void ReportDoubleFree(KmemCache& s, Page* slab, void* obj, const char* why) {
 }
 
 // Linux's build_detached_freelist, with kmem_cache_free's checks: the last
-// pointer of objs[0..nr) is verified by SlabFindObject (a bad one is
+// pointer of objs[0..nr) is verified as kmem_cache_free's (a bad one is
 // reported and dropped, a null one skipped); then up to 3 pointers that
 // are not objects of its slab are looked past to find more that are - an
 // object start inside that slab's memory, which only an object of s can
@@ -236,7 +236,8 @@ size_t BuildDetachedFreelist(KmemCache& s, size_t nr, void** objs, Page** slab_o
   void* obj = objs[--nr];
   if (!obj)
     return nr;
-  Page* slab = SlabFindObject(*s.core, &s, obj, nullptr, func, nullptr);
+  Page* slab = SlabFindObjectFast(*s.core, VirtToPageIrqsOff(*s.core, obj), &s, obj, nullptr,
+                                  func, nullptr);
   if (!slab)
     return nr;
   *slab_out = slab;
@@ -279,6 +280,48 @@ void FlushCpu(void* arg) {
   mmlab_host_local_irq_restore(flags);
 }
 
+// Linux's ___slab_alloc: the CPU freelist is empty. Entered with
+// interrupts off on cpu (flags from the caller's local_irq_save), which it
+// restores.
+[[gnu::noinline]] void* AllocSlow(KmemCache& s, mmlab_gfp_t gfp, uint32_t cpu,
+                                  unsigned long flags) {
+  CpuSlabs& cpus = Cpus(s);
+  KmemCacheCpu* c = cpus.at(cpu);
+  SlabList discard;
+  void* obj;
+  {
+    IrqSaveGuard guard(s.lock);
+    obj = RefillLocked(s, c, cpu, gfp, &discard);
+  }
+  if (obj)
+    PerCpuAdd(s.stats.at(cpu)->allocs, 1);
+  mmlab_host_local_irq_restore(flags);
+  FreeAll(s, &discard);
+  if (obj)
+    return obj;
+
+  // A new slab, with interrupts on and no lock: the page allocator may
+  // sleep (or not) as the gfp says, and the constructor runs here.
+  Page* slab = s.NewSlab(gfp);
+  if (!slab)
+    return nullptr;
+  flags = mmlab_host_local_irq_save(&cpu);
+  c = cpus.at(cpu);
+  {
+    IrqSaveGuard guard(s.lock);
+    s.AccountNewSlab(slab);
+    // Another slab may have been installed meanwhile (an interrupt, or
+    // we run on another CPU now): SLUB flushes it and uses the new one.
+    Deactivate(s, c, &discard);
+    Install(s, c, slab, cpu);
+    obj = Pop(s, c);
+  }
+  PerCpuAdd(s.stats.at(cpu)->allocs, 1);
+  mmlab_host_local_irq_restore(flags);
+  FreeAll(s, &discard);
+  return obj;
+}
+
 class Slub final : public SlabPolicy {
  public:
   const char* name() const override { return "slub"; }
@@ -308,10 +351,11 @@ class Slub final : public SlabPolicy {
   }
 
   void* Alloc(KmemCache& s, mmlab_gfp_t gfp) override {
-    CpuSlabs& cpus = Cpus(s);
+    // The fast path inline and without a frame to speak of; the slow path
+    // (which restores interrupts itself) out of line.
     uint32_t cpu;
     unsigned long flags = mmlab_host_local_irq_save(&cpu);
-    KmemCacheCpu* c = cpus.at(cpu);
+    KmemCacheCpu* c = Cpus(s).at(cpu);
     void* obj = Pop(s, c);
     if (MMLAB_LIKELY(obj)) {
       SlabCacheStats* st = s.stats.at(cpu);
@@ -320,38 +364,7 @@ class Slub final : public SlabPolicy {
       mmlab_host_local_irq_restore(flags);
       return obj;
     }
-    SlabList discard;
-    {
-      IrqSaveGuard guard(s.lock);
-      obj = RefillLocked(s, c, cpu, gfp, &discard);
-    }
-    if (obj)
-      PerCpuAdd(s.stats.at(cpu)->allocs, 1);
-    mmlab_host_local_irq_restore(flags);
-    FreeAll(s, &discard);
-    if (obj)
-      return obj;
-
-    // A new slab, with interrupts on and no lock: the page allocator may
-    // sleep (or not) as the gfp says, and the constructor runs here.
-    Page* slab = s.NewSlab(gfp);
-    if (!slab)
-      return nullptr;
-    flags = mmlab_host_local_irq_save(&cpu);
-    c = cpus.at(cpu);
-    {
-      IrqSaveGuard guard(s.lock);
-      s.AccountNewSlab(slab);
-      // Another slab may have been installed meanwhile (an interrupt, or
-      // we run on another CPU now): SLUB flushes it and uses the new one.
-      Deactivate(s, c, &discard);
-      Install(s, c, slab, cpu);
-      obj = Pop(s, c);
-    }
-    PerCpuAdd(s.stats.at(cpu)->allocs, 1);
-    mmlab_host_local_irq_restore(flags);
-    FreeAll(s, &discard);
-    return obj;
+    return AllocSlow(s, gfp, cpu, flags);
   }
 
   size_t AllocBulk(KmemCache& s, mmlab_gfp_t gfp, size_t nr, void** objs) override {

@@ -169,6 +169,31 @@ TEST_F(Kmalloc, KfreeOfAnythingElseIsReportedAndIgnored) {
   EXPECT_EQ(Stat("slab_bad_frees"), 4u);
 }
 
+// kfree finds and frees in one interrupts-off section; the checks are the
+// ones it always made: a stride multiple in the slab's unused tail is not
+// an object, and a second kfree of the same object is a double free.
+TEST_F(Kmalloc, KfreeRefusesTheSlabTailAndADoubleFree) {
+  NewCore(4, 8);
+  // kmalloc-96: 42 objects in an order-0 slab, 64 bytes unused at its end.
+  void* k = mmlab_core_kmalloc(core_, 96, MMLAB_GFP_KERNEL, 0);
+  ASSERT_NE(k, nullptr);
+  uintptr_t base = reinterpret_cast<uintptr_t>(k) & ~uintptr_t{MMLAB_PAGE_SIZE - 1};
+  sim::ClearLogs();
+  mmlab_core_kfree(core_, reinterpret_cast<void*>(base + 42 * 96), 0);
+  EXPECT_EQ(sim::CountLogs("is not the start of an object"), 1u) << sim::LogText();
+  EXPECT_EQ(Stat("slab_bad_frees"), 1u);
+  mmlab_core_kfree(core_, k, 0);
+  EXPECT_EQ(sim::CountLogs("double free"), 0u) << sim::LogText();
+  mmlab_core_kfree(core_, k, 0);
+  EXPECT_EQ(sim::CountLogs("double free"), 1u) << sim::LogText();
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  // The class still works.
+  void* again = mmlab_core_kmalloc(core_, 96, MMLAB_GFP_KERNEL, 0);
+  EXPECT_EQ(again, k);
+  mmlab_core_kfree(core_, again, 0);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+}
+
 TEST_F(Kmalloc, Dma32IsNotAKmallocFlag) {
   NewCore(4, 8);
   sim::ClearLogs();
