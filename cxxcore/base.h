@@ -23,6 +23,27 @@
 inline void* operator new(size_t, void* p) noexcept { return p; }
 #endif
 
+namespace mmlab {
+
+// An object of the core's own bookkeeping (a cache, a pool, a registry) in
+// zeroed host metadata memory: may sleep; null when the host has none.
+template <typename T>
+T* MetaNew() {
+  void* mem = mmlab_host_meta_alloc(sizeof(T), 1);
+  return mem ? new (mem) T() : nullptr;
+}
+
+// Runs the destructor and gives the memory back; null is ignored.
+template <typename T>
+void MetaDelete(T* p) {
+  if (!p)
+    return;
+  p->~T();
+  mmlab_host_meta_free(p, sizeof(T));
+}
+
+}  // namespace mmlab
+
 // Clang's -Wthread-safety annotations. GCC builds the kernel module and
 // ignores them; clang-14 with -DMMLAB_THREAD_SAFETY=ON checks them.
 #if defined(__clang__)

@@ -146,8 +146,7 @@ void FreePool(Mempool* pool) {
   if (pool->wait)
     mmlab_host_waitq_destroy(pool->wait);
   pool->lock.Destroy();
-  pool->~Mempool();
-  mmlab_host_meta_free(pool, sizeof(Mempool));
+  MetaDelete(pool);
 }
 
 // *pin_taken: the pool owns cache_pin now (and frees it, even on failure).
@@ -208,12 +207,11 @@ mmlab_status PoolCreateInner(Core& core, const char* name, uint32_t min_nr, Pool
       break;
   }
 
-  void* mem = mmlab_host_meta_alloc(sizeof(Mempool), 1);
-  if (!mem) {
+  Mempool* pool = MetaNew<Mempool>();
+  if (!pool) {
     Report(why, MMLAB_LOG_WARN, "mempool_create %s: no memory for the pool", name);
     return MMLAB_ENOMEM;
   }
-  Mempool* pool = new (mem) Mempool();
   pool->core = &core;
   for (size_t i = 0; name[i]; i++)  // NameValid: NUL-terminated, short
     pool->name[i] = name[i];
@@ -587,14 +585,12 @@ mmlab_status MempoolDestroyControl(Core& core, uint64_t id, TextBuf* why) {
 
 mmlab_status MempoolsCreate(Core& core, MempoolRegistry** out) {
   *out = nullptr;
-  void* mem = mmlab_host_meta_alloc(sizeof(MempoolRegistry), 1);
-  if (!mem)
+  MempoolRegistry* reg = MetaNew<MempoolRegistry>();
+  if (!reg)
     return MMLAB_ENOMEM;
-  MempoolRegistry* reg = new (mem) MempoolRegistry();
   reg->core = &core;
   if (!reg->lock.Init("mmlab_mempools")) {
-    reg->~MempoolRegistry();
-    mmlab_host_meta_free(mem, sizeof(MempoolRegistry));
+    MetaDelete(reg);
     return MMLAB_ENOMEM;
   }
   *out = reg;
@@ -625,8 +621,7 @@ void MempoolsDestroy(MempoolRegistry* reg) {
     FreePool(pool);
   }
   reg->lock.Destroy();
-  reg->~MempoolRegistry();
-  mmlab_host_meta_free(reg, sizeof(MempoolRegistry));
+  MetaDelete(reg);
 }
 
 uint64_t MempoolsCheck(MempoolRegistry& reg) {

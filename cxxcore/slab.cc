@@ -377,8 +377,7 @@ void FreeCacheStruct(KmemCache* s) {
   s->policy->Detach(*s);
   s->stats.Free();
   s->lock.Destroy();
-  s->~KmemCache();
-  mmlab_host_meta_free(s, sizeof(KmemCache));
+  MetaDelete(s);
 }
 
 }  // namespace
@@ -419,12 +418,11 @@ mmlab_status KmemCacheCreate(Core& core, const char* name, uint32_t size, uint32
     return MMLAB_EINVAL;
   }
   mmlab_host_might_sleep();
-  void* mem = mmlab_host_meta_alloc(sizeof(KmemCache), 1);
-  if (!mem) {
+  KmemCache* s = MetaNew<KmemCache>();
+  if (!s) {
     Report(why, MMLAB_LOG_WARN, "kmem_cache_create(%s): no memory for the cache", name);
     return MMLAB_ENOMEM;
   }
-  KmemCache* s = new (mem) KmemCache();
   s->core = &core;
   __builtin_memcpy(s->name, name, len);
   s->flags = flags;
@@ -437,8 +435,7 @@ mmlab_status KmemCacheCreate(Core& core, const char* name, uint32_t size, uint32
       s->policy->Attach(*s) != MMLAB_OK) {
     s->stats.Free();
     s->lock.Destroy();
-    s->~KmemCache();
-    mmlab_host_meta_free(mem, sizeof(KmemCache));
+    MetaDelete(s);
     Report(why, MMLAB_LOG_WARN, "kmem_cache_create(%s): no memory for the cache", name);
     return MMLAB_ENOMEM;
   }
@@ -668,14 +665,12 @@ void SlabCpuDead(SlabAllocator& a, uint32_t cpu) {
 
 mmlab_status SlabCreate(Core& core, SlabAllocator** out) {
   *out = nullptr;
-  void* mem = mmlab_host_meta_alloc(sizeof(SlabAllocator), 1);
-  if (!mem)
+  SlabAllocator* a = MetaNew<SlabAllocator>();
+  if (!a)
     return MMLAB_ENOMEM;
-  SlabAllocator* a = new (mem) SlabAllocator();
   a->core = &core;
   if (!a->list_lock.Init("mmlab_slab_caches")) {
-    a->~SlabAllocator();
-    mmlab_host_meta_free(mem, sizeof(SlabAllocator));
+    MetaDelete(a);
     return MMLAB_ENOMEM;
   }
   *out = a;  // the kmalloc caches find the allocator through core.slab()
@@ -739,8 +734,7 @@ void SlabDestroy(SlabAllocator* a) {
   for (KmemCache*& k : a->kmalloc_caches)
     k = nullptr;
   a->list_lock.Destroy();
-  a->~SlabAllocator();
-  mmlab_host_meta_free(a, sizeof(SlabAllocator));
+  MetaDelete(a);
 }
 
 uint64_t SlabControlDestroyAll(Core& core) {

@@ -327,13 +327,11 @@ class Slub final : public SlabPolicy {
   const char* name() const override { return "slub"; }
 
   mmlab_status Attach(KmemCache& s) override {
-    void* mem = mmlab_host_meta_alloc(sizeof(CpuSlabs), 1);
-    if (!mem)
+    CpuSlabs* cpus = MetaNew<CpuSlabs>();
+    if (!cpus)
       return MMLAB_ENOMEM;
-    CpuSlabs* cpus = new (mem) CpuSlabs();
     if (!cpus->Alloc(s.core->nr_cpus())) {
-      cpus->~CpuSlabs();
-      mmlab_host_meta_free(mem, sizeof(CpuSlabs));
+      MetaDelete(cpus);
       return MMLAB_ENOMEM;
     }
     s.policy_data = cpus;
@@ -345,8 +343,7 @@ class Slub final : public SlabPolicy {
     if (!cpus)
       return;
     cpus->Free();
-    cpus->~CpuSlabs();
-    mmlab_host_meta_free(cpus, sizeof(CpuSlabs));
+    MetaDelete(cpus);
     s.policy_data = nullptr;
   }
 

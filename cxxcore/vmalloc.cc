@@ -177,14 +177,12 @@ uint32_t VmallocPages(Core& core, const void* addr) {
 
 mmlab_status VmallocCreate(Core& core, VmallocSpace** out) {
   *out = nullptr;
-  void* mem = mmlab_host_meta_alloc(sizeof(VmallocSpace), 1);
-  if (!mem)
+  VmallocSpace* vm = MetaNew<VmallocSpace>();
+  if (!vm)
     return MMLAB_ENOMEM;
-  VmallocSpace* vm = new (mem) VmallocSpace();
   vm->core = &core;
   if (!vm->lock.Init("mmlab_vmalloc")) {
-    vm->~VmallocSpace();
-    mmlab_host_meta_free(mem, sizeof(VmallocSpace));
+    MetaDelete(vm);
     return MMLAB_ENOMEM;
   }
   *out = vm;
@@ -211,8 +209,7 @@ void VmallocDestroy(VmallocSpace* vm) {
     FreeAreaMeta(area, area->nr_pages);
   }
   vm->lock.Destroy();
-  vm->~VmallocSpace();
-  mmlab_host_meta_free(vm, sizeof(VmallocSpace));
+  MetaDelete(vm);
 }
 
 uint64_t VmallocCheck(VmallocSpace& vm) {
