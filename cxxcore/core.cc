@@ -203,6 +203,8 @@ mmlab_status Core::InitLayers() {
     st = VmallocCreate(*this, &vmalloc_);
   if (st == MMLAB_OK)
     st = MempoolsCreate(*this, &mempools_);
+  if (st == MMLAB_OK)
+    st = RegionsCreate(*this, &regions_);
   return st;
 }
 
@@ -214,6 +216,8 @@ uint64_t Core::Destroy() {
     // they are not mistaken for leaks.
     ControlFreeAll();
   }
+  if (regions_)
+    RegionsDestroy(regions_);
   if (mempools_)
     MempoolsDestroy(mempools_);
   if (vmalloc_)
@@ -221,6 +225,7 @@ uint64_t Core::Destroy() {
   if (slab_)
     SlabDestroy(slab_);
   mempools_ = nullptr;
+  regions_ = nullptr;
   vmalloc_ = nullptr;
   slab_ = nullptr;
   for (Zone& zone : zones_)
@@ -395,6 +400,8 @@ uint64_t Core::Check() {
     report.AddLogged(SlabCheck(*slab_));
   if (vmalloc_)
     report.AddLogged(VmallocCheck(*vmalloc_));
+  if (regions_)
+    report.AddLogged(RegionsCheck(*regions_));
   if (mempools_)
     report.AddLogged(MempoolsCheck(*mempools_));
   report.Finish();

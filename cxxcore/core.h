@@ -174,6 +174,7 @@ class Core {
   SlabAllocator& slab() { return *slab_; }
   VmallocSpace& vmalloc() { return *vmalloc_; }
   MempoolRegistry& mempools() { return *mempools_; }
+  RegionSpace& regions() { return *regions_; }
 
  private:
   Core() = default;
@@ -254,6 +255,7 @@ class Core {
   SlabAllocator* slab_ = nullptr;
   VmallocSpace* vmalloc_ = nullptr;
   MempoolRegistry* mempools_ = nullptr;
+  RegionSpace* regions_ = nullptr;
 };
 
 }  // namespace mmlab

@@ -61,11 +61,15 @@ enum PageFlags : uint16_t {
   kPgLargeKmalloc = 1u << 3,
   // The page belongs to a vmalloc area (vmalloc.h); only vfree frees it.
   kPgVmalloc = 1u << 4,
+  // The page belongs to a /dev/mmlab region (region.h); only the region
+  // frees it, once nothing maps or pins it.
+  kPgRegion = 1u << 5,
   // Flags naming an owner other than the caller of the page allocator: a
   // __free_pages of such a block is refused and reported (Linux's
   // free_page_is_bad() catches slab pages the same way), so a stray free
   // cannot pull a page out from under a slab, a kmalloc or a vmalloc area.
-  kPgOwnerMask = kPgControl | kPgPressure | kPgSlab | kPgLargeKmalloc | kPgVmalloc,
+  kPgOwnerMask =
+      kPgControl | kPgPressure | kPgSlab | kPgLargeKmalloc | kPgVmalloc | kPgRegion,
 };
 
 const char* PageStateName(PageState state);
@@ -94,7 +98,7 @@ struct mmlab_page {
   mmlab::PageState state;      // use State()/SetState()
 
   union {
-    mmlab::ListNode slab_list;  // slab head: the cache's list link
+    mmlab::ListNode slab_list;  // slab head: the cache's list link; region page: region.h
     mmlab_page* slab_head;      // slab tail: the head page
   };
   void* slab_cache;   // every page of a slab: its mmlab::KmemCache

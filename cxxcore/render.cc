@@ -136,6 +136,7 @@ void RenderStats(Core& core, mmlab_emit_fn emit, void* ctx) {
     out.Line("%-22s %lu\n", row.key, row.value);
   RenderSlabStats(core, emit, ctx);
   RenderVmallocStats(core, emit, ctx);
+  RenderRegionStats(core, emit, ctx);
   RenderMempoolStats(core, emit, ctx);
 
   RenderOrderTable(core, out);

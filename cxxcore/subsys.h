@@ -28,6 +28,7 @@ class Core;
 class SlabAllocator;
 class VmallocSpace;
 class MempoolRegistry;
+class RegionSpace;
 
 // --- life cycle (may sleep; no core lock held) ---------------------------
 mmlab_status SlabCreate(Core& core, SlabAllocator** out);
@@ -36,11 +37,15 @@ mmlab_status VmallocCreate(Core& core, VmallocSpace** out);
 void VmallocDestroy(VmallocSpace* vm);
 mmlab_status MempoolsCreate(Core& core, MempoolRegistry** out);
 void MempoolsDestroy(MempoolRegistry* pools);
+// Regions still open at destroy are reported and their pages taken back.
+mmlab_status RegionsCreate(Core& core, RegionSpace** out);
+void RegionsDestroy(RegionSpace* regions);
 
 // Invariant checks for Core::Check: log each violation, return how many.
 uint64_t SlabCheck(SlabAllocator& slab);
 uint64_t VmallocCheck(VmallocSpace& vm);
 uint64_t MempoolsCheck(MempoolRegistry& pools);
+uint64_t RegionsCheck(RegionSpace& regions);
 
 // Destroys every cache / pool created through the control file (after the
 // control objects are freed); returns how many.
@@ -57,6 +62,7 @@ void RenderVmallocinfo(Core& core, mmlab_emit_fn emit, void* ctx);
 void RenderSlabStats(Core& core, mmlab_emit_fn emit, void* ctx);
 void RenderVmallocStats(Core& core, mmlab_emit_fn emit, void* ctx);
 void RenderMempoolStats(Core& core, mmlab_emit_fn emit, void* ctx);
+void RenderRegionStats(Core& core, mmlab_emit_fn emit, void* ctx);
 
 }  // namespace mmlab
 

@@ -304,6 +304,101 @@ enum mmlab_status mmlab_core_mempool_resize(struct mmlab_mempool *pool, uint32_t
 /* Frees the reserve; elements still out are reported (MMLAB_EBUSY). May sleep. */
 enum mmlab_status mmlab_core_mempool_destroy(struct mmlab_mempool *pool);
 
+/* --- regions: what /dev/mmlab maps (region.h) ---------------------------- */
+
+/*
+ * A region is a shared-memory object: managed order-0 pages indexed by page
+ * offset, allocated zeroed on first fault, freed by punch and destroy once
+ * the host says nothing maps or pins them. The shim owns the policy-free
+ * parts (struct page refcounts, VMAs); everything else is here.
+ */
+struct mmlab_region;	/* opaque */
+
+/* vm.overcommit_memory's modes, against the core's capacity (no swap). */
+#define MMLAB_OVERCOMMIT_GUESS		0	/* refuse only sizes above the capacity */
+#define MMLAB_OVERCOMMIT_ALWAYS		1	/* never refuse; a failed fault is SIGBUS */
+#define MMLAB_OVERCOMMIT_NEVER		2	/* commit at set-size, limit capacity*ratio/100 */
+#define MMLAB_OVERCOMMIT_RATIO_DEFAULT	50
+#define MMLAB_REGION_FAULT_LOG		256	/* fault records kept per region */
+
+/*
+ * Asked once per page before it goes back to the core: nonzero while the
+ * host still maps or pins the page (the shim: page_ref_freeze(page, 1)
+ * fails). A busy page stays with the region and is retried later.
+ */
+typedef int (*mmlab_page_busy_fn)(void *ctx, uint64_t pfn);
+
+/* zone: where the region's pages come from. May sleep. */
+enum mmlab_status mmlab_core_region_create(struct mmlab_core *core, enum mmlab_zone_type zone,
+					   struct mmlab_region **out);
+/*
+ * Frees every page that is not busy and uncommits the size. MMLAB_OK: the
+ * region is gone. MMLAB_EBUSY: busy pages remain, the region still exists
+ * (size 0) and destroy is to be called again later. busy may be NULL
+ * (nothing is busy). May sleep.
+ */
+enum mmlab_status mmlab_core_region_destroy(struct mmlab_region *region,
+					    mmlab_page_busy_fn busy, void *ctx);
+/*
+ * Set the size in pages, committing the growth (MMLAB_ENOMEM past the limit
+ * in mode 2, above the capacity in mode 0). Shrinking frees the pages past
+ * the new end like punch. May sleep.
+ */
+enum mmlab_status mmlab_core_region_set_size(struct mmlab_region *region, uint64_t nr_pages,
+					     mmlab_page_busy_fn busy, void *ctx);
+uint64_t mmlab_core_region_size(struct mmlab_region *region);
+/*
+ * The page at pgoff, allocated zeroed on first touch (the same page on later
+ * faults). MMLAB_EINVAL beyond the size (the shim's SIGBUS), MMLAB_ENOMEM
+ * when the core has no page. pid and address only feed the fault log.
+ */
+enum mmlab_status mmlab_core_region_fault(struct mmlab_region *region, uint64_t pgoff,
+					  int32_t pid, uint64_t address,
+					  struct mmlab_page **out);
+/* Free the pages of [first, first + nr); returns how many went back now. */
+uint64_t mmlab_core_region_punch(struct mmlab_region *region, uint64_t first, uint64_t nr,
+				 mmlab_page_busy_fn busy, void *ctx);
+
+struct mmlab_region_stats {
+	uint64_t id;
+	uint64_t size_pages;
+	uint64_t resident_pages;	/* in the page table */
+	uint64_t busy_pages;		/* punched but still mapped or pinned */
+	uint64_t committed_pages;
+	uint64_t faults;		/* every fault */
+	uint64_t alloc_faults;		/* faults that allocated a page */
+	uint64_t fault_failures;	/* ENOMEM */
+};
+void mmlab_core_region_stats(struct mmlab_region *region, struct mmlab_region_stats *out);
+
+struct mmlab_fault_record {
+	uint64_t seq;		/* 1, 2, ... per region */
+	uint64_t address;
+	uint64_t pgoff;
+	uint64_t pfn;
+	uint64_t latency_ns;
+	int32_t pid;
+	uint8_t zone;		/* enum mmlab_zone_type */
+	uint8_t order;
+	uint8_t allocated;	/* 1: this fault took a new page */
+	uint8_t pad;
+};
+/* Copies up to max of the newest records, oldest first; returns how many. */
+size_t mmlab_core_region_fault_log(struct mmlab_region *region, struct mmlab_fault_record *out,
+				   size_t max);
+
+/* mode MMLAB_OVERCOMMIT_*, ratio 0..100: MMLAB_EINVAL otherwise. */
+enum mmlab_status mmlab_core_set_overcommit(struct mmlab_core *core, uint32_t mode,
+					    uint32_t ratio);
+struct mmlab_commit_info {
+	uint32_t mode;
+	uint32_t ratio;
+	uint64_t committed_pages;	/* sum of region sizes (Committed_AS) */
+	uint64_t commit_limit_pages;	/* capacity * ratio / 100 (CommitLimit) */
+	uint64_t regions;
+};
+void mmlab_core_commit_info(struct mmlab_core *core, struct mmlab_commit_info *out);
+
 /* --- views and control -------------------------------------------------------- */
 
 /*

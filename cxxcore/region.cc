@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// region.cc - regions, their faults, punch and overcommit accounting (see
+// region.h for how it works).
+#include "region.h"
+
+#include "core.h"
+#include "format.h"
+#include "log.h"
+#include "zone.h"
+
+namespace mmlab {
+
+namespace {
+
+constexpr uint64_t kLogSize = MMLAB_REGION_FAULT_LOG;
+
+Region* FromC(mmlab_region* r) { return reinterpret_cast<Region*>(r); }
+mmlab_region* ToC(Region* r) { return reinterpret_cast<mmlab_region*>(r); }
+
+// A region is at most the whole capacity: larger sizes can never be
+// backed, and the bound keeps table sizes far from overflow.
+uint64_t MaxRegionPages(const Core& core) { return core.capacity_pages(); }
+
+void FreeTable(Page** table, uint64_t len) {
+  if (table)
+    mmlab_host_meta_free(table, len * sizeof(Page*));
+}
+
+// Hands each page of `pages` back to the core unless the host says it is
+// still busy; busy ones go (back) on the region's busy list. Returns how
+// many went back. No lock held.
+uint64_t ReleasePages(Region& r, RegionPageList& pages, mmlab_page_busy_fn busy, void* ctx) {
+  Core& core = *r.space->core;
+  uint64_t freed = 0;
+  RegionPageList still_busy;
+  uint64_t nr_still_busy = 0;
+  while (Page* page = pages.PopFront()) {
+    if (busy && busy(ctx, Core::PageToPfn(page))) {
+      still_busy.PushBack(page);
+      nr_still_busy++;
+      continue;
+    }
+    core.FreePages(page, 0, nullptr, kPgRegion);
+    freed++;
+  }
+  if (nr_still_busy) {
+    IrqSaveGuard guard(r.lock);
+    while (Page* page = still_busy.PopFront())
+      r.busy.PushBack(page);
+    r.nr_busy += nr_still_busy;
+  }
+  return freed;
+}
+
+// Moves the pages of [first, end) and the busy list to `out` (under the
+// region's lock).
+void TakePagesLocked(Region& r, uint64_t first, uint64_t end, RegionPageList& out)
+    MMLAB_REQUIRES(r.lock) {
+  if (end > r.table_len)
+    end = r.table_len;
+  for (uint64_t i = first; i < end; i++) {
+    if (Page* page = r.table[i]) {
+      r.table[i] = nullptr;
+      r.resident--;
+      out.PushBack(page);
+    }
+  }
+  while (Page* page = r.busy.PopFront())
+    out.PushBack(page);
+  r.nr_busy = 0;
+}
+
+void LogFaultLocked(Region& r, int32_t pid, uint64_t address, uint64_t pgoff, const Page* page,
+                    uint64_t latency_ns, bool allocated) MMLAB_REQUIRES(r.lock) {
+  mmlab_fault_record& rec = r.log[r.log_seq % kLogSize];
+  rec = mmlab_fault_record{};
+  rec.seq = ++r.log_seq;
+  rec.address = address;
+  rec.pgoff = pgoff;
+  rec.pid = pid;
+  rec.order = 0;
+  rec.allocated = allocated;
+  if (page) {
+    rec.pfn = Core::PageToPfn(page);
+    rec.zone = static_cast<uint8_t>(Core::PageZone(page)->type());
+  }
+  rec.latency_ns = latency_ns;
+}
+
+// Changes the space's committed total by the region's growth new_size -
+// r.committed, refusing growth the mode does not allow.
+mmlab_status CommitSize(Region& r, uint64_t new_size) {
+  RegionSpace& space = *r.space;
+  IrqSaveGuard guard(space.lock);
+  if (new_size > r.committed) {
+    const uint64_t grow = new_size - r.committed;
+    switch (space.overcommit_memory) {
+      case MMLAB_OVERCOMMIT_ALWAYS:
+        break;
+      case MMLAB_OVERCOMMIT_NEVER:
+        if (space.committed + grow > space.CommitLimitLocked())
+          return MMLAB_ENOMEM;
+        break;
+      default:  // guess: only the obviously impossible
+        if (new_size > space.core->capacity_pages())
+          return MMLAB_ENOMEM;
+        break;
+    }
+    space.committed += grow;
+  } else {
+    space.committed -= r.committed - new_size;
+  }
+  r.committed = new_size;
+  return MMLAB_OK;
+}
+
+// The region is unreachable (off the space's list, no caller left).
+void DestroyRegionMeta(Region* r) MMLAB_NO_THREAD_SAFETY_ANALYSIS {
+  FreeTable(r->table, r->table_len);
+  r->lock.Destroy();
+  MetaDelete(r);
+}
+
+}  // namespace
+
+uint64_t RegionSpace::CommitLimitLocked() const {
+  return core->capacity_pages() * overcommit_ratio / 100;
+}
+
+mmlab_status RegionsCreate(Core& core, RegionSpace** out) {
+  RegionSpace* space = MetaNew<RegionSpace>();
+  if (!space)
+    return MMLAB_ENOMEM;
+  space->core = &core;
+  if (!space->lock.Init("mmlab_regions")) {
+    MetaDelete(space);
+    return MMLAB_ENOMEM;
+  }
+  *out = space;
+  return MMLAB_OK;
+}
+
+// Regions the shim did not destroy (a leak in the shim): reported, and their
+// pages taken back regardless, so the core can return its chunks.
+void RegionsDestroy(RegionSpace* space) {
+  for (;;) {
+    Region* r;
+    {
+      IrqSaveGuard guard(space->lock);
+      r = space->regions.PopFront();
+      if (r)
+        space->nr_regions--;
+    }
+    if (!r)
+      break;
+    RegionPageList pages;
+    uint64_t resident;
+    {
+      IrqSaveGuard guard(r->lock);
+      resident = r->resident;
+      TakePagesLocked(*r, 0, r->table_len, pages);
+    }
+    Log(MMLAB_LOG_WARN, "region %lu still exists at destroy (%lu resident pages)", r->id,
+        resident);
+    ReleasePages(*r, pages, nullptr, nullptr);
+    DestroyRegionMeta(r);
+  }
+  space->lock.Destroy();
+  MetaDelete(space);
+}
+
+uint64_t RegionsCheck(RegionSpace& space) {
+  uint64_t bad = 0;
+  IrqSaveGuard guard(space.lock);
+  uint64_t committed = 0;
+  for (const ListNode* n = space.regions.sentinel()->next; n != space.regions.sentinel();
+       n = n->next) {
+    Region& r = *decltype(space.regions)::Owner(n);
+    committed += r.committed;
+    IrqSaveGuard rguard(r.lock);
+    uint64_t resident = 0;
+    for (uint64_t i = 0; i < r.table_len; i++) {
+      const Page* page = r.table[i];
+      if (!page)
+        continue;
+      resident++;
+      if (i >= r.size) {
+        bad++;
+        Log(MMLAB_LOG_ERR, "region %lu: page at pgoff %lu past the size %lu", r.id, i, r.size);
+      }
+      if (!(page->Flags() & kPgRegion) || page->order != 0) {
+        bad++;
+        Log(MMLAB_LOG_ERR, "region %lu: pgoff %lu: pfn 0x%lx is not a region page", r.id, i,
+            Core::PageToPfn(page));
+      }
+    }
+    if (resident != r.resident) {
+      bad++;
+      Log(MMLAB_LOG_ERR, "region %lu: %lu pages in the table, resident says %lu", r.id, resident,
+          r.resident);
+    }
+  }
+  if (committed != space.committed) {
+    bad++;
+    Log(MMLAB_LOG_ERR, "regions: committed %lu, the regions add up to %lu", space.committed,
+        committed);
+  }
+  return bad;
+}
+
+void RenderRegionStats(Core& core, mmlab_emit_fn emit, void* ctx) {
+  mmlab_commit_info info;
+  mmlab_core_commit_info(core.handle(), &info);
+  const struct {
+    const char* key;
+    uint64_t value;
+  } rows[] = {
+      {"regions", info.regions},
+      {"overcommit_memory", info.mode},
+      {"overcommit_ratio", info.ratio},
+      {"committed_pages", info.committed_pages},
+      {"commit_limit_pages", info.commit_limit_pages},
+  };
+  for (const auto& row : rows) {
+    char line[64];
+    TextBuf text(line, sizeof(line));
+    text.Append("%-22s %lu\n", row.key, row.value);
+    emit(ctx, text.c_str(), text.len());
+  }
+}
+
+}  // namespace mmlab
+
+// --- C ABI ------------------------------------------------------------------
+
+using mmlab::Core;
+using mmlab::IrqSaveGuard;
+using mmlab::Page;
+using mmlab::RegionPageList;
+using mmlab::Region;
+using mmlab::RegionSpace;
+
+extern "C" {
+
+enum mmlab_status mmlab_core_region_create(struct mmlab_core* core, enum mmlab_zone_type zone,
+                                           struct mmlab_region** out) {
+  if (!MMLAB_ASSERT(core && out))
+    return MMLAB_EINVAL;
+  *out = nullptr;
+  if (zone >= MMLAB_NR_ZONES)
+    return MMLAB_EINVAL;
+  mmlab_host_might_sleep();
+  RegionSpace& space = Core::From(core)->regions();
+  Region* r = mmlab::MetaNew<Region>();
+  if (!r)
+    return MMLAB_ENOMEM;
+  if (!r->lock.Init("mmlab_region")) {
+    mmlab::MetaDelete(r);
+    return MMLAB_ENOMEM;
+  }
+  r->space = &space;
+  r->zone = zone;
+  {
+    IrqSaveGuard guard(space.lock);
+    r->id = space.next_id++;
+    space.regions.PushBack(r);
+    space.nr_regions++;
+  }
+  *out = mmlab::ToC(r);
+  return MMLAB_OK;
+}
+
+enum mmlab_status mmlab_core_region_destroy(struct mmlab_region* region, mmlab_page_busy_fn busy,
+                                            void* ctx) {
+  if (!MMLAB_ASSERT(region))
+    return MMLAB_EINVAL;
+  mmlab_host_might_sleep();
+  Region& r = *mmlab::FromC(region);
+  RegionPageList pages;
+  {
+    IrqSaveGuard guard(r.lock);
+    r.size = 0;
+    mmlab::TakePagesLocked(r, 0, r.table_len, pages);
+  }
+  mmlab::CommitSize(r, 0);
+  mmlab::ReleasePages(r, pages, busy, ctx);
+  {
+    IrqSaveGuard guard(r.lock);
+    if (r.nr_busy)
+      return MMLAB_EBUSY;
+  }
+  RegionSpace& space = *r.space;
+  {
+    IrqSaveGuard guard(space.lock);
+    space.regions.Remove(&r);
+    space.nr_regions--;
+  }
+  mmlab::DestroyRegionMeta(&r);
+  return MMLAB_OK;
+}
+
+enum mmlab_status mmlab_core_region_set_size(struct mmlab_region* region, uint64_t nr_pages,
+                                             mmlab_page_busy_fn busy, void* ctx) {
+  if (!MMLAB_ASSERT(region))
+    return MMLAB_EINVAL;
+  mmlab_host_might_sleep();
+  Region& r = *mmlab::FromC(region);
+  if (nr_pages > mmlab::MaxRegionPages(*r.space->core))
+    return MMLAB_ENOMEM;
+  // Commit first (the growth may be refused), then make room in the table.
+  // A concurrent set_size is the caller's to serialise (the shim's ioctl
+  // takes the region's mutex); faults may run alongside.
+  mmlab_status st = mmlab::CommitSize(r, nr_pages);
+  if (st != MMLAB_OK)
+    return st;
+  Page** table = nullptr;
+  uint64_t table_len;
+  {
+    IrqSaveGuard guard(r.lock);
+    table_len = r.table_len;
+  }
+  if (nr_pages > table_len) {
+    table = static_cast<Page**>(mmlab_host_meta_alloc(nr_pages * sizeof(Page*), 1));
+    if (!table) {
+      uint64_t old_size;
+      {
+        IrqSaveGuard guard(r.lock);
+        old_size = r.size;
+      }
+      mmlab::CommitSize(r, old_size);
+      return MMLAB_ENOMEM;
+    }
+  }
+  Page** old_table = nullptr;
+  uint64_t old_len = 0;
+  RegionPageList pages;
+  {
+    IrqSaveGuard guard(r.lock);
+    if (table && nr_pages > r.table_len) {
+      for (uint64_t i = 0; i < r.table_len; i++)
+        table[i] = r.table[i];
+      old_table = r.table;
+      old_len = r.table_len;
+      r.table = table;
+      r.table_len = nr_pages;
+      table = nullptr;
+    }
+    if (nr_pages < r.size) {
+      mmlab::TakePagesLocked(r, nr_pages, r.size, pages);
+    }
+    r.size = nr_pages;
+  }
+  if (table)
+    mmlab::FreeTable(table, nr_pages);
+  mmlab::FreeTable(old_table, old_len);
+  mmlab::ReleasePages(r, pages, busy, ctx);
+  return MMLAB_OK;
+}
+
+uint64_t mmlab_core_region_size(struct mmlab_region* region) {
+  if (!MMLAB_ASSERT(region))
+    return 0;
+  Region& r = *mmlab::FromC(region);
+  IrqSaveGuard guard(r.lock);
+  return r.size;
+}
+
+enum mmlab_status mmlab_core_region_fault(struct mmlab_region* region, uint64_t pgoff,
+                                          int32_t pid, uint64_t address,
+                                          struct mmlab_page** out) {
+  if (!MMLAB_ASSERT(region && out))
+    return MMLAB_EINVAL;
+  *out = nullptr;
+  Region& r = *mmlab::FromC(region);
+  const uint64_t start = mmlab_host_now_ns();
+  {
+    IrqSaveGuard guard(r.lock);
+    if (pgoff >= r.size)
+      return MMLAB_EINVAL;
+    if (Page* page = r.table[pgoff]) {
+      r.faults++;
+      mmlab::LogFaultLocked(r, pid, address, pgoff, page, mmlab_host_now_ns() - start, false);
+      *out = page;
+      return MMLAB_OK;
+    }
+  }
+  mmlab_gfp_t gfp = MMLAB_GFP_USER | MMLAB___GFP_ZERO;
+  if (r.zone == MMLAB_ZONE_DMA32)
+    gfp |= MMLAB___GFP_DMA32;
+  Core& core = *r.space->core;
+  Page* fresh = core.AllocPages(gfp, 0, mmlab::kPgRegion);
+  Page* loser = nullptr;
+  mmlab_status st = MMLAB_OK;
+  {
+    IrqSaveGuard guard(r.lock);
+    r.faults++;
+    if (pgoff >= r.size) {
+      // Shrunk while we allocated: the size decides, as for a file.
+      loser = fresh;
+      st = MMLAB_EINVAL;
+    } else if (Page* winner = r.table[pgoff]) {
+      loser = fresh;
+      *out = winner;
+      mmlab::LogFaultLocked(r, pid, address, pgoff, winner, mmlab_host_now_ns() - start, false);
+    } else if (!fresh) {
+      r.fault_failures++;
+      st = MMLAB_ENOMEM;
+      mmlab::LogFaultLocked(r, pid, address, pgoff, nullptr, mmlab_host_now_ns() - start, false);
+    } else {
+      r.table[pgoff] = fresh;
+      r.resident++;
+      r.alloc_faults++;
+      *out = fresh;
+      mmlab::LogFaultLocked(r, pid, address, pgoff, fresh, mmlab_host_now_ns() - start, true);
+    }
+  }
+  if (loser)
+    core.FreePages(loser, 0, nullptr, mmlab::kPgRegion);
+  return st;
+}
+
+uint64_t mmlab_core_region_punch(struct mmlab_region* region, uint64_t first, uint64_t nr,
+                                 mmlab_page_busy_fn busy, void* ctx) {
+  if (!MMLAB_ASSERT(region))
+    return 0;
+  Region& r = *mmlab::FromC(region);
+  uint64_t end;
+  if (__builtin_add_overflow(first, nr, &end))
+    end = ~uint64_t{0};
+  RegionPageList pages;
+  {
+    IrqSaveGuard guard(r.lock);
+    if (first < end)
+      mmlab::TakePagesLocked(r, first, end, pages);
+  }
+  return mmlab::ReleasePages(r, pages, busy, ctx);
+}
+
+void mmlab_core_region_stats(struct mmlab_region* region, struct mmlab_region_stats* out) {
+  if (!MMLAB_ASSERT(region && out))
+    return;
+  Region& r = *mmlab::FromC(region);
+  *out = mmlab_region_stats{};
+  out->id = r.id;
+  {
+    IrqSaveGuard guard(r.space->lock);
+    out->committed_pages = r.committed;
+  }
+  IrqSaveGuard guard(r.lock);
+  out->size_pages = r.size;
+  out->resident_pages = r.resident;
+  out->busy_pages = r.nr_busy;
+  out->faults = r.faults;
+  out->alloc_faults = r.alloc_faults;
+  out->fault_failures = r.fault_failures;
+}
+
+size_t mmlab_core_region_fault_log(struct mmlab_region* region, struct mmlab_fault_record* out,
+                                   size_t max) {
+  if (!MMLAB_ASSERT(region) || (!out && max))
+    return 0;
+  Region& r = *mmlab::FromC(region);
+  IrqSaveGuard guard(r.lock);
+  uint64_t n = r.log_seq < mmlab::kLogSize ? r.log_seq : mmlab::kLogSize;
+  if (n > max)
+    n = max;
+  for (uint64_t i = 0; i < n; i++)
+    out[i] = r.log[(r.log_seq - n + i) % mmlab::kLogSize];
+  return n;
+}
+
+enum mmlab_status mmlab_core_set_overcommit(struct mmlab_core* core, uint32_t mode,
+                                            uint32_t ratio) {
+  if (!MMLAB_ASSERT(core))
+    return MMLAB_EINVAL;
+  if (mode > MMLAB_OVERCOMMIT_NEVER || ratio > 100)
+    return MMLAB_EINVAL;
+  RegionSpace& space = Core::From(core)->regions();
+  IrqSaveGuard guard(space.lock);
+  space.overcommit_memory = mode;
+  space.overcommit_ratio = ratio;
+  return MMLAB_OK;
+}
+
+void mmlab_core_commit_info(struct mmlab_core* core, struct mmlab_commit_info* out) {
+  if (!MMLAB_ASSERT(core && out))
+    return;
+  RegionSpace& space = Core::From(core)->regions();
+  IrqSaveGuard guard(space.lock);
+  out->mode = space.overcommit_memory;
+  out->ratio = space.overcommit_ratio;
+  out->committed_pages = space.committed;
+  out->commit_limit_pages = space.CommitLimitLocked();
+  out->regions = space.nr_regions;
+}
+
+}  // extern "C"

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// region.h - /dev/mmlab's shared-memory objects (Linux: a shmem inode's
+// page cache, vm.overcommit_memory and Committed_AS).
+//
+// How it works:
+//  - A Region is a page table indexed by page offset: Page*[table_len], in
+//    metadata memory, grown (never shrunk) by SetSize. A slot is filled on
+//    the first fault with a zeroed order-0 page owned by the region
+//    (kPgRegion), and the same page is returned on every later fault.
+//  - The region's lock covers the table, the size and the counters. It is
+//    never held across the page allocator or the metadata allocator: a
+//    fault looks up under the lock, allocates with it dropped and looks
+//    again (the loser of a race frees its page and takes the winner's).
+//  - Punch, shrink and destroy take pages out of the table under the lock
+//    and then, unlocked, ask the host whether each one is still mapped or
+//    pinned (mmlab_page_busy_fn). Free pages go back to the core; busy ones
+//    wait on the region's busy list, retried by every later punch/destroy.
+//  - RegionSpace (one per core) holds the overcommit policy and the sum of
+//    committed sizes: a region commits its whole size when the size is set,
+//    limited in mode 2 by capacity * ratio / 100.
+//  - A bounded ring per region records the last MMLAB_REGION_FAULT_LOG
+//    faults (pid, address, pgoff, pfn, zone, order, latency).
+// Lock order: RegionSpace::lock, then Region::lock (both spinlocks).
+#ifndef MMLAB_CXXCORE_REGION_H
+#define MMLAB_CXXCORE_REGION_H
+
+#include "base.h"
+#include "lock.h"
+#include "mmlab/core.h"
+#include "page_desc.h"
+#include "subsys.h"
+
+namespace mmlab {
+
+class RegionSpace;
+
+// A region page is an allocated head that is not a slab, so the slab_list
+// link is free for the region's own lists (the buddy_list link of an
+// allocated block must stay unlinked: the checker says so).
+using RegionPageList = List<Page, __builtin_offsetof(Page, slab_list)>;
+
+struct Region {
+  MMLAB_NO_COPY(Region);
+  Region() = default;
+
+  ListNode link;  // on RegionSpace::regions, under its lock
+  RegionSpace* space = nullptr;
+  uint64_t id = 0;  // small, never reused
+  mmlab_zone_type zone = MMLAB_ZONE_NORMAL;
+
+  SpinLock lock;
+  Page** table MMLAB_GUARDED_BY(lock) = nullptr;  // table_len slots
+  uint64_t table_len MMLAB_GUARDED_BY(lock) = 0;
+  uint64_t size MMLAB_GUARDED_BY(lock) = 0;  // pages; faults at or past it fail
+  uint64_t resident MMLAB_GUARDED_BY(lock) = 0;
+  // Punched pages the host still maps or pins, linked through slab_list.
+  RegionPageList busy MMLAB_GUARDED_BY(lock);
+  uint64_t nr_busy MMLAB_GUARDED_BY(lock) = 0;
+  uint64_t faults MMLAB_GUARDED_BY(lock) = 0;
+  uint64_t alloc_faults MMLAB_GUARDED_BY(lock) = 0;
+  uint64_t fault_failures MMLAB_GUARDED_BY(lock) = 0;
+  // Fault log: records [log_seq - n, log_seq) live at seq % kLogSize.
+  uint64_t log_seq MMLAB_GUARDED_BY(lock) = 0;
+  mmlab_fault_record log[MMLAB_REGION_FAULT_LOG] MMLAB_GUARDED_BY(lock) = {};
+
+  // Under RegionSpace::lock: the pages this region has committed.
+  uint64_t committed = 0;
+};
+
+class RegionSpace {
+ public:
+  MMLAB_NO_COPY(RegionSpace);
+  RegionSpace() = default;
+
+  Core* core = nullptr;
+  SpinLock lock;
+  List<Region, __builtin_offsetof(Region, link)> regions MMLAB_GUARDED_BY(lock);
+  uint64_t nr_regions MMLAB_GUARDED_BY(lock) = 0;
+  uint64_t next_id MMLAB_GUARDED_BY(lock) = 1;
+  uint32_t overcommit_memory MMLAB_GUARDED_BY(lock) = MMLAB_OVERCOMMIT_GUESS;
+  uint32_t overcommit_ratio MMLAB_GUARDED_BY(lock) = MMLAB_OVERCOMMIT_RATIO_DEFAULT;
+  uint64_t committed MMLAB_GUARDED_BY(lock) = 0;  // Committed_AS
+
+  uint64_t CommitLimitLocked() const MMLAB_REQUIRES(lock);
+};
+
+}  // namespace mmlab
+
+#endif  // MMLAB_CXXCORE_REGION_H
