@@ -109,11 +109,16 @@ static int __init mmlab_init(void)
 	err = mmlab_debugfs_init();
 	if (err)
 		goto out_cpuhp;
+	err = mmlab_mmdev_init();
+	if (err)
+		goto out_debugfs;
 
 	pr_info("loaded: chunk order %u, capacity %llu pages\n",
 		chunk_order, cfg.capacity_pages);
 	return 0;
 
+out_debugfs:
+	mmlab_debugfs_exit();
 out_cpuhp:
 	cpuhp_remove_state_nocalls(mmlab_cpuhp_state);
 out_kswapd:
@@ -129,6 +134,7 @@ static void __exit mmlab_exit(void)
 	struct mmlab_host_page_counts counts;
 	u64 leaked;
 
+	mmlab_mmdev_exit();
 	mmlab_debugfs_exit();
 	cpuhp_remove_state_nocalls(mmlab_cpuhp_state);
 	mmlab_kswapd_stop();

@@ -48,6 +48,10 @@ void mmlab_bench_exit(void);
 void mmlab_api_exit(void);
 void mmlab_api_free_all(void);
 
+/* mmdev.c: /dev/mmlab */
+int mmlab_mmdev_init(void);
+void mmlab_mmdev_exit(void);
+
 /* debugfs.c */
 int mmlab_debugfs_init(void);
 void mmlab_debugfs_exit(void);
