@@ -88,7 +88,9 @@ const char* PageStateName(PageState state);
 //    that freelist) and frozen (cpu + 1 while it is that CPU's slab);
 //  - on every tail: slab_head (the head) and slab_cache.
 // The slab allocator sets them after AllocPages and clears them before
-// FreePages; they change only under the owning cache's lock.
+// FreePages; they change only under the owning cache's lock. A region page
+// (kPgRegion) uses slab_list for the region's busy list and index for its
+// page offset, set and cleared by region.cc under the region's lock.
 struct mmlab_page {
   mmlab::ListNode buddy_list;  // free_area, per-CPU or pressure list link; heads only
   mmlab::Chunk* chunk;         // the chunk this page belongs to; never changes
@@ -101,7 +103,10 @@ struct mmlab_page {
     mmlab::ListNode slab_list;  // slab head: the cache's list link; region page: region.h
     mmlab_page* slab_head;      // slab tail: the head page
   };
-  void* slab_cache;   // every page of a slab: its mmlab::KmemCache
+  union {
+    void* slab_cache;  // every page of a slab: its mmlab::KmemCache
+    uint64_t index;    // region page: its page offset (Linux's page->index)
+  };
   uint32_t freelist;  // slab head: offset of the first free object, or kSlabNoFree
   uint16_t inuse;     // slab head: objects not on the slab's freelist
   uint16_t frozen;    // slab head: cpu + 1 while a CPU's slab, else 0

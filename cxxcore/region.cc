@@ -36,11 +36,12 @@ uint64_t ReleasePages(Region& r, RegionPageList& pages, mmlab_page_busy_fn busy,
   RegionPageList still_busy;
   uint64_t nr_still_busy = 0;
   while (Page* page = pages.PopFront()) {
-    if (busy && busy(ctx, Core::PageToPfn(page))) {
+    if (busy && busy(ctx, Core::PageToPfn(page), page->index)) {
       still_busy.PushBack(page);
       nr_still_busy++;
       continue;
     }
+    page->index = 0;
     core.FreePages(page, 0, nullptr, kPgRegion);
     freed++;
   }
@@ -389,6 +390,8 @@ enum mmlab_status mmlab_core_region_fault(struct mmlab_region* region, uint64_t 
   if (r.zone == MMLAB_ZONE_DMA32)
     gfp |= MMLAB___GFP_DMA32;
   Core& core = *r.space->core;
+  if (r.space->OvercommitModeRelaxed() == MMLAB_OVERCOMMIT_NEVER)
+    gfp |= MMLAB___GFP_HIGH | MMLAB___GFP_RETRY_MAYFAIL;  // committed: the page is owed
   Page* fresh = core.AllocPages(gfp, 0, mmlab::kPgRegion);
   Page* loser = nullptr;
   mmlab_status st = MMLAB_OK;
@@ -408,6 +411,7 @@ enum mmlab_status mmlab_core_region_fault(struct mmlab_region* region, uint64_t 
       st = MMLAB_ENOMEM;
       mmlab::LogFaultLocked(r, pid, address, pgoff, nullptr, mmlab_host_now_ns() - start, false);
     } else {
+      fresh->index = pgoff;
       r.table[pgoff] = fresh;
       r.resident++;
       r.alloc_faults++;
@@ -418,6 +422,14 @@ enum mmlab_status mmlab_core_region_fault(struct mmlab_region* region, uint64_t 
   if (loser)
     core.FreePages(loser, 0, nullptr, mmlab::kPgRegion);
   return st;
+}
+
+struct mmlab_page* mmlab_core_region_lookup(struct mmlab_region* region, uint64_t pgoff) {
+  if (!MMLAB_ASSERT(region))
+    return nullptr;
+  Region& r = *mmlab::FromC(region);
+  IrqSaveGuard guard(r.lock);
+  return pgoff < r.size ? r.table[pgoff] : nullptr;
 }
 
 uint64_t mmlab_core_region_punch(struct mmlab_region* region, uint64_t first, uint64_t nr,
@@ -478,7 +490,7 @@ enum mmlab_status mmlab_core_set_overcommit(struct mmlab_core* core, uint32_t mo
     return MMLAB_EINVAL;
   RegionSpace& space = Core::From(core)->regions();
   IrqSaveGuard guard(space.lock);
-  space.overcommit_memory = mode;
+  __atomic_store_n(&space.overcommit_memory, mode, __ATOMIC_RELAXED);
   space.overcommit_ratio = ratio;
   return MMLAB_OK;
 }

@@ -83,6 +83,11 @@ class RegionSpace {
   uint64_t committed MMLAB_GUARDED_BY(lock) = 0;  // Committed_AS
 
   uint64_t CommitLimitLocked() const MMLAB_REQUIRES(lock);
+  // The fault path reads the mode without the lock: one word, a stale
+  // value only picks the other gfp for a fault racing the mode change.
+  uint32_t OvercommitModeRelaxed() const MMLAB_NO_THREAD_SAFETY_ANALYSIS {
+    return __atomic_load_n(&overcommit_memory, __ATOMIC_RELAXED);
+  }
 };
 
 }  // namespace mmlab

@@ -19,10 +19,12 @@ using Region = CoreTest;
 // The host's answer to "is this page still mapped or pinned?".
 struct Pins {
   std::set<uint64_t> pfns;
+  std::set<uint64_t> pgoffs_asked;  // the shim unmaps by page offset
   int asked = 0;
-  static int Busy(void* ctx, uint64_t pfn) {
+  static int Busy(void* ctx, uint64_t pfn, uint64_t pgoff) {
     Pins* p = static_cast<Pins*>(ctx);
     p->asked++;
+    p->pgoffs_asked.insert(pgoff);
     return p->pfns.count(pfn) ? 1 : 0;
   }
 };
@@ -164,6 +166,7 @@ TEST_F(Region, BusyPagesStayUntilTheHostLetsGo) {
 
   EXPECT_EQ(mmlab_core_region_punch(r, 0, 4, Pins::Busy, &pins), 1u);
   EXPECT_EQ(pins.asked, 2);
+  EXPECT_EQ(pins.pgoffs_asked, (std::set<uint64_t>{0, 1})) << "each page is asked with its offset";
   mmlab_region_stats s = Stats(r);
   EXPECT_EQ(s.resident_pages, 0u) << "the hole is a hole at once";
   EXPECT_EQ(s.busy_pages, 1u);
@@ -173,7 +176,10 @@ TEST_F(Region, BusyPagesStayUntilTheHostLetsGo) {
   EXPECT_NE(p, pinned) << "a new fault never sees the punched page";
 
   // Destroy while still pinned: EBUSY, the region stays; later it goes.
+  // The busy page is asked again with the offset it had.
+  pins.pgoffs_asked.clear();
   EXPECT_EQ(mmlab_core_region_destroy(r, Pins::Busy, &pins), MMLAB_EBUSY);
+  EXPECT_EQ(pins.pgoffs_asked, (std::set<uint64_t>{0})) << "page 0 again (the busy one and the refault)";
   EXPECT_EQ(Stats(r).busy_pages, 1u);
   EXPECT_EQ(Stats(r).resident_pages, 0u);
   mmlab_commit_info info;
@@ -339,6 +345,23 @@ TEST_F(Region, StatsViewShowsCommitFigures) {
   EXPECT_NE(stats.find("regions                1\n"), std::string::npos) << stats;
   ASSERT_EQ(mmlab_core_region_destroy(r, nullptr, nullptr), MMLAB_OK);
 }
+
+TEST_F(Region, LookupSeesTheTableAsAFaultRecheckNeedsIt) {
+  NewCore(4, 8);
+  mmlab_region* r = nullptr;
+  ASSERT_EQ(mmlab_core_region_create(core_, MMLAB_ZONE_NORMAL, &r), MMLAB_OK);
+  ASSERT_EQ(mmlab_core_region_set_size(r, 4, nullptr, nullptr), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_region_lookup(r, 1), nullptr) << "nothing before the first touch";
+  mmlab_page* p = nullptr;
+  ASSERT_EQ(mmlab_core_region_fault(r, 1, 1, 0, &p), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_region_lookup(r, 1), p);
+  EXPECT_EQ(mmlab_core_region_lookup(r, 4), nullptr) << "beyond the size";
+  EXPECT_EQ(mmlab_core_region_punch(r, 1, 1, nullptr, nullptr), 1u);
+  EXPECT_EQ(mmlab_core_region_lookup(r, 1), nullptr) << "a punched slot is empty: the fault retries";
+  EXPECT_EQ(mmlab_core_region_destroy(r, nullptr, nullptr), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+}
+
 
 }  // namespace
 }  // namespace mmlab_test

@@ -322,11 +322,12 @@ struct mmlab_region;	/* opaque */
 #define MMLAB_REGION_FAULT_LOG		256	/* fault records kept per region */
 
 /*
- * Asked once per page before it goes back to the core: nonzero while the
- * host still maps or pins the page (the shim: page_ref_freeze(page, 1)
- * fails). A busy page stays with the region and is retried later.
+ * Asked once per page before it goes back to the core, with no core lock
+ * held: nonzero while the host still maps or pins the page at page offset
+ * pgoff (the shim: page_ref_freeze(page, 1) fails). A busy page stays with
+ * the region and is asked again at the next punch, shrink or destroy.
  */
-typedef int (*mmlab_page_busy_fn)(void *ctx, uint64_t pfn);
+typedef int (*mmlab_page_busy_fn)(void *ctx, uint64_t pfn, uint64_t pgoff);
 
 /* zone: where the region's pages come from. May sleep. */
 enum mmlab_status mmlab_core_region_create(struct mmlab_core *core, enum mmlab_zone_type zone,
@@ -351,10 +352,19 @@ uint64_t mmlab_core_region_size(struct mmlab_region *region);
  * The page at pgoff, allocated zeroed on first touch (the same page on later
  * faults). MMLAB_EINVAL beyond the size (the shim's SIGBUS), MMLAB_ENOMEM
  * when the core has no page. pid and address only feed the fault log.
+ * In overcommit mode 2 the allocation may use the zone reserves
+ * (__GFP_HIGH) and retries reclaim (__GFP_RETRY_MAYFAIL): the size was
+ * committed, so the page is owed.
  */
 enum mmlab_status mmlab_core_region_fault(struct mmlab_region *region, uint64_t pgoff,
 					  int32_t pid, uint64_t address,
 					  struct mmlab_page **out);
+/*
+ * The page now at pgoff, or NULL (no page, or beyond the size). The shim's
+ * fault rechecks with it once it holds the page lock, as filemap_fault()
+ * rechecks page->mapping: a punch may have taken the page out meanwhile.
+ */
+struct mmlab_page *mmlab_core_region_lookup(struct mmlab_region *region, uint64_t pgoff);
 /* Free the pages of [first, first + nr); returns how many went back now. */
 uint64_t mmlab_core_region_punch(struct mmlab_region *region, uint64_t first, uint64_t nr,
 				 mmlab_page_busy_fn busy, void *ctx);
