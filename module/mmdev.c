@@ -41,7 +41,7 @@ struct mmdev_file {
  * reference is the only one (no PTE, no pin, no transient get_page). The
  * freeze makes the answer stable: nobody can take a reference meanwhile.
  */
-static int mmdev_page_busy(void *ctx, u64 pfn)
+static int mmdev_page_busy(void *ctx, u64 pfn, u64 pgoff)
 {
 	struct page *page = pfn_to_page(pfn);
 
