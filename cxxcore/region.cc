@@ -482,6 +482,61 @@ size_t mmlab_core_region_fault_log(struct mmlab_region* region, struct mmlab_fau
   return n;
 }
 
+void mmlab_core_region_render_faults(struct mmlab_region* region, mmlab_emit_fn emit, void* ctx) {
+  if (!MMLAB_ASSERT(region && emit))
+    return;
+  mmlab::EmitLine(emit, ctx, "# %-6s %7s %18s %10s %10s %-6s %5s %5s %10s\n", "seq", "pid",
+                  "address", "pgoff", "pfn", "zone", "order", "alloc", "latency_ns");
+  // Copied out in one go, then formatted with no lock held. A ring is
+  // 256 records of 48 bytes: too big for a kernel stack, so in pieces.
+  constexpr size_t kBatch = 16;
+  mmlab_fault_record recs[kBatch];
+  uint64_t next_seq = 0;  // first record not shown yet
+  for (;;) {
+    size_t n = 0;
+    {
+      Region& r = *mmlab::FromC(region);
+      IrqSaveGuard guard(r.lock);
+      uint64_t live = r.log_seq < mmlab::kLogSize ? r.log_seq : mmlab::kLogSize;
+      uint64_t seq = r.log_seq - live;  // records seq+1 .. log_seq are live
+      if (next_seq > seq)
+        seq = next_seq;
+      for (; seq < r.log_seq && n < kBatch; seq++)
+        recs[n++] = r.log[seq % mmlab::kLogSize];
+      next_seq = seq;
+    }
+    for (size_t i = 0; i < n; i++) {
+      const mmlab_fault_record& rec = recs[i];
+      mmlab::EmitLine(emit, ctx, "%-8lu %7d 0x%016lx %10lu 0x%08lx %-6s %5u %5u %10lu\n", rec.seq,
+                      rec.pid, rec.address, rec.pgoff, rec.pfn,
+                      rec.pfn ? mmlab::ZoneTypeName(static_cast<mmlab_zone_type>(rec.zone)) : "-",
+                      rec.order, rec.allocated, rec.latency_ns);
+    }
+    if (n < kBatch)
+      return;
+  }
+}
+
+void mmlab_core_region_render_header(mmlab_emit_fn emit, void* ctx) {
+  if (!MMLAB_ASSERT(emit))
+    return;
+  mmlab::EmitLine(emit, ctx, "# %-4s %7s %-20s %10s %10s %6s %10s %8s %5s %10s %12s %14s\n", "id",
+                  "pid", "name", "size_pages", "resident", "busy", "committed", "mappings",
+                  "files", "faults", "alloc_faults", "fault_failures");
+}
+
+void mmlab_core_region_render(struct mmlab_region* region, const struct mmlab_region_owner* owner,
+                              mmlab_emit_fn emit, void* ctx) {
+  if (!MMLAB_ASSERT(region && owner && emit))
+    return;
+  mmlab_region_stats st;
+  mmlab_core_region_stats(region, &st);
+  mmlab::EmitLine(emit, ctx, "%-6lu %7d %-20s %10lu %10lu %6lu %10lu %8lu %5lu %10lu %12lu %14lu\n",
+                  st.id, owner->pid, owner->name && owner->name[0] ? owner->name : "-",
+                  st.size_pages, st.resident_pages, st.busy_pages, st.committed_pages,
+                  owner->mappings, owner->files, st.faults, st.alloc_faults, st.fault_failures);
+}
+
 enum mmlab_status mmlab_core_set_overcommit(struct mmlab_core* core, uint32_t mode,
                                             uint32_t ratio) {
   if (!MMLAB_ASSERT(core))

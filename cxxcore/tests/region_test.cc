@@ -6,6 +6,10 @@
 // mapped or pinned), overcommit modes 0/1/2 and the fault log ring.
 #include <cstring>
 #include <set>
+#include <cstdio>
+#include <string>
+#include <iterator>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -362,6 +366,93 @@ TEST_F(Region, LookupSeesTheTableAsAFaultRecheckNeedsIt) {
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
 }
 
+
+void AppendTo(void* ctx, const char* s, size_t len) { static_cast<std::string*>(ctx)->append(s, len); }
+
+TEST_F(Region, FaultLogFileShowsTheRingOldestFirst) {
+  NewCore(4, 32);  // 512 pages
+  mmlab_region* r = nullptr;
+  ASSERT_EQ(mmlab_core_region_create(core_, MMLAB_ZONE_NORMAL, &r), MMLAB_OK);
+  ASSERT_EQ(mmlab_core_region_set_size(r, 300, nullptr, nullptr), MMLAB_OK);
+  mmlab_page* p = nullptr;
+  // 300 faults: the ring keeps the last 256 (seq 45..300); pages 0..99 are
+  // touched twice, the second touch does not allocate.
+  for (uint64_t i = 0; i < 200; i++)
+    ASSERT_EQ(mmlab_core_region_fault(r, i, 42, 0x7f0000000000ull + i * 4096, &p), MMLAB_OK);
+  for (uint64_t i = 0; i < 100; i++)
+    ASSERT_EQ(mmlab_core_region_fault(r, i, 43, 0x7f0000000000ull + i * 4096, &p), MMLAB_OK);
+  std::string text;
+  mmlab_core_region_render_faults(r, AppendTo, &text);
+  std::vector<std::string> lines;
+  for (size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(text.substr(at, nl - at));
+  ASSERT_EQ(lines.size(), 1u + MMLAB_REGION_FAULT_LOG) << text.substr(0, 400);
+  EXPECT_EQ(lines[0].rfind("# seq", 0), 0u) << lines[0];
+  unsigned long long seq, address, pgoff, pfn, latency;
+  int pid;
+  char zone[16];
+  unsigned order, alloc;
+  ASSERT_EQ(sscanf(lines[1].c_str(), "%llu %d 0x%llx %llu 0x%llx %15s %u %u %llu", &seq, &pid,
+                   &address, &pgoff, &pfn, zone, &order, &alloc, &latency),
+            9)
+      << lines[1];
+  EXPECT_EQ(seq, 45u) << "oldest kept record first";
+  EXPECT_EQ(pid, 42);
+  EXPECT_EQ(pgoff, 44u);
+  EXPECT_EQ(address, 0x7f0000000000ull + 44 * 4096);
+  EXPECT_STREQ(zone, "Normal");
+  EXPECT_EQ(order, 0u);
+  EXPECT_EQ(alloc, 1u);
+  ASSERT_EQ(sscanf(lines.back().c_str(), "%llu %d 0x%llx %llu 0x%llx %15s %u %u %llu", &seq, &pid,
+                   &address, &pgoff, &pfn, zone, &order, &alloc, &latency),
+            9)
+      << lines.back();
+  EXPECT_EQ(seq, 300u);
+  EXPECT_EQ(pid, 43);
+  EXPECT_EQ(pgoff, 99u);
+  EXPECT_EQ(alloc, 0u) << "a refault of a resident page takes no page";
+  EXPECT_EQ(pfn, mmlab_core_page_to_pfn(core_, mmlab_core_region_lookup(r, 99)));
+  ASSERT_EQ(mmlab_core_region_destroy(r, nullptr, nullptr), MMLAB_OK);
+}
+
+TEST_F(Region, RegionsViewLineHasTheOwnersColumns) {
+  NewCore(4, 8);
+  mmlab_region* r = nullptr;
+  ASSERT_EQ(mmlab_core_region_create(core_, MMLAB_ZONE_NORMAL, &r), MMLAB_OK);
+  ASSERT_EQ(mmlab_core_region_set_size(r, 8, nullptr, nullptr), MMLAB_OK);
+  mmlab_page* p = nullptr;
+  ASSERT_EQ(mmlab_core_region_fault(r, 3, 1, 0, &p), MMLAB_OK);
+  ASSERT_EQ(mmlab_core_region_fault(r, 3, 1, 0, &p), MMLAB_OK);
+  std::string text;
+  mmlab_core_region_render_header(AppendTo, &text);
+  const mmlab_region_owner owner = {77, "shared.buf", 2, 3};
+  mmlab_core_region_render(r, &owner, AppendTo, &text);
+  const mmlab_region_owner anon = {78, nullptr, 0, 1};
+  mmlab_core_region_render(r, &anon, AppendTo, &text);
+  std::istringstream in(text);
+  std::string header, line, unnamed;
+  std::getline(in, header);
+  std::getline(in, line);
+  std::getline(in, unnamed);
+  EXPECT_EQ(header.rfind("# id", 0), 0u) << header;
+  std::istringstream f(line);
+  std::vector<std::string> col{std::istream_iterator<std::string>(f), {}};
+  ASSERT_EQ(col.size(), 12u) << line;
+  EXPECT_EQ(col[1], "77");
+  EXPECT_EQ(col[2], "shared.buf");
+  EXPECT_EQ(col[3], "8") << "size";
+  EXPECT_EQ(col[4], "1") << "resident";
+  EXPECT_EQ(col[6], "8") << "committed";
+  EXPECT_EQ(col[7], "2") << "mappings";
+  EXPECT_EQ(col[8], "3") << "files";
+  EXPECT_EQ(col[9], "2") << "faults";
+  EXPECT_EQ(col[10], "1") << "alloc_faults";
+  std::istringstream g(unnamed);
+  std::vector<std::string> col2{std::istream_iterator<std::string>(g), {}};
+  ASSERT_EQ(col2.size(), 12u) << unnamed;
+  EXPECT_EQ(col2[2], "-") << "an unnamed region";
+  ASSERT_EQ(mmlab_core_region_destroy(r, nullptr, nullptr), MMLAB_OK);
+}
 
 }  // namespace
 }  // namespace mmlab_test
