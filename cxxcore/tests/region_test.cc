@@ -454,5 +454,67 @@ TEST_F(Region, RegionsViewLineHasTheOwnersColumns) {
   ASSERT_EQ(mmlab_core_region_destroy(r, nullptr, nullptr), MMLAB_OK);
 }
 
+TEST_F(Region, AlwaysModeTakesSizesFarPastTheCapacitySparsely) {
+  NewBuddyCore(2, 2);  // 8 pages
+  ASSERT_EQ(mmlab_core_set_overcommit(core_, MMLAB_OVERCOMMIT_ALWAYS, 50), MMLAB_OK);
+  mmlab_region* r = nullptr;
+  ASSERT_EQ(mmlab_core_region_create(core_, MMLAB_ZONE_NORMAL, &r), MMLAB_OK);
+  // 1 TiB of size on 32 KiB of memory: only the directory is allocated.
+  const uint64_t tib = uint64_t{1} << 28;
+  ASSERT_EQ(mmlab_core_region_set_size(r, tib, nullptr, nullptr), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_region_set_size(r, (uint64_t{1} << 29) + 1, nullptr, nullptr), MMLAB_ENOMEM)
+      << "past the directory bound (2 TiB)";
+  EXPECT_EQ(Stats(r).size_pages, tib);
+  // Pages far apart land in different leaves; each is the same on refault.
+  const uint64_t offs[] = {0, 511, 512, tib / 2, tib - 1};
+  mmlab_page* got[5] = {};
+  for (int i = 0; i < 5; i++)
+    ASSERT_EQ(mmlab_core_region_fault(r, offs[i], 1, 0, &got[i]), MMLAB_OK) << offs[i];
+  for (int i = 0; i < 5; i++) {
+    EXPECT_EQ(mmlab_core_region_lookup(r, offs[i]), got[i]);
+    mmlab_page* again = nullptr;
+    ASSERT_EQ(mmlab_core_region_fault(r, offs[i], 1, 0, &again), MMLAB_OK);
+    EXPECT_EQ(again, got[i]);
+  }
+  EXPECT_EQ(Stats(r).resident_pages, 5u);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  // Shrinking past leaves frees their pages (and the leaves).
+  const uint64_t used = UsedPages(core_);
+  ASSERT_EQ(mmlab_core_region_set_size(r, 600, nullptr, nullptr), MMLAB_OK);
+  EXPECT_EQ(Stats(r).resident_pages, 3u);
+  EXPECT_EQ(UsedPages(core_), used - 2);
+  EXPECT_EQ(mmlab_core_region_lookup(r, tib / 2), nullptr);
+  // Grow again: the far slot is empty, a new fault gets a fresh page.
+  ASSERT_EQ(mmlab_core_region_set_size(r, tib, nullptr, nullptr), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_region_lookup(r, tib - 1), nullptr);
+  mmlab_page* p = nullptr;
+  ASSERT_EQ(mmlab_core_region_fault(r, tib - 1, 1, 0, &p), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  ASSERT_EQ(mmlab_core_region_destroy(r, nullptr, nullptr), MMLAB_OK);
+  EXPECT_EQ(UsedPages(core_), 0u);
+}
+
+TEST_F(Region, NeverModeFaultsMayDipIntoTheReserves) {
+  NewCore(4, 8);  // 128 pages
+  mmlab_region* r = nullptr;
+  ASSERT_EQ(mmlab_core_region_create(core_, MMLAB_ZONE_NORMAL, &r), MMLAB_OK);
+  ASSERT_EQ(mmlab_core_region_set_size(r, 64, nullptr, nullptr), MMLAB_OK);
+  // Another user takes everything a plain GFP_USER request can get.
+  std::vector<mmlab_page*> hog;
+  while (mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_USER | MMLAB___GFP_NOWARN, 0))
+    hog.push_back(p);
+  ASSERT_FALSE(hog.empty());
+  mmlab_page* p = nullptr;
+  EXPECT_EQ(mmlab_core_region_fault(r, 0, 1, 0, &p), MMLAB_ENOMEM)
+      << "mode 0: a fault is an ordinary GFP_USER allocation";
+  ASSERT_EQ(mmlab_core_set_overcommit(core_, MMLAB_OVERCOMMIT_NEVER, 50), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_region_fault(r, 0, 1, 0, &p), MMLAB_OK)
+      << "mode 2: the committed page comes from below the min watermark";
+  for (mmlab_page* h : hog)
+    mmlab_core___free_pages(core_, h, 0);
+  ASSERT_EQ(mmlab_core_region_destroy(r, nullptr, nullptr), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+}
+
 }  // namespace
 }  // namespace mmlab_test
