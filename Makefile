@@ -7,7 +7,8 @@
 #   make run             build, boot a VM, load mmlab, narrate a demo
 #   make check           host tests, module checks and VM tests on 6.1 and 6.12
 #   make check-host      only the host tests (GoogleTest under ASan/UBSan)
-#   make bench           mmlab vs the host page allocator in one VM boot
+#   make bench           mmlab vs the host allocators, and /dev/mmlab's page
+#                        faults vs anonymous memory, each in one VM boot
 #                        (reports numbers, never fails on speed)
 #   make clean
 #
@@ -40,7 +41,7 @@ Q := $(if $(filter 1,$(V)),,@)
 all: modules
 
 help:
-	@sed -n '3,14p' $(TOP)/Makefile
+	@sed -n '3,15p' $(TOP)/Makefile
 
 # With KVER from the command line, its headers; else the flavour's (resolved
 # after apt's lists are fresh, so KVER is never taken from stale lists).
@@ -68,14 +69,22 @@ run: modules
 
 # ---------------------------------------------------------------------------
 # make bench: numbers, not a test. The tables land in build/bench/ and, with
-# the machine they came from, in the generated part of docs/benchmarks.md.
+# the machine they came from, in the generated parts of docs/benchmarks.md.
+# BENCH_ONLY=pages or BENCH_ONLY=fault runs (and updates) one part only.
 
 BENCH_RUNS ?= 7
+BENCH_ONLY ?=
 
 bench: modules
+	$(Q)$(MAKE) -s -C $(TOP)/bench OUT=$(BUILD)/bench/progs
 	$(Q)$(TOP)/vm-images/vm-bench.sh --kver $(KVER) --module $(TOP)/mmlab.ko \
-		--runs $(BENCH_RUNS) --out $(BUILD)/bench/results.md
-	$(Q)$(TOP)/tools/update-benchmarks.sh $(BUILD)/bench/results.md $(TOP)/docs/benchmarks.md
+		--runs $(BENCH_RUNS) --out $(BUILD)/bench/results.md \
+		--fault-prog $(BUILD)/bench/progs/page_fault \
+		--fault-out $(BUILD)/bench/fault.md $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
+	$(Q)$(if $(filter fault,$(BENCH_ONLY)),:,$(TOP)/tools/update-benchmarks.sh \
+		$(BUILD)/bench/results.md $(TOP)/docs/benchmarks.md)
+	$(Q)$(if $(filter pages,$(BENCH_ONLY)),:,$(TOP)/tools/update-benchmarks.sh \
+		$(BUILD)/bench/fault.md $(TOP)/docs/benchmarks.md fault)
 
 # ---------------------------------------------------------------------------
 # make check: everything, on both kernels; one summary line at the end.
