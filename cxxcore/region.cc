@@ -128,6 +128,13 @@ void TakePagesLocked(Region& r, uint64_t first, uint64_t end, RegionPageList& ou
   r.nr_busy = 0;
 }
 
+// Fault latency on the cheap clock; 0 if the fault migrated to a CPU whose
+// clock is behind.
+uint64_t Since(uint64_t start) {
+  const uint64_t now = mmlab_host_clock_ns();
+  return now > start ? now - start : 0;
+}
+
 void LogFaultLocked(Region& r, int32_t pid, uint64_t address, uint64_t pgoff, const Page* page,
                     uint64_t latency_ns, bool allocated) MMLAB_REQUIRES(r.lock) {
   mmlab_fault_record& rec = r.log[r.log_seq % kLogSize];
@@ -441,7 +448,7 @@ enum mmlab_status mmlab_core_region_fault(struct mmlab_region* region, uint64_t 
     return MMLAB_EINVAL;
   *out = nullptr;
   Region& r = *mmlab::FromC(region);
-  const uint64_t start = mmlab_host_now_ns();
+  const uint64_t start = mmlab_host_clock_ns();
   bool need_leaf;
   {
     IrqSaveGuard guard(r.lock);
@@ -449,7 +456,7 @@ enum mmlab_status mmlab_core_region_fault(struct mmlab_region* region, uint64_t 
       return MMLAB_EINVAL;
     if (Page* page = mmlab::PageAtLocked(r, pgoff)) {
       r.faults++;
-      mmlab::LogFaultLocked(r, pid, address, pgoff, page, mmlab_host_now_ns() - start, false);
+      mmlab::LogFaultLocked(r, pid, address, pgoff, page, mmlab::Since(start), false);
       *out = page;
       return MMLAB_OK;
     }
@@ -484,19 +491,19 @@ enum mmlab_status mmlab_core_region_fault(struct mmlab_region* region, uint64_t 
     } else if (slot && *slot) {
       loser = fresh;
       *out = *slot;
-      mmlab::LogFaultLocked(r, pid, address, pgoff, *slot, mmlab_host_now_ns() - start, false);
+      mmlab::LogFaultLocked(r, pid, address, pgoff, *slot, mmlab::Since(start), false);
     } else if (!fresh || !slot) {
       loser = fresh;
       r.fault_failures++;
       st = MMLAB_ENOMEM;
-      mmlab::LogFaultLocked(r, pid, address, pgoff, nullptr, mmlab_host_now_ns() - start, false);
+      mmlab::LogFaultLocked(r, pid, address, pgoff, nullptr, mmlab::Since(start), false);
     } else {
       fresh->index = pgoff;
       *slot = fresh;
       r.resident++;
       r.alloc_faults++;
       *out = fresh;
-      mmlab::LogFaultLocked(r, pid, address, pgoff, fresh, mmlab_host_now_ns() - start, true);
+      mmlab::LogFaultLocked(r, pid, address, pgoff, fresh, mmlab::Since(start), true);
     }
   }
   mmlab::FreeLeaf(leaf);  // another fault installed one first, or unused

@@ -14,6 +14,7 @@
 #include <linux/kernel.h>
 #include <linux/printk.h>
 #include <linux/ktime.h>
+#include <linux/sched/clock.h>
 
 #include "mmlab/host.h"
 
@@ -60,6 +61,11 @@ int mmlab_host_vsnprintf(char *buf, size_t size, const char *fmt, va_list args)
 uint64_t mmlab_host_now_ns(void)
 {
 	return ktime_get_ns();
+}
+
+uint64_t mmlab_host_clock_ns(void)
+{
+	return local_clock();
 }
 
 void mmlab_host_assert_fail(const char *expr, const char *file, int line)

@@ -641,6 +641,8 @@ int mmlab_host_vsnprintf(char* buf, size_t size, const char* fmt, __builtin_va_l
   return vsnprintf(buf, size, fmt, args);
 }
 
+uint64_t mmlab_host_clock_ns(void) { return mmlab_host_now_ns(); }
+
 uint64_t mmlab_host_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

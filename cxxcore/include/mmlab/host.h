@@ -95,6 +95,12 @@ int mmlab_host_vsnprintf(char *buf, size_t size, const char *fmt,
 
 /* Monotonic nanoseconds. */
 uint64_t mmlab_host_now_ns(void);
+/*
+ * A cheap clock for short latencies on hot paths (the kernel's
+ * local_clock(): the TSC, where ktime_get_ns() may read an HPET). Monotonic
+ * on one CPU only: a difference taken across a migration may be negative.
+ */
+uint64_t mmlab_host_clock_ns(void);
 
 /* --- CPUs: what the per-CPU page lists stand on ------------------------------ */
 
