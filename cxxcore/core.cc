@@ -181,11 +181,11 @@ mmlab_status Core::Init(const mmlab_core_config& cfg, const uint64_t (&zone_page
     handles_.Install(storage);
     objects_.Install(objects);
   }
-  static const char* const kNames[kMaxZones] = {"DMA32", "Normal"};
   static const mmlab_host_zone kHostZones[kMaxZones] = {MMLAB_HOST_ZONE_DMA32,
                                                         MMLAB_HOST_ZONE_NORMAL};
   for (uint32_t z = 0; z < kMaxZones; z++) {
-    mmlab_status st = zones_[z].Init(static_cast<mmlab_zone_type>(z), kNames[z], chunk_order_,
+    mmlab_status st = zones_[z].Init(static_cast<mmlab_zone_type>(z),
+                                     ZoneTypeName(static_cast<mmlab_zone_type>(z)), chunk_order_,
                                      zone_pages[z], kHostZones[z], nr_cpus_);
     if (st != MMLAB_OK)
       return st;

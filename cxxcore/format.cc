@@ -49,4 +49,14 @@ void QuoteBytes(const char* s, size_t n, size_t max_len, TextBuf* out) {
     out->AppendBytes("...", 3);
 }
 
+void EmitLine(mmlab_emit_fn emit, void* ctx, const char* fmt, ...) {
+  char line[256];
+  TextBuf text(line, sizeof(line));
+  __builtin_va_list args;
+  __builtin_va_start(args, fmt);
+  text.VAppend(fmt, args);
+  __builtin_va_end(args);
+  emit(ctx, text.c_str(), text.len());
+}
+
 }  // namespace mmlab

@@ -12,6 +12,7 @@
 #define MMLAB_CXXCORE_FORMAT_H
 
 #include "base.h"
+#include "mmlab/core.h"
 
 #define MMLAB_PRINTF(fmt_idx, arg_idx) __attribute__((format(printf, fmt_idx, arg_idx)))
 
@@ -50,6 +51,9 @@ class TextBuf {
 // text, ending in "..." when cut: user input echoed into a report must stay
 // one short line.
 void QuoteBytes(const char* s, size_t n, size_t max_len, TextBuf* out);
+
+// Formats one view line (at most 255 bytes) and hands it to a view's sink.
+void EmitLine(mmlab_emit_fn emit, void* ctx, const char* fmt, ...) MMLAB_PRINTF(3, 4);
 
 }  // namespace mmlab
 

@@ -700,17 +700,6 @@ struct PoolRow {
   uint64_t out, waits, reserve_hits, backing_failures;
 };
 
-void EmitLine(mmlab_emit_fn emit, void* ctx, const char* fmt, ...) MMLAB_PRINTF(3, 4);
-void EmitLine(mmlab_emit_fn emit, void* ctx, const char* fmt, ...) {
-  char line[192];
-  TextBuf text(line, sizeof(line));
-  __builtin_va_list args;
-  __builtin_va_start(args, fmt);
-  text.VAppend(fmt, args);
-  __builtin_va_end(args);
-  emit(ctx, text.c_str(), text.len());
-}
-
 }  // namespace
 
 // One line per live pool, in creation order. Each pool is read under the

@@ -18,13 +18,58 @@ constexpr uint64_t kLogSize = MMLAB_REGION_FAULT_LOG;
 Region* FromC(mmlab_region* r) { return reinterpret_cast<Region*>(r); }
 mmlab_region* ToC(Region* r) { return reinterpret_cast<mmlab_region*>(r); }
 
-// A region is at most the whole capacity: larger sizes can never be
-// backed, and the bound keeps table sizes far from overflow.
-uint64_t MaxRegionPages(const Core& core) { return core.capacity_pages(); }
+uint64_t LeafCount(uint64_t nr_pages) {
+  return (nr_pages + kRegionLeafSlots - 1) >> kRegionLeafShift;
+}
 
-void FreeTable(Page** table, uint64_t len) {
-  if (table)
-    mmlab_host_meta_free(table, len * sizeof(Page*));
+Page** NewLeaf() {
+  return static_cast<Page**>(mmlab_host_meta_alloc(kRegionLeafSlots * sizeof(Page*), 1));
+}
+
+void FreeLeaf(Page** leaf) {
+  if (leaf)
+    mmlab_host_meta_free(leaf, kRegionLeafSlots * sizeof(Page*));
+}
+
+void FreeDir(Page*** dir, uint64_t len) {
+  if (dir)
+    mmlab_host_meta_free(dir, len * sizeof(Page**));
+}
+
+// The slot of pgoff, or null when its leaf does not exist (yet).
+Page** SlotLocked(Region& r, uint64_t pgoff) MMLAB_REQUIRES(r.lock) {
+  const uint64_t leaf = pgoff >> kRegionLeafShift;
+  if (leaf >= r.dir_len || !r.dir[leaf])
+    return nullptr;
+  return &r.dir[leaf][pgoff & (kRegionLeafSlots - 1)];
+}
+
+Page* PageAtLocked(Region& r, uint64_t pgoff) MMLAB_REQUIRES(r.lock) {
+  Page** slot = SlotLocked(r, pgoff);
+  return slot ? *slot : nullptr;
+}
+
+// Unhooks the leaves wholly at or past `nr_pages` pages (they must be
+// empty) and chains them through their first slot for FreeLeaves.
+Page** DetachLeavesLocked(Region& r, uint64_t nr_pages) MMLAB_REQUIRES(r.lock) {
+  Page** chain = nullptr;
+  for (uint64_t i = LeafCount(nr_pages); i < r.dir_len; i++) {
+    if (Page** leaf = r.dir[i]) {
+      r.dir[i] = nullptr;
+      leaf[0] = reinterpret_cast<Page*>(chain);
+      chain = leaf;
+    }
+  }
+  return chain;
+}
+
+void FreeLeaves(Page** chain) {
+  while (chain) {
+    Page** next = reinterpret_cast<Page**>(chain[0]);
+    chain[0] = nullptr;
+    FreeLeaf(chain);
+    chain = next;
+  }
 }
 
 // Hands each page of `pages` back to the core unless the host says it is
@@ -58,13 +103,24 @@ uint64_t ReleasePages(Region& r, RegionPageList& pages, mmlab_page_busy_fn busy,
 // region's lock).
 void TakePagesLocked(Region& r, uint64_t first, uint64_t end, RegionPageList& out)
     MMLAB_REQUIRES(r.lock) {
-  if (end > r.table_len)
-    end = r.table_len;
-  for (uint64_t i = first; i < end; i++) {
-    if (Page* page = r.table[i]) {
-      r.table[i] = nullptr;
-      r.resident--;
-      out.PushBack(page);
+  const uint64_t covered = r.dir_len << kRegionLeafShift;
+  if (end > covered)
+    end = covered;
+  for (uint64_t i = first; i < end;) {
+    Page** leaf = r.dir[i >> kRegionLeafShift];
+    const uint64_t leaf_end = ((i >> kRegionLeafShift) + 1) << kRegionLeafShift;
+    const uint64_t stop = leaf_end < end ? leaf_end : end;
+    if (!leaf) {  // never touched: nothing to take
+      i = stop;
+      continue;
+    }
+    for (; i < stop; i++) {
+      Page*& slot = leaf[i & (kRegionLeafSlots - 1)];
+      if (Page* page = slot) {
+        slot = nullptr;
+        r.resident--;
+        out.PushBack(page);
+      }
     }
   }
   while (Page* page = r.busy.PopFront())
@@ -118,7 +174,9 @@ mmlab_status CommitSize(Region& r, uint64_t new_size) {
 
 // The region is unreachable (off the space's list, no caller left).
 void DestroyRegionMeta(Region* r) MMLAB_NO_THREAD_SAFETY_ANALYSIS {
-  FreeTable(r->table, r->table_len);
+  for (uint64_t i = 0; i < r->dir_len; i++)
+    FreeLeaf(r->dir[i]);
+  FreeDir(r->dir, r->dir_len);
   r->lock.Destroy();
   MetaDelete(r);
 }
@@ -160,7 +218,7 @@ void RegionsDestroy(RegionSpace* space) {
     {
       IrqSaveGuard guard(r->lock);
       resident = r->resident;
-      TakePagesLocked(*r, 0, r->table_len, pages);
+      TakePagesLocked(*r, 0, ~uint64_t{0}, pages);
     }
     Log(MMLAB_LOG_WARN, "region %lu still exists at destroy (%lu resident pages)", r->id,
         resident);
@@ -181,8 +239,12 @@ uint64_t RegionsCheck(RegionSpace& space) {
     committed += r.committed;
     IrqSaveGuard rguard(r.lock);
     uint64_t resident = 0;
-    for (uint64_t i = 0; i < r.table_len; i++) {
-      const Page* page = r.table[i];
+    for (uint64_t i = 0; i < (r.dir_len << kRegionLeafShift); i++) {
+      if (!r.dir[i >> kRegionLeafShift]) {
+        i |= kRegionLeafSlots - 1;  // skip the missing leaf
+        continue;
+      }
+      const Page* page = r.dir[i >> kRegionLeafShift][i & (kRegionLeafSlots - 1)];
       if (!page)
         continue;
       resident++;
@@ -282,7 +344,7 @@ enum mmlab_status mmlab_core_region_destroy(struct mmlab_region* region, mmlab_p
   {
     IrqSaveGuard guard(r.lock);
     r.size = 0;
-    mmlab::TakePagesLocked(r, 0, r.table_len, pages);
+    mmlab::TakePagesLocked(r, 0, ~uint64_t{0}, pages);
   }
   mmlab::CommitSize(r, 0);
   mmlab::ReleasePages(r, pages, busy, ctx);
@@ -307,23 +369,25 @@ enum mmlab_status mmlab_core_region_set_size(struct mmlab_region* region, uint64
     return MMLAB_EINVAL;
   mmlab_host_might_sleep();
   Region& r = *mmlab::FromC(region);
-  if (nr_pages > mmlab::MaxRegionPages(*r.space->core))
+  if (nr_pages > mmlab::kRegionMaxPages)
     return MMLAB_ENOMEM;
-  // Commit first (the growth may be refused), then make room in the table.
-  // A concurrent set_size is the caller's to serialise (the shim's ioctl
-  // takes the region's mutex); faults may run alongside.
+  // Commit first (the growth may be refused), then make room in the
+  // directory. A concurrent set_size is the caller's to serialise (the
+  // shim holds the region's rw_semaphore for writing); faults may run
+  // alongside.
   mmlab_status st = mmlab::CommitSize(r, nr_pages);
   if (st != MMLAB_OK)
     return st;
-  Page** table = nullptr;
-  uint64_t table_len;
+  const uint64_t want = mmlab::LeafCount(nr_pages);
+  Page*** dir = nullptr;
+  uint64_t dir_len;
   {
     IrqSaveGuard guard(r.lock);
-    table_len = r.table_len;
+    dir_len = r.dir_len;
   }
-  if (nr_pages > table_len) {
-    table = static_cast<Page**>(mmlab_host_meta_alloc(nr_pages * sizeof(Page*), 1));
-    if (!table) {
+  if (want > dir_len) {
+    dir = static_cast<Page***>(mmlab_host_meta_alloc(want * sizeof(Page**), 1));
+    if (!dir) {
       uint64_t old_size;
       {
         IrqSaveGuard guard(r.lock);
@@ -333,28 +397,31 @@ enum mmlab_status mmlab_core_region_set_size(struct mmlab_region* region, uint64
       return MMLAB_ENOMEM;
     }
   }
-  Page** old_table = nullptr;
+  Page*** old_dir = nullptr;
   uint64_t old_len = 0;
+  Page** dead_leaves = nullptr;
   RegionPageList pages;
   {
     IrqSaveGuard guard(r.lock);
-    if (table && nr_pages > r.table_len) {
-      for (uint64_t i = 0; i < r.table_len; i++)
-        table[i] = r.table[i];
-      old_table = r.table;
-      old_len = r.table_len;
-      r.table = table;
-      r.table_len = nr_pages;
-      table = nullptr;
+    if (dir && want > r.dir_len) {
+      for (uint64_t i = 0; i < r.dir_len; i++)
+        dir[i] = r.dir[i];
+      old_dir = r.dir;
+      old_len = r.dir_len;
+      r.dir = dir;
+      r.dir_len = want;
+      dir = nullptr;
     }
     if (nr_pages < r.size) {
       mmlab::TakePagesLocked(r, nr_pages, r.size, pages);
+      dead_leaves = mmlab::DetachLeavesLocked(r, nr_pages);
     }
     r.size = nr_pages;
   }
-  if (table)
-    mmlab::FreeTable(table, nr_pages);
-  mmlab::FreeTable(old_table, old_len);
+  if (dir)
+    mmlab::FreeDir(dir, want);
+  mmlab::FreeDir(old_dir, old_len);
+  mmlab::FreeLeaves(dead_leaves);
   mmlab::ReleasePages(r, pages, busy, ctx);
   return MMLAB_OK;
 }
@@ -375,16 +442,18 @@ enum mmlab_status mmlab_core_region_fault(struct mmlab_region* region, uint64_t 
   *out = nullptr;
   Region& r = *mmlab::FromC(region);
   const uint64_t start = mmlab_host_now_ns();
+  bool need_leaf;
   {
     IrqSaveGuard guard(r.lock);
     if (pgoff >= r.size)
       return MMLAB_EINVAL;
-    if (Page* page = r.table[pgoff]) {
+    if (Page* page = mmlab::PageAtLocked(r, pgoff)) {
       r.faults++;
       mmlab::LogFaultLocked(r, pid, address, pgoff, page, mmlab_host_now_ns() - start, false);
       *out = page;
       return MMLAB_OK;
     }
+    need_leaf = !mmlab::SlotLocked(r, pgoff);
   }
   mmlab_gfp_t gfp = MMLAB_GFP_USER | MMLAB___GFP_ZERO;
   if (r.zone == MMLAB_ZONE_DMA32)
@@ -392,33 +461,45 @@ enum mmlab_status mmlab_core_region_fault(struct mmlab_region* region, uint64_t 
   Core& core = *r.space->core;
   if (r.space->OvercommitModeRelaxed() == MMLAB_OVERCOMMIT_NEVER)
     gfp |= MMLAB___GFP_HIGH | MMLAB___GFP_RETRY_MAYFAIL;  // committed: the page is owed
-  Page* fresh = core.AllocPages(gfp, 0, mmlab::kPgRegion);
+  Page** leaf = need_leaf ? mmlab::NewLeaf() : nullptr;
+  Page* fresh = need_leaf && !leaf ? nullptr : core.AllocPages(gfp, 0, mmlab::kPgRegion);
   Page* loser = nullptr;
   mmlab_status st = MMLAB_OK;
   {
     IrqSaveGuard guard(r.lock);
     r.faults++;
+    Page** slot = nullptr;
+    if (pgoff < r.size) {
+      const uint64_t li = pgoff >> mmlab::kRegionLeafShift;
+      if (leaf && !r.dir[li]) {  // size >= pgoff + 1, so li < dir_len
+        r.dir[li] = leaf;
+        leaf = nullptr;
+      }
+      slot = mmlab::SlotLocked(r, pgoff);
+    }
     if (pgoff >= r.size) {
       // Shrunk while we allocated: the size decides, as for a file.
       loser = fresh;
       st = MMLAB_EINVAL;
-    } else if (Page* winner = r.table[pgoff]) {
+    } else if (slot && *slot) {
       loser = fresh;
-      *out = winner;
-      mmlab::LogFaultLocked(r, pid, address, pgoff, winner, mmlab_host_now_ns() - start, false);
-    } else if (!fresh) {
+      *out = *slot;
+      mmlab::LogFaultLocked(r, pid, address, pgoff, *slot, mmlab_host_now_ns() - start, false);
+    } else if (!fresh || !slot) {
+      loser = fresh;
       r.fault_failures++;
       st = MMLAB_ENOMEM;
       mmlab::LogFaultLocked(r, pid, address, pgoff, nullptr, mmlab_host_now_ns() - start, false);
     } else {
       fresh->index = pgoff;
-      r.table[pgoff] = fresh;
+      *slot = fresh;
       r.resident++;
       r.alloc_faults++;
       *out = fresh;
       mmlab::LogFaultLocked(r, pid, address, pgoff, fresh, mmlab_host_now_ns() - start, true);
     }
   }
+  mmlab::FreeLeaf(leaf);  // another fault installed one first, or unused
   if (loser)
     core.FreePages(loser, 0, nullptr, mmlab::kPgRegion);
   return st;
@@ -429,7 +510,7 @@ struct mmlab_page* mmlab_core_region_lookup(struct mmlab_region* region, uint64_
     return nullptr;
   Region& r = *mmlab::FromC(region);
   IrqSaveGuard guard(r.lock);
-  return pgoff < r.size ? r.table[pgoff] : nullptr;
+  return pgoff < r.size ? mmlab::PageAtLocked(r, pgoff) : nullptr;
 }
 
 uint64_t mmlab_core_region_punch(struct mmlab_region* region, uint64_t first, uint64_t nr,
@@ -480,6 +561,61 @@ size_t mmlab_core_region_fault_log(struct mmlab_region* region, struct mmlab_fau
   for (uint64_t i = 0; i < n; i++)
     out[i] = r.log[(r.log_seq - n + i) % mmlab::kLogSize];
   return n;
+}
+
+void mmlab_core_region_render_faults(struct mmlab_region* region, mmlab_emit_fn emit, void* ctx) {
+  if (!MMLAB_ASSERT(region && emit))
+    return;
+  mmlab::EmitLine(emit, ctx, "# %-6s %7s %18s %10s %10s %-6s %5s %5s %10s\n", "seq", "pid",
+                  "address", "pgoff", "pfn", "zone", "order", "alloc", "latency_ns");
+  // Copied out in one go, then formatted with no lock held. A ring is
+  // 256 records of 48 bytes: too big for a kernel stack, so in pieces.
+  constexpr size_t kBatch = 16;
+  mmlab_fault_record recs[kBatch];
+  uint64_t next_seq = 0;  // first record not shown yet
+  for (;;) {
+    size_t n = 0;
+    {
+      Region& r = *mmlab::FromC(region);
+      IrqSaveGuard guard(r.lock);
+      uint64_t live = r.log_seq < mmlab::kLogSize ? r.log_seq : mmlab::kLogSize;
+      uint64_t seq = r.log_seq - live;  // records seq+1 .. log_seq are live
+      if (next_seq > seq)
+        seq = next_seq;
+      for (; seq < r.log_seq && n < kBatch; seq++)
+        recs[n++] = r.log[seq % mmlab::kLogSize];
+      next_seq = seq;
+    }
+    for (size_t i = 0; i < n; i++) {
+      const mmlab_fault_record& rec = recs[i];
+      mmlab::EmitLine(emit, ctx, "%-8lu %7d 0x%016lx %10lu 0x%08lx %-6s %5u %5u %10lu\n", rec.seq,
+                      rec.pid, rec.address, rec.pgoff, rec.pfn,
+                      rec.pfn ? mmlab::ZoneTypeName(static_cast<mmlab_zone_type>(rec.zone)) : "-",
+                      rec.order, rec.allocated, rec.latency_ns);
+    }
+    if (n < kBatch)
+      return;
+  }
+}
+
+void mmlab_core_region_render_header(mmlab_emit_fn emit, void* ctx) {
+  if (!MMLAB_ASSERT(emit))
+    return;
+  mmlab::EmitLine(emit, ctx, "# %-4s %7s %-20s %10s %10s %6s %10s %8s %5s %10s %12s %14s\n", "id",
+                  "pid", "name", "size_pages", "resident", "busy", "committed", "mappings",
+                  "files", "faults", "alloc_faults", "fault_failures");
+}
+
+void mmlab_core_region_render(struct mmlab_region* region, const struct mmlab_region_owner* owner,
+                              mmlab_emit_fn emit, void* ctx) {
+  if (!MMLAB_ASSERT(region && owner && emit))
+    return;
+  mmlab_region_stats st;
+  mmlab_core_region_stats(region, &st);
+  mmlab::EmitLine(emit, ctx, "%-6lu %7d %-20s %10lu %10lu %6lu %10lu %8lu %5lu %10lu %12lu %14lu\n",
+                  st.id, owner->pid, owner->name && owner->name[0] ? owner->name : "-",
+                  st.size_pages, st.resident_pages, st.busy_pages, st.committed_pages,
+                  owner->mappings, owner->files, st.faults, st.alloc_faults, st.fault_failures);
 }
 
 enum mmlab_status mmlab_core_set_overcommit(struct mmlab_core* core, uint32_t mode,

@@ -4,10 +4,15 @@
 // page cache, vm.overcommit_memory and Committed_AS).
 //
 // How it works:
-//  - A Region is a page table indexed by page offset: Page*[table_len], in
-//    metadata memory, grown (never shrunk) by SetSize. A slot is filled on
-//    the first fault with a zeroed order-0 page owned by the region
-//    (kPgRegion), and the same page is returned on every later fault.
+//  - A Region is a sparse page table indexed by page offset, like the
+//    xarray of a shmem inode: a directory of dir_len pointers to leaves of
+//    kRegionLeafSlots page pointers, in metadata memory. SetSize grows the
+//    directory (8 bytes per 512 pages of size); a leaf is allocated by the
+//    first fault that needs it and freed when the size shrinks past it, so
+//    an overcommitted region that is never touched costs almost nothing.
+//    A slot is filled on the first fault with a zeroed order-0 page owned
+//    by the region (kPgRegion), and the same page is returned on every
+//    later fault.
 //  - The region's lock covers the table, the size and the counters. It is
 //    never held across the page allocator or the metadata allocator: a
 //    fault looks up under the lock, allocates with it dropped and looks
@@ -35,6 +40,13 @@ namespace mmlab {
 
 class RegionSpace;
 
+constexpr uint64_t kRegionLeafShift = 9;  // 512 slots: a 4 KiB leaf
+constexpr uint64_t kRegionLeafSlots = uint64_t{1} << kRegionLeafShift;
+// The largest size any mode accepts: 2^29 pages (2 TiB) keeps the
+// directory at 8 MiB. Mode 0 and 2 refuse far less (the capacity, the
+// commit limit); mode 1 ("always") accepts up to this.
+constexpr uint64_t kRegionMaxPages = uint64_t{1} << 29;
+
 // A region page is an allocated head that is not a slab, so the slab_list
 // link is free for the region's own lists (the buddy_list link of an
 // allocated block must stay unlinked: the checker says so).
@@ -50,8 +62,8 @@ struct Region {
   mmlab_zone_type zone = MMLAB_ZONE_NORMAL;
 
   SpinLock lock;
-  Page** table MMLAB_GUARDED_BY(lock) = nullptr;  // table_len slots
-  uint64_t table_len MMLAB_GUARDED_BY(lock) = 0;
+  Page*** dir MMLAB_GUARDED_BY(lock) = nullptr;  // dir_len leaves, each null or kRegionLeafSlots
+  uint64_t dir_len MMLAB_GUARDED_BY(lock) = 0;
   uint64_t size MMLAB_GUARDED_BY(lock) = 0;  // pages; faults at or past it fail
   uint64_t resident MMLAB_GUARDED_BY(lock) = 0;
   // Punched pages the host still maps or pins, linked through slab_list.

@@ -244,17 +244,6 @@ uint64_t VmallocCheck(VmallocSpace& vm) {
 
 namespace {
 
-void EmitLine(mmlab_emit_fn emit, void* ctx, const char* fmt, ...) MMLAB_PRINTF(3, 4);
-void EmitLine(mmlab_emit_fn emit, void* ctx, const char* fmt, ...) {
-  char line[256];
-  TextBuf text(line, sizeof(line));
-  __builtin_va_list args;
-  __builtin_va_start(args, fmt);
-  text.VAppend(fmt, args);
-  __builtin_va_end(args);
-  emit(ctx, text.c_str(), text.len());
-}
-
 }  // namespace
 
 // /proc/vmallocinfo's "0x%pK-0x%pK %7ld %pS pages=%d vmalloc" with the

@@ -39,6 +39,10 @@ uint64_t BlockPages(uint32_t order) { return uint64_t{1} << order; }
 
 }  // namespace
 
+const char* ZoneTypeName(mmlab_zone_type type) {
+  return type == MMLAB_ZONE_DMA32 ? "DMA32" : "Normal";
+}
+
 const char* GrowFailureName(GrowFailure f) {
   switch (f) {
     case GrowFailure::kNone:

@@ -56,6 +56,8 @@ enum class GrowFor { kAllocation, kKswapd };
 // Why the last attempt to grow a zone failed (for the failure report).
 enum class GrowFailure : uint8_t { kNone, kCapacity, kHost, kMetadata };
 const char* GrowFailureName(GrowFailure f);
+// "DMA32" or "Normal", as in buddyinfo.
+const char* ZoneTypeName(mmlab_zone_type type);
 
 // The zone's numbers at one moment, for views and reports.
 struct ZoneSnapshot {

@@ -26,9 +26,14 @@
 
 static struct dentry *mmlab_dir;
 
-static void mmlab_seq_emit(void *ctx, const char *s, size_t len)
+void mmlab_seq_emit(void *ctx, const char *s, size_t len)
 {
 	seq_write(ctx, s, len);
+}
+
+struct dentry *mmlab_debugfs_dir(void)
+{
+	return mmlab_dir;
 }
 
 static int mmlab_view_show(struct seq_file *m, void *v)

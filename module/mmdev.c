@@ -1,136 +1,473 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mmdev.c - /dev/mmlab: each open file is a region of the core (region.h);
- * user programs mmap it and get mmlab's pages on fault.
+ * user programs mmap it and get mmlab's pages on fault. docs/mmdev.md is
+ * the user's guide, docs/dev-mmlab-design.md the reasoning.
  *
- * Glue only (docs/dev-mmlab-design.md): .fault hands the core's page to the
- * generic fault code as vmf->page with a reference, so the pages are
- * ordinary refcounted pages (GUP, O_DIRECT, process_vm_readv work) and
- * MAP_PRIVATE copy-on-write is the kernel's. The region keeps each page's
- * base reference; a page goes back to the core only when that is the only
- * one left (page_ref_freeze). fops.owner pins the module while a file is
- * open, and vma->vm_file keeps the file while it is mapped, so rmmod is
- * refused (EBUSY) until the last mapping is gone.
+ * Glue only:
+ *  - .fault hands the core's page to the generic fault code as vmf->page
+ *    with a reference and locked, so the pages are ordinary refcounted
+ *    pages (GUP, O_DIRECT, process_vm_readv work) and MAP_PRIVATE
+ *    copy-on-write is the kernel's.
+ *  - Each region has its own address_space (an inode of a private pseudo
+ *    filesystem, as DRM does), installed as file->f_mapping, so punch and
+ *    shrink can unmap_mapping_range() this region's pages only.
+ *  - The region keeps each page's base reference; a page goes back to the
+ *    core only when that is the only one left (page_ref_freeze), checked
+ *    under the page lock after its mappings are zapped. A page still
+ *    pinned stays with the region; a region closed with pinned pages waits
+ *    on the zombie list, retried by a delayed work and drained at exit.
+ *  - fops.owner pins the module while a file is open, and vma->vm_file
+ *    keeps the file while it is mapped, so rmmod is refused until the last
+ *    mapping is gone.
  *
- * Lock order: mf->sem (faults read, size changes write), then the core's.
+ * Punch against fault, as truncate against filemap_fault(): a fault takes
+ * its page reference under mr->sem (read), then the page lock, then checks
+ * the page is still in the region (else it retries); punch takes mr->sem
+ * (write), zaps the range, and asks each page under the page lock.
+ *
+ * Lock order: mmdev_lock, then mr->sem, then the page lock, then the core's.
  */
+#include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pagemap.h>
 #include <linux/page_ref.h>
+#include <linux/pseudo_fs.h>
 #include <linux/rwsem.h>
 #include <linux/sched.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include "mmlab.h"
 #include "mmlab/mmdev.h"
 
-struct mmdev_file {
-	struct mmlab_region *region;
-	/*
-	 * Taken for reading by faults and for writing by size changes, so
-	 * a shrink cannot hand a page back between the core's lookup and the
-	 * fault's get_page().
-	 */
+#define MMDEV_FS_MAGIC	0x6d6d6c62	/* "mmlb" */
+
+/* One per core region; shared by the opener's file and attached files. */
+struct mmdev_region {
+	struct mmlab_region *core;
+	struct inode *inode;		/* its address_space: f_mapping of its files */
+	/* Faults read; punch, size changes and destroy write. */
 	struct rw_semaphore sem;
+	struct list_head link;		/* mmdev_regions or mmdev_zombies */
+	struct dentry *faults;		/* debugfs faults/<id> */
+	u64 id;
+	pid_t pid;			/* the opener's tgid */
+	char name[MMLAB_REGION_NAME_MAX];	/* "" unnamed; under mmdev_lock */
+	unsigned int files;		/* under mmdev_lock */
+	atomic_long_t mappings;		/* VMAs, counted by vm_ops open/close */
 };
+
+/* One per open file. */
+struct mmdev_file {
+	struct mutex lock;		/* region switch (attach) against first use */
+	struct mmdev_region *region;
+	bool used;			/* sized, mapped, named or attached */
+};
+
+static DEFINE_MUTEX(mmdev_lock);
+static LIST_HEAD(mmdev_regions);
+static LIST_HEAD(mmdev_zombies);	/* closed, pages still pinned */
+static struct vfsmount *mmdev_mnt;
+static struct dentry *mmdev_faults_dir;
+static DEFINE_MUTEX(mmdev_overcommit_lock);
+
+static void mmdev_reap_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(mmdev_reaper, mmdev_reap_fn);
 
 /*
  * The core asks before each page goes back: busy unless the region's base
- * reference is the only one (no PTE, no pin, no transient get_page). The
- * freeze makes the answer stable: nobody can take a reference meanwhile.
+ * reference is the only one. A fault that is installing the page holds its
+ * lock, so once we have it any PTE is in place and zapped here; the freeze
+ * then makes the answer stable (no new reference can be taken meanwhile).
  */
 static int mmdev_page_busy(void *ctx, u64 pfn, u64 pgoff)
 {
+	struct mmdev_region *mr = ctx;
 	struct page *page = pfn_to_page(pfn);
+	struct folio *folio = page_folio(page);
+	int busy = 1;
 
-	if (!page_ref_freeze(page, 1))
-		return 1;
+	folio_lock(folio);
+	if (folio_mapped(folio))
+		unmap_mapping_range(mr->inode->i_mapping, (loff_t)pgoff << PAGE_SHIFT, PAGE_SIZE, 0);
 	/*
-	 * What the generic fault and unmap code may have left set (folio_*:
-	 * 6.12 has no ClearPageReferenced).
+	 * PG_mlocked is cleared by munlock when the last locked mapping goes,
+	 * possibly later from a per-CPU batch that holds a reference: wait.
 	 */
-	folio_clear_referenced(page_folio(page));
-	folio_clear_dirty(page_folio(page));
-	page_ref_unfreeze(page, 1);
-	return 0;
+	if (!folio_test_mlocked(folio) && page_ref_freeze(page, 1)) {
+		/* What the fault and unmap paths may have left set. */
+		folio_clear_referenced(folio);
+		folio_clear_dirty(folio);
+		page_ref_unfreeze(page, 1);
+		busy = 0;
+	}
+	folio_unlock(folio);
+	return busy;
 }
 
 static vm_fault_t mmdev_fault(struct vm_fault *vmf)
 {
-	struct mmdev_file *mf = vmf->vma->vm_file->private_data;
-	struct mmlab_commit_info info;
+	struct mmdev_region *mr = vmf->vma->vm_private_data;
 	struct mmlab_page *mp;
 	enum mmlab_status st;
-	struct page *page;
+	struct page *page = NULL;
 
-	down_read(&mf->sem);
-	st = mmlab_core_region_fault(mf->region, vmf->pgoff, task_pid_nr(current),
-				     vmf->address, &mp);
+	down_read(&mr->sem);
+	st = mmlab_core_region_fault(mr->core, vmf->pgoff, task_pid_nr(current), vmf->address, &mp);
 	if (st == MMLAB_OK) {
 		page = pfn_to_page(mmlab_core_page_to_pfn(mmlab_core, mp));
 		get_page(page);
 	}
-	up_read(&mf->sem);
+	up_read(&mr->sem);
 
 	if (st == MMLAB_EINVAL)
-		return VM_FAULT_SIGBUS;	/* beyond the size, as for a file */
+		return VM_FAULT_SIGBUS;	/* at or past the size, as for a file */
 	if (st != MMLAB_OK) {
-		mmlab_core_commit_info(mmlab_core, &info);
-		return info.mode == MMLAB_OVERCOMMIT_ALWAYS ? VM_FAULT_SIGBUS : VM_FAULT_OOM;
+		/*
+		 * Not VM_FAULT_OOM: a global OOM kill cannot give mmlab pages,
+		 * and since 5.16 an OOM that leaks to the page-fault handler
+		 * just refaults forever. hugetlbfs answers SIGBUS too.
+		 */
+		pr_warn_ratelimited("mmdev: region %llu: no page for offset %lu (pid %d): SIGBUS\n",
+				    mr->id, vmf->pgoff, task_pid_nr(current));
+		return VM_FAULT_SIGBUS;
 	}
-	/* Not VM_FAULT_LOCKED: __do_fault() locks the page itself. */
+
+	lock_page(page);
+	if (mmlab_core_region_lookup(mr->core, vmf->pgoff) != mp) {
+		/* Punched or shrunk while we waited: fault again. */
+		unlock_page(page);
+		put_page(page);
+		return VM_FAULT_NOPAGE;
+	}
 	vmf->page = page;
-	return 0;
+	return VM_FAULT_LOCKED;
+}
+
+static void mmdev_vm_open(struct vm_area_struct *vma)
+{
+	struct mmdev_region *mr = vma->vm_private_data;
+
+	atomic_long_inc(&mr->mappings);
+}
+
+static void mmdev_vm_close(struct vm_area_struct *vma)
+{
+	struct mmdev_region *mr = vma->vm_private_data;
+
+	atomic_long_dec(&mr->mappings);
 }
 
 static const struct vm_operations_struct mmdev_vm_ops = {
+	.open = mmdev_vm_open,
+	.close = mmdev_vm_close,
 	.fault = mmdev_fault,
 };
 
-static int mmdev_set_size(struct mmdev_file *mf, u64 pages)
+/* --- region lifetime -------------------------------------------------------- */
+
+static int mmdev_faults_show(struct seq_file *m, void *v)
+{
+	struct mmdev_region *mr = m->private;
+
+	mmlab_core_region_render_faults(mr->core, mmlab_seq_emit, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mmdev_faults);
+
+static struct mmdev_region *mmdev_region_new(void)
+{
+	struct mmlab_region_stats rs;
+	struct mmdev_region *mr;
+	enum mmlab_status st;
+	char name[24];
+	int err;
+
+	mr = kzalloc(sizeof(*mr), GFP_KERNEL);
+	if (!mr)
+		return ERR_PTR(-ENOMEM);
+	init_rwsem(&mr->sem);
+	atomic_long_set(&mr->mappings, 0);
+	mr->pid = task_tgid_nr(current);
+	mr->files = 1;
+	mr->inode = alloc_anon_inode(mmdev_mnt->mnt_sb);
+	if (IS_ERR(mr->inode)) {
+		err = PTR_ERR(mr->inode);
+		kfree(mr);
+		return ERR_PTR(err);
+	}
+	st = mmlab_core_region_create(mmlab_core, MMLAB_ZONE_NORMAL, &mr->core);
+	if (st != MMLAB_OK) {
+		iput(mr->inode);
+		kfree(mr);
+		return ERR_PTR(mmlab_status_to_errno(st));
+	}
+	mmlab_core_region_stats(mr->core, &rs);
+	mr->id = rs.id;
+	snprintf(name, sizeof(name), "%llu", mr->id);
+	/* debugfs failures are not fatal; the file is only a view. */
+	mr->faults = debugfs_create_file(name, 0400, mmdev_faults_dir, mr, &mmdev_faults_fops);
+
+	mutex_lock(&mmdev_lock);
+	list_add_tail(&mr->link, &mmdev_regions);
+	mutex_unlock(&mmdev_lock);
+	return mr;
+}
+
+static void mmdev_region_free(struct mmdev_region *mr)
+{
+	iput(mr->inode);
+	kfree(mr);
+}
+
+/* Destroy in the core; false while pinned pages keep it. Under mr->sem. */
+static bool mmdev_region_destroy(struct mmdev_region *mr)
 {
 	enum mmlab_status st;
 
-	down_write(&mf->sem);
-	st = mmlab_core_region_set_size(mf->region, pages, mmdev_page_busy, NULL);
-	up_write(&mf->sem);
-	return mmlab_status_to_errno(st);
+	down_write(&mr->sem);
+	st = mmlab_core_region_destroy(mr->core, mmdev_page_busy, mr);
+	up_write(&mr->sem);
+	return st == MMLAB_OK;
+}
+
+/* Drop one file's reference; the last one destroys the region. */
+static void mmdev_region_put(struct mmdev_region *mr)
+{
+	mutex_lock(&mmdev_lock);
+	if (--mr->files) {
+		mutex_unlock(&mmdev_lock);
+		return;
+	}
+	list_del(&mr->link);	/* and its name goes with it */
+	mutex_unlock(&mmdev_lock);
+	/* Waits for a reader of the file to finish. */
+	debugfs_remove(mr->faults);
+	mr->faults = NULL;
+
+	if (mmdev_region_destroy(mr)) {
+		mmdev_region_free(mr);
+		return;
+	}
+	pr_info("mmdev: region %llu closed with pinned pages; freed when they are released\n",
+		mr->id);
+	mutex_lock(&mmdev_lock);
+	list_add_tail(&mr->link, &mmdev_zombies);
+	mutex_unlock(&mmdev_lock);
+	schedule_delayed_work(&mmdev_reaper, HZ / 10);
+}
+
+/* Returns how many zombies remain. */
+static unsigned int mmdev_reap(void)
+{
+	struct mmdev_region *mr, *tmp;
+	unsigned int left = 0;
+	LIST_HEAD(done);
+
+	mutex_lock(&mmdev_lock);
+	list_for_each_entry_safe(mr, tmp, &mmdev_zombies, link) {
+		if (mmdev_region_destroy(mr))
+			list_move(&mr->link, &done);
+		else
+			left++;
+	}
+	mutex_unlock(&mmdev_lock);
+	list_for_each_entry_safe(mr, tmp, &done, link)
+		mmdev_region_free(mr);
+	return left;
+}
+
+static void mmdev_reap_fn(struct work_struct *work)
+{
+	if (mmdev_reap())
+		schedule_delayed_work(&mmdev_reaper, HZ / 10);
+}
+
+/* --- file operations ------------------------------------------------------- */
+
+/* The region a file uses from now on; it can no longer attach. */
+static struct mmdev_region *mmdev_use(struct mmdev_file *mf)
+{
+	struct mmdev_region *mr;
+
+	mutex_lock(&mf->lock);
+	mf->used = true;
+	mr = mf->region;
+	mutex_unlock(&mf->lock);
+	return mr;
+}
+
+static int mmdev_set_size(struct mmdev_region *mr, u64 pages)
+{
+	enum mmlab_status st;
+	int err;
+
+	down_write(&mr->sem);
+	/* Truncation zaps private copies past the end too (even_cows). */
+	if (pages < mmlab_core_region_size(mr->core))
+		unmap_mapping_range(mr->inode->i_mapping, (loff_t)pages << PAGE_SHIFT, 0, 1);
+	st = mmlab_core_region_set_size(mr->core, pages, mmdev_page_busy, mr);
+	up_write(&mr->sem);
+	err = mmlab_status_to_errno(st);
+	if (err == -ENOMEM)
+		pr_warn_ratelimited("mmdev: region %llu: %llu pages refused by overcommit_memory (see stats: committed_pages, commit_limit_pages)\n",
+				    mr->id, pages);
+	return err;
 }
 
 static int mmdev_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	struct mmdev_file *mf = file->private_data;
+	struct mmdev_region *mr = mmdev_use(file->private_data);
 	u64 end = (u64)vma->vm_pgoff + vma_pages(vma);
 	int err;
 
 	/* The first mmap of a region with no size sets it. */
-	if (!mmlab_core_region_size(mf->region)) {
-		err = mmdev_set_size(mf, end);
+	if (!mmlab_core_region_size(mr->core)) {
+		err = mmdev_set_size(mr, end);
 		if (err)
 			return err;
 	}
+	/*
+	 * No VM_PFNMAP/VM_IO (GUP must work) and no VM_DONTEXPAND (mremap may
+	 * grow the mapping within the size): flags as for a shmem file.
+	 */
 	vma->vm_ops = &mmdev_vm_ops;
+	vma->vm_private_data = mr;
+	atomic_long_inc(&mr->mappings);
+	return 0;
+}
+
+static int mmdev_punch(struct mmdev_region *mr, const struct mmlab_mmdev_range *r)
+{
+	u64 first = r->offset >> PAGE_SHIFT, nr = r->len >> PAGE_SHIFT;
+
+	if (!r->len || !PAGE_ALIGNED(r->offset) || !PAGE_ALIGNED(r->len) ||
+	    r->offset + r->len < r->offset) {
+		pr_warn_ratelimited("mmdev: punch: offset %llu len %llu: want a non-empty page-aligned range\n",
+				    r->offset, r->len);
+		return -EINVAL;
+	}
+	down_write(&mr->sem);
+	/* Shared mappings only: private copies are the process's (shmem does the same). */
+	unmap_mapping_range(mr->inode->i_mapping, r->offset, r->len, 0);
+	mmlab_core_region_punch(mr->core, first, nr, mmdev_page_busy, mr);
+	up_write(&mr->sem);
+	return 0;
+}
+
+/* Names as shm_open's, without the slash: [A-Za-z0-9_.-]{1,31}. */
+static int mmdev_get_name(unsigned long arg, struct mmlab_mmdev_name *n)
+{
+	size_t len, i;
+
+	if (copy_from_user(n, (void __user *)arg, sizeof(*n)))
+		return -EFAULT;
+	len = strnlen(n->name, sizeof(n->name));
+	if (!len || len == sizeof(n->name))
+		goto bad;
+	for (i = 0; i < len; i++)
+		if (!isalnum(n->name[i]) && !strchr("_.-", n->name[i]))
+			goto bad;
+	return 0;
+bad:
+	pr_warn_ratelimited("mmdev: region name must be 1-%d characters of [A-Za-z0-9_.-]\n",
+			    MMLAB_REGION_NAME_MAX - 1);
+	return -EINVAL;
+}
+
+static struct mmdev_region *mmdev_find_locked(const char *name)
+{
+	struct mmdev_region *mr;
+
+	lockdep_assert_held(&mmdev_lock);
+	list_for_each_entry(mr, &mmdev_regions, link)
+		if (!strcmp(mr->name, name))
+			return mr;
+	return NULL;
+}
+
+static int mmdev_name(struct mmdev_region *mr, unsigned long arg)
+{
+	struct mmlab_mmdev_name n;
+	int err = mmdev_get_name(arg, &n);
+
+	if (err)
+		return err;
+	mutex_lock(&mmdev_lock);
+	if (mr->name[0]) {
+		err = -EINVAL;
+		pr_warn_ratelimited("mmdev: region %llu is already named '%s'\n", mr->id, mr->name);
+	} else if (mmdev_find_locked(n.name)) {
+		err = -EEXIST;
+	} else {
+		strscpy(mr->name, n.name, sizeof(mr->name));
+	}
+	mutex_unlock(&mmdev_lock);
+	return err;
+}
+
+static int mmdev_attach(struct file *file, unsigned long arg)
+{
+	struct mmdev_file *mf = file->private_data;
+	struct mmdev_region *target, *old;
+	struct mmlab_mmdev_name n;
+	int err = mmdev_get_name(arg, &n);
+
+	if (err)
+		return err;
+	mutex_lock(&mf->lock);
+	if (mf->used) {
+		mutex_unlock(&mf->lock);
+		pr_warn_ratelimited("mmdev: attach: this file was already sized, mapped, named or attached; open a new one\n");
+		return -EBUSY;
+	}
+	mutex_lock(&mmdev_lock);
+	target = mmdev_find_locked(n.name);
+	if (target)
+		target->files++;
+	mutex_unlock(&mmdev_lock);
+	if (!target) {
+		mutex_unlock(&mf->lock);
+		return -ENOENT;
+	}
+	old = mf->region;
+	mf->region = target;
+	file->f_mapping = target->inode->i_mapping;
+	mf->used = true;
+	mutex_unlock(&mf->lock);
+	mmdev_region_put(old);
 	return 0;
 }
 
 static long mmdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct mmdev_file *mf = file->private_data;
+	struct mmlab_mmdev_range range;
 	struct mmlab_region_stats rs;
 	struct mmlab_mmdev_stats us;
+	struct mmdev_region *mr;
 	u64 bytes;
 
 	switch (cmd) {
 	case MMLAB_IOC_SET_SIZE:
 		if (copy_from_user(&bytes, (void __user *)arg, sizeof(bytes)))
 			return -EFAULT;
-		if (bytes > U64_MAX - PAGE_SIZE)
+		if (bytes > U64_MAX - PAGE_SIZE) {
+			pr_warn_ratelimited("mmdev: set size: %llu bytes is beyond any size\n", bytes);
 			return -EINVAL;
-		return mmdev_set_size(mf, DIV_ROUND_UP(bytes, PAGE_SIZE));
+		}
+		return mmdev_set_size(mmdev_use(mf), DIV_ROUND_UP(bytes, PAGE_SIZE));
 	case MMLAB_IOC_STATS:
-		mmlab_core_region_stats(mf->region, &rs);
+		mutex_lock(&mf->lock);
+		mr = mf->region;
+		mmlab_core_region_stats(mr->core, &rs);
 		us = (struct mmlab_mmdev_stats){
 			.id = rs.id,
 			.size_pages = rs.size_pages,
@@ -140,8 +477,21 @@ static long mmdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			.faults = rs.faults,
 			.alloc_faults = rs.alloc_faults,
 			.fault_failures = rs.fault_failures,
+			.mappings = atomic_long_read(&mr->mappings),
 		};
+		mutex_lock(&mmdev_lock);
+		us.files = mr->files;
+		mutex_unlock(&mmdev_lock);
+		mutex_unlock(&mf->lock);
 		return copy_to_user((void __user *)arg, &us, sizeof(us)) ? -EFAULT : 0;
+	case MMLAB_IOC_NAME:
+		return mmdev_name(mmdev_use(mf), arg);
+	case MMLAB_IOC_ATTACH:
+		return mmdev_attach(file, arg);
+	case MMLAB_IOC_PUNCH:
+		if (copy_from_user(&range, (void __user *)arg, sizeof(range)))
+			return -EFAULT;
+		return mmdev_punch(mmdev_use(mf), &range);
 	}
 	return -ENOTTY;
 }
@@ -149,58 +499,31 @@ static long mmdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 static int mmdev_open(struct inode *inode, struct file *file)
 {
 	struct mmdev_file *mf;
-	enum mmlab_status st;
+	struct mmdev_region *mr;
 
 	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
 	if (!mf)
 		return -ENOMEM;
-	init_rwsem(&mf->sem);
-	st = mmlab_core_region_create(mmlab_core, MMLAB_ZONE_NORMAL, &mf->region);
-	if (st != MMLAB_OK) {
+	mr = mmdev_region_new();
+	if (IS_ERR(mr)) {
 		kfree(mf);
-		return mmlab_status_to_errno(st);
+		return PTR_ERR(mr);
 	}
+	mutex_init(&mf->lock);
+	mf->region = mr;
 	file->private_data = mf;
+	/* Before any mmap: VMAs are linked into file->f_mapping's i_mmap. */
+	file->f_mapping = mr->inode->i_mapping;
 	return 0;
 }
 
-/*
- * No VMA outlives its file, so nothing maps the pages now; a page still
- * pinned (an O_DIRECT that has not completed) keeps the region, and the
- * module, until a later retry lets it go.
- */
-static void mmdev_reap_fn(struct work_struct *work);
-
-struct mmdev_zombie {
-	struct delayed_work work;
-	struct mmlab_region *region;
-};
-
-static void mmdev_reap_fn(struct work_struct *work)
-{
-	struct mmdev_zombie *z = container_of(to_delayed_work(work), struct mmdev_zombie, work);
-
-	if (mmlab_core_region_destroy(z->region, mmdev_page_busy, NULL) == MMLAB_EBUSY) {
-		schedule_delayed_work(&z->work, HZ / 10);
-		return;
-	}
-	kfree(z);
-	module_put(THIS_MODULE);
-}
-
+/* No VMA outlives its file: nothing of this file maps the region now. */
 static int mmdev_release(struct inode *inode, struct file *file)
 {
 	struct mmdev_file *mf = file->private_data;
-	struct mmdev_zombie *z;
 
-	if (mmlab_core_region_destroy(mf->region, mmdev_page_busy, NULL) == MMLAB_EBUSY) {
-		z = kzalloc(sizeof(*z), GFP_KERNEL | __GFP_NOFAIL);
-		z->region = mf->region;
-		INIT_DELAYED_WORK(&z->work, mmdev_reap_fn);
-		__module_get(THIS_MODULE);
-		pr_info("mmdev: region still has pinned pages, retrying\n");
-		schedule_delayed_work(&z->work, HZ / 10);
-	}
+	mmdev_region_put(mf->region);
+	mutex_destroy(&mf->lock);
 	kfree(mf);
 	return 0;
 }
@@ -210,6 +533,7 @@ static const struct file_operations mmdev_fops = {
 	.open = mmdev_open,
 	.release = mmdev_release,
 	.mmap = mmdev_mmap,
+	.fsync = noop_fsync,	/* msync(MS_SYNC): nothing to write back, as for shmem */
 	.unlocked_ioctl = mmdev_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
@@ -222,12 +546,130 @@ static struct miscdevice mmdev_misc = {
 	.mode = 0600,
 };
 
-int mmlab_mmdev_init(void)
+/* --- debugfs: regions, overcommit_memory, overcommit_ratio ------------------ */
+
+static int mmdev_regions_show(struct seq_file *m, void *v)
 {
-	return misc_register(&mmdev_misc);
+	struct mmlab_region_owner owner;
+	struct mmdev_region *mr;
+
+	mmlab_core_region_render_header(mmlab_seq_emit, m);
+	mutex_lock(&mmdev_lock);
+	list_for_each_entry(mr, &mmdev_regions, link) {
+		owner = (struct mmlab_region_owner){
+			.pid = mr->pid,
+			.name = mr->name,
+			.mappings = atomic_long_read(&mr->mappings),
+			.files = mr->files,
+		};
+		mmlab_core_region_render(mr->core, &owner, mmlab_seq_emit, m);
+	}
+	mutex_unlock(&mmdev_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mmdev_regions);
+
+/* private_data: 0 = overcommit_memory, 1 = overcommit_ratio. */
+static ssize_t mmdev_overcommit_read(struct file *file, char __user *buf, size_t count,
+				     loff_t *ppos)
+{
+	struct mmlab_commit_info info;
+	char text[16];
+	int len;
+
+	mmlab_core_commit_info(mmlab_core, &info);
+	len = scnprintf(text, sizeof(text), "%u\n", file->private_data ? info.ratio : info.mode);
+	return simple_read_from_buffer(buf, count, ppos, text, len);
 }
 
+static ssize_t mmdev_overcommit_write(struct file *file, const char __user *buf, size_t count,
+				      loff_t *ppos)
+{
+	bool ratio = file->private_data;
+	struct mmlab_commit_info info;
+	enum mmlab_status st;
+	unsigned int v;
+	int err;
+
+	err = kstrtouint_from_user(buf, count, 10, &v);
+	if (err || v > (ratio ? 100 : MMLAB_OVERCOMMIT_NEVER)) {
+		pr_warn_ratelimited("mmdev: %s takes %s\n",
+				    ratio ? "overcommit_ratio" : "overcommit_memory",
+				    ratio ? "a percentage 0..100" : "0 (guess), 1 (always) or 2 (never)");
+		return -EINVAL;
+	}
+	mutex_lock(&mmdev_overcommit_lock);
+	mmlab_core_commit_info(mmlab_core, &info);
+	st = mmlab_core_set_overcommit(mmlab_core, ratio ? info.mode : v, ratio ? v : info.ratio);
+	mutex_unlock(&mmdev_overcommit_lock);
+	return st == MMLAB_OK ? count : mmlab_status_to_errno(st);
+}
+
+static int mmdev_overcommit_open(struct inode *inode, struct file *file)
+{
+	file->private_data = inode->i_private;
+	return nonseekable_open(inode, file);
+}
+
+static const struct file_operations mmdev_overcommit_fops = {
+	.owner = THIS_MODULE,
+	.open = mmdev_overcommit_open,
+	.read = mmdev_overcommit_read,
+	.write = mmdev_overcommit_write,
+	.llseek = noop_llseek,
+};
+
+/* --- module init/exit ------------------------------------------------------- */
+
+static int mmdev_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, MMDEV_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+/*
+ * No .owner: the mount would pin the module for as long as it exists, and
+ * it exists from init to exit (kern_unmount() runs before the code goes).
+ */
+static struct file_system_type mmdev_fs_type = {
+	.name = "mmlab_mmdev",
+	.init_fs_context = mmdev_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+int mmlab_mmdev_init(void)
+{
+	struct dentry *dir = mmlab_debugfs_dir();
+	int err;
+
+	mmdev_mnt = kern_mount(&mmdev_fs_type);
+	if (IS_ERR(mmdev_mnt))
+		return PTR_ERR(mmdev_mnt);
+	mmdev_faults_dir = debugfs_create_dir("faults", dir);
+	debugfs_create_file("regions", 0400, dir, NULL, &mmdev_regions_fops);
+	debugfs_create_file("overcommit_memory", 0600, dir, (void *)0, &mmdev_overcommit_fops);
+	debugfs_create_file("overcommit_ratio", 0600, dir, (void *)1, &mmdev_overcommit_fops);
+	err = misc_register(&mmdev_misc);
+	if (err) {
+		kern_unmount(mmdev_mnt);
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * Runs once no file is open, so only pins can remain (an O_DIRECT still in
+ * flight, a page in some CPU's mlock batch): wait for them, saying so.
+ */
 void mmlab_mmdev_exit(void)
 {
+	unsigned int left, waited = 0;
+
 	misc_deregister(&mmdev_misc);
+	cancel_delayed_work_sync(&mmdev_reaper);
+	while ((left = mmdev_reap())) {
+		if (waited++ % 50 == 0)
+			pr_info("mmdev: unload waits for %u region(s) with pinned pages\n", left);
+		msleep(100);
+	}
+	kern_unmount(mmdev_mnt);
 }

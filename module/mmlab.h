@@ -53,7 +53,12 @@ int mmlab_mmdev_init(void);
 void mmlab_mmdev_exit(void);
 
 /* debugfs.c */
+struct dentry;
 int mmlab_debugfs_init(void);
+/* The mmlab/ directory, for files other parts of the shim add to it. */
+struct dentry *mmlab_debugfs_dir(void);
+/* A view sink writing to a seq_file (ctx). */
+void mmlab_seq_emit(void *ctx, const char *s, size_t len);
 void mmlab_debugfs_exit(void);
 
 #endif /* MMLAB_SHIM_H */

@@ -6,6 +6,10 @@
 // mapped or pinned), overcommit modes 0/1/2 and the fault log ring.
 #include <cstring>
 #include <set>
+#include <cstdio>
+#include <string>
+#include <iterator>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -362,6 +366,155 @@ TEST_F(Region, LookupSeesTheTableAsAFaultRecheckNeedsIt) {
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
 }
 
+
+void AppendTo(void* ctx, const char* s, size_t len) { static_cast<std::string*>(ctx)->append(s, len); }
+
+TEST_F(Region, FaultLogFileShowsTheRingOldestFirst) {
+  NewCore(4, 32);  // 512 pages
+  mmlab_region* r = nullptr;
+  ASSERT_EQ(mmlab_core_region_create(core_, MMLAB_ZONE_NORMAL, &r), MMLAB_OK);
+  ASSERT_EQ(mmlab_core_region_set_size(r, 300, nullptr, nullptr), MMLAB_OK);
+  mmlab_page* p = nullptr;
+  // 300 faults: the ring keeps the last 256 (seq 45..300); pages 0..99 are
+  // touched twice, the second touch does not allocate.
+  for (uint64_t i = 0; i < 200; i++)
+    ASSERT_EQ(mmlab_core_region_fault(r, i, 42, 0x7f0000000000ull + i * 4096, &p), MMLAB_OK);
+  for (uint64_t i = 0; i < 100; i++)
+    ASSERT_EQ(mmlab_core_region_fault(r, i, 43, 0x7f0000000000ull + i * 4096, &p), MMLAB_OK);
+  std::string text;
+  mmlab_core_region_render_faults(r, AppendTo, &text);
+  std::vector<std::string> lines;
+  for (size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(text.substr(at, nl - at));
+  ASSERT_EQ(lines.size(), 1u + MMLAB_REGION_FAULT_LOG) << text.substr(0, 400);
+  EXPECT_EQ(lines[0].rfind("# seq", 0), 0u) << lines[0];
+  unsigned long long seq, address, pgoff, pfn, latency;
+  int pid;
+  char zone[16];
+  unsigned order, alloc;
+  ASSERT_EQ(sscanf(lines[1].c_str(), "%llu %d 0x%llx %llu 0x%llx %15s %u %u %llu", &seq, &pid,
+                   &address, &pgoff, &pfn, zone, &order, &alloc, &latency),
+            9)
+      << lines[1];
+  EXPECT_EQ(seq, 45u) << "oldest kept record first";
+  EXPECT_EQ(pid, 42);
+  EXPECT_EQ(pgoff, 44u);
+  EXPECT_EQ(address, 0x7f0000000000ull + 44 * 4096);
+  EXPECT_STREQ(zone, "Normal");
+  EXPECT_EQ(order, 0u);
+  EXPECT_EQ(alloc, 1u);
+  ASSERT_EQ(sscanf(lines.back().c_str(), "%llu %d 0x%llx %llu 0x%llx %15s %u %u %llu", &seq, &pid,
+                   &address, &pgoff, &pfn, zone, &order, &alloc, &latency),
+            9)
+      << lines.back();
+  EXPECT_EQ(seq, 300u);
+  EXPECT_EQ(pid, 43);
+  EXPECT_EQ(pgoff, 99u);
+  EXPECT_EQ(alloc, 0u) << "a refault of a resident page takes no page";
+  EXPECT_EQ(pfn, mmlab_core_page_to_pfn(core_, mmlab_core_region_lookup(r, 99)));
+  ASSERT_EQ(mmlab_core_region_destroy(r, nullptr, nullptr), MMLAB_OK);
+}
+
+TEST_F(Region, RegionsViewLineHasTheOwnersColumns) {
+  NewCore(4, 8);
+  mmlab_region* r = nullptr;
+  ASSERT_EQ(mmlab_core_region_create(core_, MMLAB_ZONE_NORMAL, &r), MMLAB_OK);
+  ASSERT_EQ(mmlab_core_region_set_size(r, 8, nullptr, nullptr), MMLAB_OK);
+  mmlab_page* p = nullptr;
+  ASSERT_EQ(mmlab_core_region_fault(r, 3, 1, 0, &p), MMLAB_OK);
+  ASSERT_EQ(mmlab_core_region_fault(r, 3, 1, 0, &p), MMLAB_OK);
+  std::string text;
+  mmlab_core_region_render_header(AppendTo, &text);
+  const mmlab_region_owner owner = {77, "shared.buf", 2, 3};
+  mmlab_core_region_render(r, &owner, AppendTo, &text);
+  const mmlab_region_owner anon = {78, nullptr, 0, 1};
+  mmlab_core_region_render(r, &anon, AppendTo, &text);
+  std::istringstream in(text);
+  std::string header, line, unnamed;
+  std::getline(in, header);
+  std::getline(in, line);
+  std::getline(in, unnamed);
+  EXPECT_EQ(header.rfind("# id", 0), 0u) << header;
+  std::istringstream f(line);
+  std::vector<std::string> col{std::istream_iterator<std::string>(f), {}};
+  ASSERT_EQ(col.size(), 12u) << line;
+  EXPECT_EQ(col[1], "77");
+  EXPECT_EQ(col[2], "shared.buf");
+  EXPECT_EQ(col[3], "8") << "size";
+  EXPECT_EQ(col[4], "1") << "resident";
+  EXPECT_EQ(col[6], "8") << "committed";
+  EXPECT_EQ(col[7], "2") << "mappings";
+  EXPECT_EQ(col[8], "3") << "files";
+  EXPECT_EQ(col[9], "2") << "faults";
+  EXPECT_EQ(col[10], "1") << "alloc_faults";
+  std::istringstream g(unnamed);
+  std::vector<std::string> col2{std::istream_iterator<std::string>(g), {}};
+  ASSERT_EQ(col2.size(), 12u) << unnamed;
+  EXPECT_EQ(col2[2], "-") << "an unnamed region";
+  ASSERT_EQ(mmlab_core_region_destroy(r, nullptr, nullptr), MMLAB_OK);
+}
+
+TEST_F(Region, AlwaysModeTakesSizesFarPastTheCapacitySparsely) {
+  NewBuddyCore(2, 2);  // 8 pages
+  ASSERT_EQ(mmlab_core_set_overcommit(core_, MMLAB_OVERCOMMIT_ALWAYS, 50), MMLAB_OK);
+  mmlab_region* r = nullptr;
+  ASSERT_EQ(mmlab_core_region_create(core_, MMLAB_ZONE_NORMAL, &r), MMLAB_OK);
+  // 1 TiB of size on 32 KiB of memory: only the directory is allocated.
+  const uint64_t tib = uint64_t{1} << 28;
+  ASSERT_EQ(mmlab_core_region_set_size(r, tib, nullptr, nullptr), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_region_set_size(r, (uint64_t{1} << 29) + 1, nullptr, nullptr), MMLAB_ENOMEM)
+      << "past the directory bound (2 TiB)";
+  EXPECT_EQ(Stats(r).size_pages, tib);
+  // Pages far apart land in different leaves; each is the same on refault.
+  const uint64_t offs[] = {0, 511, 512, tib / 2, tib - 1};
+  mmlab_page* got[5] = {};
+  for (int i = 0; i < 5; i++)
+    ASSERT_EQ(mmlab_core_region_fault(r, offs[i], 1, 0, &got[i]), MMLAB_OK) << offs[i];
+  for (int i = 0; i < 5; i++) {
+    EXPECT_EQ(mmlab_core_region_lookup(r, offs[i]), got[i]);
+    mmlab_page* again = nullptr;
+    ASSERT_EQ(mmlab_core_region_fault(r, offs[i], 1, 0, &again), MMLAB_OK);
+    EXPECT_EQ(again, got[i]);
+  }
+  EXPECT_EQ(Stats(r).resident_pages, 5u);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  // Shrinking past leaves frees their pages (and the leaves).
+  const uint64_t used = UsedPages(core_);
+  ASSERT_EQ(mmlab_core_region_set_size(r, 600, nullptr, nullptr), MMLAB_OK);
+  EXPECT_EQ(Stats(r).resident_pages, 3u);
+  EXPECT_EQ(UsedPages(core_), used - 2);
+  EXPECT_EQ(mmlab_core_region_lookup(r, tib / 2), nullptr);
+  // Grow again: the far slot is empty, a new fault gets a fresh page.
+  ASSERT_EQ(mmlab_core_region_set_size(r, tib, nullptr, nullptr), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_region_lookup(r, tib - 1), nullptr);
+  mmlab_page* p = nullptr;
+  ASSERT_EQ(mmlab_core_region_fault(r, tib - 1, 1, 0, &p), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  ASSERT_EQ(mmlab_core_region_destroy(r, nullptr, nullptr), MMLAB_OK);
+  EXPECT_EQ(UsedPages(core_), 0u);
+}
+
+TEST_F(Region, NeverModeFaultsMayDipIntoTheReserves) {
+  NewCore(4, 8);  // 128 pages
+  mmlab_region* r = nullptr;
+  ASSERT_EQ(mmlab_core_region_create(core_, MMLAB_ZONE_NORMAL, &r), MMLAB_OK);
+  ASSERT_EQ(mmlab_core_region_set_size(r, 64, nullptr, nullptr), MMLAB_OK);
+  // Another user takes everything a plain GFP_USER request can get.
+  std::vector<mmlab_page*> hog;
+  while (mmlab_page* p = mmlab_core_alloc_pages(core_, MMLAB_GFP_USER | MMLAB___GFP_NOWARN, 0))
+    hog.push_back(p);
+  ASSERT_FALSE(hog.empty());
+  mmlab_page* p = nullptr;
+  EXPECT_EQ(mmlab_core_region_fault(r, 0, 1, 0, &p), MMLAB_ENOMEM)
+      << "mode 0: a fault is an ordinary GFP_USER allocation";
+  ASSERT_EQ(mmlab_core_set_overcommit(core_, MMLAB_OVERCOMMIT_NEVER, 50), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_region_fault(r, 0, 1, 0, &p), MMLAB_OK)
+      << "mode 2: the committed page comes from below the min watermark";
+  for (mmlab_page* h : hog)
+    mmlab_core___free_pages(core_, h, 0);
+  ASSERT_EQ(mmlab_core_region_destroy(r, nullptr, nullptr), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+}
 
 }  // namespace
 }  // namespace mmlab_test

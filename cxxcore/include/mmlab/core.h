@@ -304,6 +304,12 @@ enum mmlab_status mmlab_core_mempool_resize(struct mmlab_mempool *pool, uint32_t
 /* Frees the reserve; elements still out are reported (MMLAB_EBUSY). May sleep. */
 enum mmlab_status mmlab_core_mempool_destroy(struct mmlab_mempool *pool);
 
+/*
+ * Views are rendered as text through a sink, so the shim can pass seq_write()
+ * and the host tests a string builder. The sink may be called many times.
+ */
+typedef void (*mmlab_emit_fn)(void *ctx, const char *s, size_t len);
+
 /* --- regions: what /dev/mmlab maps (region.h) ---------------------------- */
 
 /*
@@ -397,6 +403,24 @@ struct mmlab_fault_record {
 size_t mmlab_core_region_fault_log(struct mmlab_region *region, struct mmlab_fault_record *out,
 				   size_t max);
 
+/*
+ * debugfs faults/<id>: "# seq pid address pgoff pfn zone order alloc
+ * latency_ns", then one line per record, oldest first (docs/debugfs.md).
+ */
+void mmlab_core_region_render_faults(struct mmlab_region *region, mmlab_emit_fn emit, void *ctx);
+
+/* What the shim knows about a region: the regions view's other columns. */
+struct mmlab_region_owner {
+	int32_t pid;		/* the opener's tgid */
+	const char *name;	/* NULL: unnamed ("-") */
+	uint64_t mappings;	/* VMAs mapping it now */
+	uint64_t files;		/* open files on it */
+};
+/* debugfs regions: the header line, then one line per region. */
+void mmlab_core_region_render_header(mmlab_emit_fn emit, void *ctx);
+void mmlab_core_region_render(struct mmlab_region *region, const struct mmlab_region_owner *owner,
+			      mmlab_emit_fn emit, void *ctx);
+
 /* mode MMLAB_OVERCOMMIT_*, ratio 0..100: MMLAB_EINVAL otherwise. */
 enum mmlab_status mmlab_core_set_overcommit(struct mmlab_core *core, uint32_t mode,
 					    uint32_t ratio);
@@ -411,11 +435,6 @@ void mmlab_core_commit_info(struct mmlab_core *core, struct mmlab_commit_info *o
 
 /* --- views and control -------------------------------------------------------- */
 
-/*
- * Views are rendered as text through a sink, so the shim can pass seq_write()
- * and the host tests a string builder. The sink may be called many times.
- */
-typedef void (*mmlab_emit_fn)(void *ctx, const char *s, size_t len);
 
 enum mmlab_view {
 	MMLAB_VIEW_BUDDYINFO,	/* exactly /proc/buddyinfo's format */
