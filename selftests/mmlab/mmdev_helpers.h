@@ -359,7 +359,8 @@ struct mmdev_fault_rec {
 
 /*
  * Read faults/<id> strictly into recs (up to MMDEV_LOG_MAX): "# seq" header,
- * then "seq pid 0xaddress pgoff 0xpfn DMA32|Normal order alloc latency_ns".
+ * then "seq pid 0xaddress pgoff 0xpfn DMA32|Normal order alloc latency_ns"
+ * (zone "-" and pfn 0 for a fault that found no page).
  * Returns the number of records, or -1 with the reason in why.
  */
 static inline int mmdev_fault_log(uint64_t id, struct mmdev_fault_rec *recs, char *why,
@@ -390,7 +391,7 @@ static inline int mmdev_fault_log(uint64_t id, struct mmdev_fault_rec *recs, cha
 			snprintf(why, whycap, "more than %d records", MMDEV_LOG_MAX);
 			goto bad;
 		}
-		if (!mmlab_match("^ *[0-9]+ +[0-9]+ +0x[0-9a-f]+ +[0-9]+ +0x[0-9a-f]+ +(DMA32|Normal) +[0-9]+ +[01] +[0-9]+ *$", line) ||
+		if (!mmlab_match("^ *[0-9]+ +[0-9]+ +0x[0-9a-f]+ +[0-9]+ +0x[0-9a-f]+ +(DMA32|Normal|-) +[0-9]+ +[01] +[0-9]+ *$", line) ||
 		    sscanf(line, "%" SCNu64 " %ld 0x%" SCNx64 " %" SCNu64 " 0x%" SCNx64 " %7s %u %u %" SCNu64,
 			   &r->seq, &r->pid, &r->address, &r->pgoff, &r->pfn, r->zone, &r->order,
 			   &r->alloc, &r->latency_ns) != 9) {

@@ -177,6 +177,9 @@ TEST_F(mmdev, name_and_attach_errors)
 	EXPECT_EQ(EINVAL, errno) TH_LOG("a region has one name");
 	EXPECT_EQ(-1, mmdev_name(b, name));
 	EXPECT_EQ(EEXIST, errno) TH_LOG("the name is taken");
+	close(b);
+	b = mmdev_open();
+	ASSERT_LE(0, b);
 	EXPECT_EQ(-1, mmdev_attach(b, "no-such-region"));
 	EXPECT_EQ(ENOENT, errno);
 
@@ -208,6 +211,41 @@ TEST_F(mmdev, name_and_attach_errors)
 	close(a);
 	close(b);
 	EXPECT_EQ(self->used0, mmdev_used());
+}
+
+/*
+ * shm_open(O_CREAT)'s pattern: name a fresh file; if the name is taken,
+ * attach that same file to the region that has it. A refused NAME does not
+ * name the file, so the file is still fresh and ATTACH must work on it.
+ */
+TEST_F(mmdev, attach_after_name_taken)
+{
+	struct mmlab_mmdev_stats sa, sb;
+	char name[32];
+	int a, b;
+
+	snprintf(name, sizeof(name), "mmdev-create.%d", getpid());
+	a = mmdev_open();
+	b = mmdev_open();
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, mmdev_name(a, name));
+	EXPECT_EQ(-1, mmdev_name(b, name));
+	EXPECT_EQ(EEXIST, errno);
+	EXPECT_EQ(0, mmdev_attach(b, name)) TH_LOG("ATTACH after a refused NAME: %s (the refused NAME used the file up)",
+						  strerror(errno));
+	ASSERT_EQ(0, mmdev_stats(a, &sa));
+	ASSERT_EQ(0, mmdev_stats(b, &sb));
+	EXPECT_EQ(sa.id, sb.id);
+	close(a);
+	close(b);
+	b = mmdev_open();
+	ASSERT_LE(0, b);
+	EXPECT_EQ(-1, mmdev_name(b, "bad/name"));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, mmdev_attach(b, name));
+	EXPECT_EQ(ENOENT, errno) TH_LOG("after a bad name the file is still fresh");
+	close(b);
 }
 
 /*
