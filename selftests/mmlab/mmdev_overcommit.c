@@ -255,6 +255,52 @@ TEST_F_TIMEOUT(mmdev, mode1_any_size_then_sigbus, 240)
 }
 
 /*
+ * Mode 1, nothing else holding memory: a region a quarter bigger than the
+ * whole capacity, touched page after page, gets most of the capacity and
+ * then SIGBUS, never more pages than there are.
+ */
+TEST_F_TIMEOUT(mmdev, mode1_touch_past_the_capacity, 300)
+{
+	const uint64_t cap = self->st.capacity_pages;
+	const size_t npages = cap + cap / 4;
+	struct mmlab_mmdev_stats s;
+	struct storm_result r;
+	unsigned char *p;
+	int fd, st;
+
+	ASSERT_EQ(0, mmdev_set_overcommit(1));
+	fd = mmdev_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mmdev_set_size(fd, npages * PAGE)) TH_LOG("%s", strerror(errno));
+	/* room = cap: the pressure pool takes nothing */
+	st = touch_until_failure(self->fd, fd, cap, cap, npages, &r, self->res,
+				 sizeof(self->res));
+	ASSERT_LE(0, st) TH_LOG("setup failed (%d): %s", st, self->res);
+	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("child killed by signal %d (9: OOM killer or a hang)",
+					  WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	EXPECT_EQ(SIGBUS, r.sig) TH_LOG("touched %zu of %zu pages", r.touched, npages);
+	EXPECT_GE(cap - self->used0, r.touched) TH_LOG("more pages than the capacity");
+	EXPECT_LE(cap / 2, r.touched) TH_LOG("SIGBUS after only %zu of %llu pages", r.touched,
+					     (unsigned long long)cap);
+	TH_LOG("SIGBUS after %zu pages; capacity %llu, %llu used before", r.touched,
+	       (unsigned long long)cap, (unsigned long long)self->used0);
+	ASSERT_EQ(0, mmdev_stats(fd, &s));
+	EXPECT_EQ(r.touched, s.resident_pages);
+	EXPECT_LE(1, s.fault_failures);
+	EXPECT_EQ(self->used0 + r.touched, mmdev_used());
+	/* punch some: the page that failed faults in now */
+	ASSERT_EQ(0, mmdev_punch(fd, 0, 1024 * PAGE));
+	p = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0, mmdev_try_write(p + r.touched * PAGE, 1));
+	EXPECT_EQ(0x11, p[(r.touched - 1) * PAGE]);
+	munmap(p, npages * PAGE);
+	close(fd);
+	EXPECT_EQ(self->used0, mmdev_used());
+	EXPECT_EQ(self->committed0, mmdev_stat("committed_pages"));
+}
+
+/*
  * Mode 2 at ratio 10: growth past the commit limit is ENOMEM (SET_SIZE and
  * a sizing mmap), shrink and close give the commitment back, and the whole
  * committed size faults in without a single failure.
@@ -325,6 +371,38 @@ TEST_F_TIMEOUT(mmdev, mode2_commit_limit, 240)
 		EXPECT_EQ(ENOMEM, errno);
 	}
 	close(a);
+	EXPECT_EQ(self->used0, mmdev_used());
+}
+
+/*
+ * Mode 2: what was committed is owed. Commit 2048 pages, then let the
+ * pressure pool take everything it can (it is not subject to commit
+ * accounting, like kernel allocations are not to vm.overcommit_memory):
+ * every committed page still faults in.
+ */
+TEST_F_TIMEOUT(mmdev, mode2_committed_faults_survive_pressure, 240)
+{
+	const uint64_t cap = self->st.capacity_pages;
+	const size_t npages = 2048;
+	struct mmlab_mmdev_stats s;
+	struct storm_result r;
+	int fd, st;
+
+	ASSERT_EQ(0, mmdev_set_overcommit(2));
+	fd = mmdev_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mmdev_set_size(fd, npages * PAGE)) TH_LOG("%s", strerror(errno));
+	st = touch_until_failure(self->fd, fd, cap, 0, npages, &r, self->res, sizeof(self->res));
+	ASSERT_LE(0, st) TH_LOG("setup failed (%d): %s", st, self->res);
+	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("child killed by signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	TH_LOG("pressure left %llu pages free", (unsigned long long)r.avail);
+	EXPECT_EQ(0, r.sig) TH_LOG("signal %d at committed page %zu of %zu", r.sig, r.touched, npages);
+	EXPECT_EQ(npages, r.touched);
+	ASSERT_EQ(0, mmdev_stats(fd, &s));
+	EXPECT_EQ(0, s.fault_failures);
+	EXPECT_EQ(npages, s.resident_pages);
+	close(fd);
+	ASSERT_EQ(0, CTL("pressure release=all")) TH_LOG("%s", self->res);
 	EXPECT_EQ(self->used0, mmdev_used());
 }
 
