@@ -256,7 +256,7 @@ static void mmdev_region_put(struct mmdev_region *mr)
 		mmdev_region_free(mr);
 		return;
 	}
-	pr_info("mmdev: region %llu closed with pinned pages; freed when they are released\n",
+	pr_info_ratelimited("mmdev: region %llu closed with pinned pages; freed when they are released\n",
 		mr->id);
 	mutex_lock(&mmdev_lock);
 	list_add_tail(&mr->link, &mmdev_zombies);
@@ -304,16 +304,20 @@ static struct mmdev_region *mmdev_use(struct mmdev_file *mf)
 	return mr;
 }
 
-static int mmdev_set_size(struct mmdev_region *mr, u64 pages)
+/* first_mmap: only if the region has no size yet (checked under the lock). */
+static int mmdev_set_size(struct mmdev_region *mr, u64 pages, bool first_mmap)
 {
-	enum mmlab_status st;
+	enum mmlab_status st = MMLAB_OK;
+	u64 old;
 	int err;
 
 	down_write(&mr->sem);
+	old = mmlab_core_region_size(mr->core);
 	/* Truncation zaps private copies past the end too (even_cows). */
-	if (pages < mmlab_core_region_size(mr->core))
+	if (pages < old && !first_mmap)
 		unmap_mapping_range(mr->inode->i_mapping, (loff_t)pages << PAGE_SHIFT, 0, 1);
-	st = mmlab_core_region_set_size(mr->core, pages, mmdev_page_busy, mr);
+	if (!first_mmap || !old)
+		st = mmlab_core_region_set_size(mr->core, pages, mmdev_page_busy, mr);
 	up_write(&mr->sem);
 	err = mmlab_status_to_errno(st);
 	if (err == -ENOMEM)
@@ -329,11 +333,9 @@ static int mmdev_mmap(struct file *file, struct vm_area_struct *vma)
 	int err;
 
 	/* The first mmap of a region with no size sets it. */
-	if (!mmlab_core_region_size(mr->core)) {
-		err = mmdev_set_size(mr, end);
-		if (err)
-			return err;
-	}
+	err = mmdev_set_size(mr, end, true);
+	if (err)
+		return err;
 	/*
 	 * No VM_PFNMAP/VM_IO (GUP must work) and no VM_DONTEXPAND (mremap may
 	 * grow the mapping within the size): flags as for a shmem file.
@@ -463,7 +465,7 @@ static long mmdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			pr_warn_ratelimited("mmdev: set size: %llu bytes is beyond any size\n", bytes);
 			return -EINVAL;
 		}
-		return mmdev_set_size(mmdev_use(mf), DIV_ROUND_UP(bytes, PAGE_SIZE));
+		return mmdev_set_size(mmdev_use(mf), DIV_ROUND_UP(bytes, PAGE_SIZE), false);
 	case MMLAB_IOC_STATS:
 		mutex_lock(&mf->lock);
 		mr = mf->region;
