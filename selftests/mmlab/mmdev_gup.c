@@ -148,9 +148,7 @@ TEST_F(mmdev, pinned_region_outlives_close)
 	munmap(p, n * PAGE);
 	close(fd);
 	EXPECT_EQ(self->used0 + n, mmdev_used()) TH_LOG("pinned pages freed at close");
-	EXPECT_LT(base, mmdev_module_refcnt()) TH_LOG("the module could go with pages pinned");
-	EXPECT_EQ(-1, syscall(SYS_delete_module, "mmlab", O_NONBLOCK));
-	EXPECT_EQ(EWOULDBLOCK, errno);
+	EXPECT_EQ(regions0 + 1, mmdev_stat("regions"));
 	ASSERT_EQ((ssize_t)(n * PAGE), read(pfd[0], buf, n * PAGE));
 	EXPECT_EQ(n, mmdev_check(buf, n, 33));
 	close(pfd[0]);
@@ -161,6 +159,45 @@ TEST_F(mmdev, pinned_region_outlives_close)
 	EXPECT_EQ(self->committed0, mmdev_stat("committed_pages"));
 	EXPECT_EQ(base, mmdev_module_refcnt()) TH_LOG("module reference kept");
 	free(buf);
+}
+
+/*
+ * While a closed region waits for pinned pages, the module must stay
+ * pinned too, so that rmmod is refused (EBUSY) as while a region is open.
+ * Otherwise delete_module passes the refcount check, deregisters the
+ * device and then sleeps in mmlab's exit until the pin goes - forever if
+ * the pin is a pipe that the rmmod caller itself holds. (Not tried here:
+ * the fixture's control file pins the module anyway, so only the refcount
+ * can be compared.)
+ */
+TEST_F(mmdev, module_pinned_while_closed_region_has_pins)
+{
+	long base = self->refcnt;
+	struct iovec iov;
+	unsigned char *p;
+	char buf[PAGE];
+	int fd, pfd[2];
+
+	ASSERT_LE(0, base);
+	fd = mmdev_open();
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	p[0] = 1;
+	ASSERT_EQ(0, pipe(pfd));
+	iov.iov_base = p;
+	iov.iov_len = PAGE;
+	ASSERT_EQ((ssize_t)PAGE, vmsplice(pfd[1], &iov, 1, 0));
+	munmap(p, PAGE);
+	close(fd);
+	EXPECT_EQ(base + 1, mmdev_module_refcnt())
+		TH_LOG("no module reference for the closed region's pinned page: rmmod would hang in mmlab's exit instead of failing with EBUSY");
+	ASSERT_EQ((ssize_t)PAGE, read(pfd[0], buf, PAGE));
+	EXPECT_EQ(1, buf[0]);
+	close(pfd[0]);
+	close(pfd[1]);
+	EXPECT_EQ(self->used0, mmdev_wait_stat("used_pages", self->used0, 3000));
+	EXPECT_EQ(base, mmdev_module_refcnt());
 }
 
 static int child_status(pid_t pid)
