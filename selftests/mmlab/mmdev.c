@@ -251,7 +251,7 @@ TEST_F(mmdev, first_mmap_sets_the_size)
 TEST_F(mmdev, shrink_frees_and_unmaps)
 {
 	struct mmlab_mmdev_stats s;
-	unsigned char *p;
+	unsigned char *p, *pr;
 	int fd;
 
 	fd = mmdev_open();
@@ -277,9 +277,18 @@ TEST_F(mmdev, shrink_frees_and_unmaps)
 
 	ASSERT_EQ(0, mmdev_set_size(fd, 8 * PAGE));
 	EXPECT_EQ(4, mmdev_check_zero(p + 4 * PAGE, 4)) TH_LOG("grown again: zeros");
+	/* a private copy past the new end goes too, as on truncate */
+	pr = mmap(NULL, 8 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	ASSERT_NE(MAP_FAILED, pr);
+	pr[6 * PAGE] = 0x66;
+	ASSERT_EQ(0, mmdev_set_size(fd, 6 * PAGE));
+	EXPECT_EQ(SIGBUS, mmdev_try_read(pr + 6 * PAGE)) TH_LOG("a private copy survived the shrink");
+	EXPECT_EQ(0, mmdev_try_read(pr + 5 * PAGE));
+	munmap(pr, 8 * PAGE);
+	ASSERT_EQ(0, mmdev_set_size(fd, 8 * PAGE));
 	ASSERT_EQ(0, mmdev_stats(fd, &s));
-	EXPECT_EQ(8, s.resident_pages);
-	EXPECT_EQ(12, s.alloc_faults);
+	EXPECT_EQ(6, s.resident_pages);
+	EXPECT_EQ(12, s.alloc_faults) TH_LOG("8, then 4 after the regrowth");
 	munmap(p, 8 * PAGE);
 	close(fd);
 	EXPECT_EQ(self->used0, mmdev_used());

@@ -301,6 +301,42 @@ TEST_F_TIMEOUT(mmdev, mode1_touch_past_the_capacity, 300)
 }
 
 /*
+ * Mode 1 sizes go up to 2 TiB (a sparse page table): the last page of a
+ * 2 TiB region faults in and shows in the counts; one page more is refused.
+ */
+TEST_F(mmdev, mode1_sparse_2tib_region)
+{
+	const uint64_t tib2 = 2ull << 40;
+	struct mmlab_mmdev_stats s;
+	unsigned char *p;
+	int fd;
+
+	ASSERT_EQ(0, mmdev_set_overcommit(1));
+	fd = mmdev_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mmdev_set_size(fd, tib2)) TH_LOG("2 TiB in mode 1: %s", strerror(errno));
+	EXPECT_EQ(-1, mmdev_set_size(fd, tib2 + PAGE));
+	EXPECT_EQ(ENOMEM, errno);
+	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)(tib2 - PAGE));
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap at 2 TiB - 4 KiB: %s", strerror(errno));
+	EXPECT_EQ(0, mmdev_try_write(p, 7));
+	EXPECT_EQ(SIGBUS, mmdev_try_read(p + PAGE));
+	ASSERT_EQ(0, mmdev_stats(fd, &s));
+	EXPECT_EQ(tib2 / PAGE, s.size_pages);
+	EXPECT_EQ(tib2 / PAGE, s.committed_pages);
+	EXPECT_EQ(1, s.resident_pages);
+	EXPECT_EQ(self->used0 + 1, mmdev_used());
+	ASSERT_EQ(0, mmdev_punch(fd, tib2 - PAGE, PAGE));
+	EXPECT_EQ(self->used0, mmdev_used());
+	munmap(p, 2 * PAGE);
+	ASSERT_EQ(0, mmdev_set_overcommit(0));
+	EXPECT_EQ(0, mmdev_set_size(fd, 16 * PAGE)) TH_LOG("shrinking is always allowed: %s",
+							   strerror(errno));
+	close(fd);
+	EXPECT_EQ(self->committed0, mmdev_stat("committed_pages"));
+}
+
+/*
  * Mode 2 at ratio 10: growth past the commit limit is ENOMEM (SET_SIZE and
  * a sizing mmap), shrink and close give the commitment back, and the whole
  * committed size faults in without a single failure.

@@ -199,6 +199,154 @@ TEST_F_TIMEOUT(mmdev, faults_race_punch, 120)
 	pthread_barrier_destroy(&go);
 }
 
+/* Touch every page (catching SIGBUS past a shrunk size) until told to stop. */
+static void *toucher_sigbus(void *arg)
+{
+	struct worker *w = arg;
+	size_t i;
+	int sig;
+
+	pthread_barrier_wait(w->go);
+	while (!*w->stop) {
+		for (i = 0; i < w->npages; i++)
+			mmdev_touch(w->base + i * PAGE + w->idx, 1, 1, 1, 1, &sig);
+		w->rounds++;
+	}
+	return NULL;
+}
+
+/*
+ * Faults racing SET_SIZE shrinking and growing the region: past the size a
+ * fault is SIGBUS, never a page; afterwards the region holds at most its
+ * size, and every page comes back at close.
+ */
+TEST_F_TIMEOUT(mmdev, faults_race_shrink, 120)
+{
+	const size_t n = 256;
+	struct worker w[NTHREADS];
+	struct mmlab_mmdev_stats s;
+	volatile int stop = 0;
+	pthread_barrier_t go;
+	unsigned int t, changes = 0;
+	struct timespec t0, t1;
+	unsigned char *p;
+	int fd;
+
+	fd = mmdev_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mmdev_set_size(fd, n * PAGE));
+	p = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, pthread_barrier_init(&go, NULL, NTHREADS + 1));
+	for (t = 0; t < NTHREADS; t++) {
+		w[t] = (struct worker){ .idx = t, .base = p, .npages = n, .go = &go,
+					.stop = &stop };
+		ASSERT_EQ(0, pthread_create(&w[t].tid, NULL, toucher_sigbus, &w[t]));
+	}
+	pthread_barrier_wait(&go);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		EXPECT_EQ(0, mmdev_set_size(fd, (changes % 2 ? n : n / 2 - changes % 7) * PAGE));
+		changes++;
+		usleep(1000);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while (t1.tv_sec - t0.tv_sec < 3);
+	stop = 1;
+	for (t = 0; t < NTHREADS; t++)
+		pthread_join(w[t].tid, NULL);
+	TH_LOG("%u size changes, %lu rounds of thread 0", changes, w[0].rounds);
+
+	ASSERT_EQ(0, mmdev_set_size(fd, n / 4 * PAGE));
+	ASSERT_EQ(0, mmdev_stats(fd, &s));
+	EXPECT_GE(n / 4, s.resident_pages);
+	EXPECT_EQ(0, s.busy_pages);
+	EXPECT_EQ(n / 4, s.committed_pages);
+	EXPECT_EQ(self->used0 + s.resident_pages, mmdev_used()) TH_LOG("pages lost in the race");
+	EXPECT_EQ(SIGBUS, mmdev_try_read(p + n / 4 * PAGE));
+	munmap(p, n * PAGE);
+	close(fd);
+	EXPECT_EQ(self->used0, mmdev_used());
+	EXPECT_EQ(self->committed0, mmdev_stat("committed_pages"));
+	pthread_barrier_destroy(&go);
+}
+
+/*
+ * ATTACH racing the last close of the named region: each attach either
+ * finds the region (and keeps it alive) or gets ENOENT; no region, page or
+ * module reference is left over.
+ */
+TEST_F_TIMEOUT(mmdev, attach_races_close, 120)
+{
+	uint64_t regions0 = mmdev_stat("regions");
+	long base = self->refcnt;
+	unsigned int i, found = 0, missing = 0;
+	char name[32];
+	int st;
+	pid_t pid;
+
+	snprintf(name, sizeof(name), "race.%d", getpid());
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* name a region, touch a page, close: over and over */
+		for (i = 0; i < 3000; i++) {
+			int fd = mmdev_open();
+			unsigned char *p;
+
+			if (fd < 0)
+				_exit(1);
+			if (mmdev_name(fd, name)) {
+				/* an attacher still holds the last one, name and all */
+				if (errno != EEXIST)
+					_exit(3);
+				close(fd);
+				continue;
+			}
+			p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (p == MAP_FAILED)
+				_exit(2);
+			p[0] = 1;
+			munmap(p, PAGE);
+			close(fd);
+		}
+		_exit(0);
+	}
+	for (i = 0; i < 20000; i++) {
+		struct mmlab_mmdev_stats s;
+		unsigned char *p;
+		int fd = mmdev_open();
+
+		ASSERT_LE(0, fd);
+		if (mmdev_attach(fd, name) == 0) {
+			found++;
+			ASSERT_EQ(0, mmdev_stats(fd, &s));
+			EXPECT_GE(2, s.files);
+			EXPECT_GE(1, s.size_pages);	/* 0 between its NAME and its mmap */
+			p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+			ASSERT_NE(MAP_FAILED, p);
+			EXPECT_GE(1, p[0]);	/* 0 if we came before the opener's touch */
+			munmap(p, PAGE);
+		} else {
+			EXPECT_EQ(ENOENT, errno);
+			missing++;
+		}
+		close(fd);
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			pid = 0;
+			break;
+		}
+	}
+	if (pid)
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("opener status 0x%x", st);
+	TH_LOG("%u attaches found the region, %u did not", found, missing);
+	EXPECT_LT(0, found) TH_LOG("never won the race: the test proves nothing");
+	EXPECT_EQ(regions0, mmdev_wait_stat("regions", regions0, 1000));
+	EXPECT_EQ(self->used0, mmdev_used());
+	EXPECT_EQ(self->committed0, mmdev_stat("committed_pages"));
+	EXPECT_EQ(base, mmdev_module_refcnt());
+}
+
 /*
  * The storm: NTHREADS threads fault a 64 MiB region, punch their part and
  * fault it again, forever. The process is SIGKILLed at some point of it;
