@@ -15,6 +15,10 @@
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT	0x01
 #endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ	22
+#define MADV_POPULATE_WRITE	23
+#endif
 
 static uint64_t bi_total(const struct mmlab_buddyinfo *bi)
 {
@@ -186,6 +190,88 @@ TEST_F(mmdev, punch_errors)
 	EXPECT_EQ(EINVAL, errno) TH_LOG("empty range");
 	EXPECT_EQ(-1, ioctl(fd, MMLAB_IOC_PUNCH, (void *)16));
 	EXPECT_EQ(EFAULT, errno);
+	close(fd);
+}
+
+/*
+ * MADV_REMOVE cannot reach a character device (ENODEV, docs/mmdev.md) and
+ * frees nothing; MAP_POPULATE and MADV_POPULATE_READ/WRITE fault the range
+ * in at once, and MADV_POPULATE past the size is EFAULT (its SIGBUS).
+ */
+TEST_F(mmdev, madvise_remove_and_populate)
+{
+	struct mmlab_mmdev_stats s;
+	unsigned char *p;
+	int fd;
+
+	fd = mmdev_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mmdev_set_size(fd, 32 * PAGE));
+	p = mmap(NULL, 8 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, mmdev_stats(fd, &s));
+	EXPECT_EQ(8, s.resident_pages) TH_LOG("MAP_POPULATE");
+	mmdev_fill(p, 8, 19);
+	EXPECT_EQ(-1, madvise(p, 8 * PAGE, MADV_REMOVE));
+	EXPECT_EQ(ENODEV, errno);
+	ASSERT_EQ(0, mmdev_stats(fd, &s));
+	EXPECT_EQ(8, s.resident_pages);
+	EXPECT_EQ(8, mmdev_check(p, 8, 19));
+	munmap(p, 8 * PAGE);
+
+	p = mmap(NULL, 40 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0, madvise(p + 8 * PAGE, 8 * PAGE, MADV_POPULATE_WRITE)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(0, madvise(p + 16 * PAGE, 8 * PAGE, MADV_POPULATE_READ)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, mmdev_stats(fd, &s));
+	EXPECT_EQ(24, s.resident_pages);
+	EXPECT_EQ(24, s.alloc_faults);
+	EXPECT_EQ(-1, madvise(p + 24 * PAGE, 16 * PAGE, MADV_POPULATE_WRITE));
+	EXPECT_EQ(EFAULT, errno) TH_LOG("populating past the size");
+	ASSERT_EQ(0, mmdev_stats(fd, &s));
+	EXPECT_EQ(32, s.resident_pages) TH_LOG("up to the size");
+	EXPECT_EQ(self->used0 + 32, mmdev_used());
+	munmap(p, 40 * PAGE);
+	close(fd);
+	EXPECT_EQ(self->used0, mmdev_used());
+}
+
+static volatile siginfo_t bus_info;
+static sigjmp_buf bus_jb;
+
+static void on_bus_info(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	bus_info.si_signo = si->si_signo;
+	bus_info.si_code = si->si_code;
+	bus_info.si_addr = si->si_addr;
+	siglongjmp(bus_jb, sig);
+}
+
+/* SIGBUS past the size is a file's: BUS_ADRERR at the faulting address. */
+TEST_F(mmdev, sigbus_siginfo)
+{
+	struct sigaction sa, old;
+	volatile unsigned char *p;
+	int fd;
+
+	fd = mmdev_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mmdev_set_size(fd, PAGE));
+	p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, (void *)p);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_bus_info;
+	sa.sa_flags = SA_SIGINFO;
+	ASSERT_EQ(0, sigaction(SIGBUS, &sa, &old));
+	memset((void *)&bus_info, 0, sizeof(bus_info));
+	if (sigsetjmp(bus_jb, 1) == 0)
+		p[2 * PAGE + 5] = 1;
+	sigaction(SIGBUS, &old, NULL);
+	EXPECT_EQ(SIGBUS, bus_info.si_signo);
+	EXPECT_EQ(BUS_ADRERR, bus_info.si_code);
+	EXPECT_EQ((void *)(p + 2 * PAGE + 5), bus_info.si_addr);
+	munmap((void *)p, 4 * PAGE);
 	close(fd);
 }
 
