@@ -62,8 +62,9 @@ modules: $(if $(filter command line,$(origin KDIR)),,deps)
 run: modules
 	$(Q)$(MAKE) -s -C $(TOP)/selftests/mmlab_client KDIR=$(KDIR) MMLAB_BUILD=$(TOP) \
 		OUT=$(BUILD)/run/mmlab_client
+	$(Q)$(MAKE) -s -C $(TOP)/examples/mmdev OUT=$(BUILD)/run/examples
 	$(Q)$(TOP)/vm-images/vm-demo.sh --kver $(KVER) --module $(TOP)/mmlab.ko \
-		--client $(BUILD)/run/mmlab_client/mmlab_client.ko
+		--client $(BUILD)/run/mmlab_client/mmlab_client.ko --examples $(BUILD)/run/examples
 
 # ---------------------------------------------------------------------------
 # make bench: numbers, not a test. The tables land in build/bench/ and, with

@@ -456,7 +456,7 @@ enum mmlab_status mmlab_core_region_fault(struct mmlab_region* region, uint64_t 
     need_leaf = !mmlab::SlotLocked(r, pgoff);
   }
   mmlab_gfp_t gfp = MMLAB_GFP_USER | MMLAB___GFP_ZERO;
-  if (r.zone == MMLAB_ZONE_DMA32)
+  if (__atomic_load_n(&r.zone, __ATOMIC_RELAXED) == MMLAB_ZONE_DMA32)
     gfp |= MMLAB___GFP_DMA32;
   Core& core = *r.space->core;
   if (r.space->OvercommitModeRelaxed() == MMLAB_OVERCOMMIT_NEVER)
@@ -503,6 +503,17 @@ enum mmlab_status mmlab_core_region_fault(struct mmlab_region* region, uint64_t 
   if (loser)
     core.FreePages(loser, 0, nullptr, mmlab::kPgRegion);
   return st;
+}
+
+enum mmlab_status mmlab_core_region_set_zone(struct mmlab_region* region,
+                                             enum mmlab_zone_type zone) {
+  if (!MMLAB_ASSERT(region))
+    return MMLAB_EINVAL;
+  if (zone >= MMLAB_NR_ZONES)
+    return MMLAB_EINVAL;
+  Region& r = *mmlab::FromC(region);
+  __atomic_store_n(&r.zone, zone, __ATOMIC_RELAXED);
+  return MMLAB_OK;
 }
 
 struct mmlab_page* mmlab_core_region_lookup(struct mmlab_region* region, uint64_t pgoff) {

@@ -59,6 +59,7 @@ struct Region {
   ListNode link;  // on RegionSpace::regions, under its lock
   RegionSpace* space = nullptr;
   uint64_t id = 0;  // small, never reused
+  // Where new pages come from; read by faults without the lock (one word).
   mmlab_zone_type zone = MMLAB_ZONE_NORMAL;
 
   SpinLock lock;

@@ -49,6 +49,9 @@
 
 #define MMDEV_FS_MAGIC	0x6d6d6c62	/* "mmlb" */
 
+static_assert(MMLAB_MMDEV_ZONE_DMA32 == (int)MMLAB_ZONE_DMA32);
+static_assert(MMLAB_MMDEV_ZONE_NORMAL == (int)MMLAB_ZONE_NORMAL);
+
 /* One per core region; shared by the opener's file and attached files. */
 struct mmdev_region {
 	struct mmlab_region *core;
@@ -456,6 +459,7 @@ static long mmdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct mmlab_mmdev_stats us;
 	struct mmdev_region *mr;
 	u64 bytes;
+	u32 zone;
 
 	switch (cmd) {
 	case MMLAB_IOC_SET_SIZE:
@@ -490,6 +494,16 @@ static long mmdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mmdev_name(mmdev_use(mf), arg);
 	case MMLAB_IOC_ATTACH:
 		return mmdev_attach(file, arg);
+	case MMLAB_IOC_SET_ZONE:
+		if (copy_from_user(&zone, (void __user *)arg, sizeof(zone)))
+			return -EFAULT;
+		/* The uapi numbers are the core's enum mmlab_zone_type (checked below). */
+		if (zone > MMLAB_MMDEV_ZONE_NORMAL) {
+			pr_warn_ratelimited("mmdev: zone %u: want %u (DMA32) or %u (Normal)\n", zone,
+					    MMLAB_MMDEV_ZONE_DMA32, MMLAB_MMDEV_ZONE_NORMAL);
+			return -EINVAL;
+		}
+		return mmlab_status_to_errno(mmlab_core_region_set_zone(mmdev_use(mf)->core, zone));
 	case MMLAB_IOC_PUNCH:
 		if (copy_from_user(&range, (void __user *)arg, sizeof(range)))
 			return -EFAULT;

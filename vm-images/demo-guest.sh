@@ -198,6 +198,30 @@ if [ -f /lib/mmlab/mmlab_client.ko ]; then
 	show "rmmod mmlab_client"
 fi
 
+EX=/mmlab/examples
+if [ -d $EX ]; then
+	say "Part 8: /dev/mmlab: demand paging, sharing, punch. User programs mmap mmlab's"
+	say "pages; each open of /dev/mmlab is a region, like a shmem file. The programs are"
+	say "examples/mmdev/*.c: each checks what it prints and exits non-zero otherwise"
+	show "grep -E '^(used_pages|regions|committed_pages) ' $D/stats"
+	say "map_touch: mmap allocates nothing; the first touch of a page faults it in"
+	say "(touch every other page of 16 MiB: exactly 2048 pages). The fault log in"
+	say "debugfs names the pid, address, page offset and the pfn mmlab gave it"
+	show "$EX/map_touch 16"
+	say "share_child: a child inherits the mappings. Its write through MAP_SHARED reaches"
+	say "the parent; its write through MAP_PRIVATE is a copy-on-write page of its own"
+	show "$EX/share_child"
+	say "attach: NAME a region, and a process that inherited nothing (fork + exec, the"
+	say "fd is O_CLOEXEC) ATTACHes by name, reads and replies: shm_open for mmlab"
+	show "$EX/attach"
+	say "punch: MMLAB_IOC_PUNCH frees a range while it is mapped (fallocate PUNCH_HOLE);"
+	say "used_pages drops by the pages punched, and the hole reads back as zeros"
+	show "$EX/punch"
+	say "Every region closed: its pages are back in mmlab, its commitment released"
+	show "cat $D/regions"
+	show "grep -E '^(used_pages|regions|committed_pages) ' $D/stats"
+fi
+
 say "The invariant checker walks every page descriptor, per-CPU list and slab"
 cmd "check"
 

@@ -49,7 +49,7 @@ Build a gzip'd cpio (newc) initramfs for the mmlab VM.
 
 Example:
   ${0##*/} -o /tmp/mmlab.cpio.gz -s selftests/run-in-vm.sh -m mmlab.ko \\
-      -t build/selftests -- chunk_order=10
+      -t build/selftests -f build/examples:/mmlab/examples -- chunk_order=10
 EOF
 }
 

@@ -18,7 +18,8 @@ top=$(cd "$here/.." && pwd)
 
 usage() {
 	cat <<EOF
-usage: ${0##*/} --kver RELEASE --module MMLAB.KO [--client CLIENT.KO] [--selftests-dir DIR] [--log FILE]
+usage: ${0##*/} --kver RELEASE --module MMLAB.KO [--client CLIENT.KO] [--selftests-dir DIR]
+                  [--examples-dir DIR] [--log FILE]
                   [--param NAME=VALUE]... [--extra-module KO]... [--timeout SECS]
                   [--mem SIZE] [--cpus N]
 
@@ -31,6 +32,10 @@ usage: ${0##*/} --kver RELEASE --module MMLAB.KO [--client CLIENT.KO] [--selftes
   --selftests-dir DIR  where the selftest binaries are built (default
                        $top/build/selftests); 'make -C selftests/mmlab OUT=DIR'
                        runs first and does nothing when they are up to date
+  --examples-dir DIR   where the examples/mmdev programs are built (default
+                       $top/build/examples), the same way; shipped in the
+                       guest's /mmlab/examples/, where the 'examples'
+                       selftest runs each one
   --log FILE           serial console log (default $top/build/vm/RELEASE.log)
   --param NAME=VALUE   module parameter for insmod (repeatable)
   --extra-module KO    another module to put into /lib/mmlab/ (repeatable)
@@ -51,7 +56,7 @@ EOF
 die() { echo "${0##*/}: $*" >&2; exit 2; }
 note() { echo "${0##*/}: $*" >&2; }
 
-kver='' module='' client='' stdir=$top/build/selftests log='' tmo=300 mem=6G cpus=2
+kver='' module='' client='' stdir=$top/build/selftests exdir=$top/build/examples log='' tmo=300 mem=6G cpus=2
 params=() extra=()
 while [[ $# -gt 0 ]]; do
 	case "$1" in
@@ -59,6 +64,7 @@ while [[ $# -gt 0 ]]; do
 	--module) module=${2:?}; shift 2 ;;
 	--client) client=${2:?}; shift 2 ;;
 	--selftests-dir) stdir=${2:?}; shift 2 ;;
+	--examples-dir) exdir=${2:?}; shift 2 ;;
 	--log) log=${2:?}; shift 2 ;;
 	--param) params+=("${2:?}"); shift 2 ;;
 	--extra-module) extra+=("${2:?}"); shift 2 ;;
@@ -111,6 +117,8 @@ vmlinuz=$("$here/fetch-kernel.sh" "$kver")
 
 note "building selftests into $stdir"
 make -s -C "$top/selftests/mmlab" OUT="$stdir" >&2 || die "selftest build failed"
+note "building examples into $exdir"
+make -s -C "$top/examples/mmdev" OUT="$exdir" >&2 || die "example build failed"
 
 work=$(mktemp -d /tmp/mmlab-vm-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -134,7 +142,7 @@ case $brd in
 *) cp "$brd" "$work/brd.ko"; mods+=(-m "$work/brd.ko") ;;
 esac
 "$here/mkinitramfs.sh" -o "$initrd" -s "$top/selftests/run-in-vm.sh" "${mods[@]}" \
-	-t "$stdir" -- "${params[@]}"
+	-t "$stdir" -f "$exdir:/mmlab/examples" -- "${params[@]}"
 
 # Stream the guest's TAP to stdout: from its "TAP version 13" on, every line
 # that is neither kernel output (printk timestamp) nor /init's bookkeeping.

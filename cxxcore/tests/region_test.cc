@@ -516,5 +516,26 @@ TEST_F(Region, NeverModeFaultsMayDipIntoTheReserves) {
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
 }
 
+TEST_F(Region, ZonePolicyAppliesToLaterFaults) {
+  NewCore(4, 16);
+  mmlab_region* r = nullptr;
+  ASSERT_EQ(mmlab_core_region_create(core_, MMLAB_ZONE_NORMAL, &r), MMLAB_OK);
+  ASSERT_EQ(mmlab_core_region_set_size(r, 8, nullptr, nullptr), MMLAB_OK);
+  mmlab_page* normal = nullptr;
+  mmlab_page* dma32 = nullptr;
+  ASSERT_EQ(mmlab_core_region_fault(r, 0, 1, 0, &normal), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_region_set_zone(r, MMLAB_NR_ZONES), MMLAB_EINVAL);
+  ASSERT_EQ(mmlab_core_region_set_zone(r, MMLAB_ZONE_DMA32), MMLAB_OK);
+  ASSERT_EQ(mmlab_core_region_fault(r, 1, 1, 0, &dma32), MMLAB_OK);
+  std::vector<mmlab_fault_record> log(4);
+  ASSERT_EQ(mmlab_core_region_fault_log(r, log.data(), log.size()), 2u);
+  EXPECT_EQ(log[0].zone, MMLAB_ZONE_NORMAL);
+  EXPECT_EQ(log[1].zone, MMLAB_ZONE_DMA32) << "the new policy";
+  mmlab_page* again = nullptr;
+  ASSERT_EQ(mmlab_core_region_fault(r, 0, 1, 0, &again), MMLAB_OK);
+  EXPECT_EQ(again, normal) << "resident pages stay where they are";
+  ASSERT_EQ(mmlab_core_region_destroy(r, nullptr, nullptr), MMLAB_OK);
+}
+
 }  // namespace
 }  // namespace mmlab_test

@@ -65,4 +65,14 @@ struct mmlab_mmdev_range {
  */
 #define MMLAB_IOC_PUNCH		_IOW('M', 5, struct mmlab_mmdev_range)
 
+/*
+ * Where later faults of this region take their pages (the region's zone
+ * policy): MMLAB_MMDEV_ZONE_NORMAL (default; falls back to DMA32 like any
+ * GFP_USER allocation) or MMLAB_MMDEV_ZONE_DMA32 (below 4 GiB only, as
+ * __GFP_DMA32). Resident pages stay where they are. EINVAL otherwise.
+ */
+#define MMLAB_MMDEV_ZONE_DMA32	0
+#define MMLAB_MMDEV_ZONE_NORMAL	1
+#define MMLAB_IOC_SET_ZONE	_IOW('M', 6, __u32)
+
 #endif /* MMLAB_MMDEV_H */

@@ -366,6 +366,12 @@ enum mmlab_status mmlab_core_region_fault(struct mmlab_region *region, uint64_t 
 					  int32_t pid, uint64_t address,
 					  struct mmlab_page **out);
 /*
+ * Where the region's later faults take pages from: MMLAB_ZONE_NORMAL (the
+ * default; falls back to DMA32 as any GFP_USER request) or MMLAB_ZONE_DMA32
+ * (__GFP_DMA32: below 4 GiB only). Resident pages stay where they are.
+ */
+enum mmlab_status mmlab_core_region_set_zone(struct mmlab_region *region, enum mmlab_zone_type zone);
+/*
  * The page now at pgoff, or NULL (no page, or beyond the size). The shim's
  * fault rechecks with it once it holds the page lock, as filemap_fault()
  * rechecks page->mapping: a punch may have taken the page out meanwhile.
