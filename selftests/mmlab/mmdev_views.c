@@ -158,6 +158,56 @@ TEST_F(mmdev, fault_log_records)
 	free(r);
 }
 
+static int set_zone(int fd, uint32_t zone)
+{
+	return ioctl(fd, MMLAB_IOC_SET_ZONE, &zone);
+}
+
+/*
+ * The region's zone policy, seen in the fault log: by default pages come
+ * from Normal (above 4 GiB: the guest has memory there), after
+ * SET_ZONE(DMA32) from DMA32 (below 4 GiB); pages already resident stay.
+ */
+TEST_F(mmdev, zone_policy_in_the_fault_log)
+{
+	const size_t n = 16;
+	struct mmdev_fault_rec *r;
+	struct mmlab_mmdev_stats s;
+	unsigned char *p;
+	int fd, got, i;
+
+	ASSERT_TRUE(mmlab_host_has_normal()) TH_LOG("the guest has no ZONE_NORMAL");
+	r = calloc(MMDEV_LOG_MAX, sizeof(*r));
+	ASSERT_NE(NULL, r);
+	fd = mmdev_open();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, set_zone(fd, 2));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(fd, MMLAB_IOC_SET_ZONE, (void *)16));
+	EXPECT_EQ(EFAULT, errno);
+	p = mmap(NULL, 2 * n * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	mmdev_fill(p, n, 51);
+	ASSERT_EQ(0, set_zone(fd, MMLAB_MMDEV_ZONE_DMA32)) TH_LOG("%s", strerror(errno));
+	mmdev_fill(p + n * PAGE, n, 52);
+	EXPECT_EQ(n, mmdev_check(p, n, 51));	/* refaults of the Normal pages */
+	ASSERT_EQ(0, mmdev_stats(fd, &s));
+	got = mmdev_fault_log(s.id, r, self->why, sizeof(self->why));
+	ASSERT_EQ((int)(2 * n), got) TH_LOG("%s", self->why);
+	for (i = 0; i < got; i++) {
+		const char *want = r[i].pgoff < n ? "Normal" : "DMA32";
+
+		EXPECT_STREQ(want, r[i].zone) TH_LOG("page %llu", (unsigned long long)r[i].pgoff);
+		EXPECT_TRUE(rec_in_zone(&r[i])) TH_LOG("pfn 0x%llx not in %s",
+						       (unsigned long long)r[i].pfn, r[i].zone);
+	}
+	ASSERT_EQ(0, set_zone(fd, MMLAB_MMDEV_ZONE_NORMAL));
+	munmap(p, 2 * n * PAGE);
+	close(fd);
+	EXPECT_EQ(self->used0, mmdev_used());
+	free(r);
+}
+
 /* The ring keeps the newest 256 records, oldest first. */
 TEST_F(mmdev, fault_log_is_a_bounded_ring)
 {
