@@ -128,6 +128,19 @@ cp "$module" "$work/mmlab.ko"
 mods=(-m "$work/mmlab.ko")
 [[ $client == none ]] || mods+=(-m "$client")
 for m in "${extra[@]}"; do mods+=(-m "$m"); done
+# brd (a RAM block device) from this kernel's own package, for the O_DIRECT
+# test of /dev/mmlab (mmdev_gup): tmpfs has no O_DIRECT, and the guest has no
+# other block device. The guest test loads /lib/mmlab/brd.ko itself; Debian
+# ships it xz-compressed from 6.12 on, and busybox's finit_module path wants
+# it plain.
+brd=$(find "$(dirname "$(dirname "$vmlinuz")")/lib/modules/$kver/kernel/drivers/block" \
+	-maxdepth 1 -name 'brd.ko*' 2>/dev/null | head -n 1)
+case $brd in
+'') note "no brd.ko in the $kver package: the O_DIRECT test will fail" ;;
+*.xz) xz -dc "$brd" >"$work/brd.ko"; mods+=(-m "$work/brd.ko") ;;
+*.zst) zstd -qdc "$brd" >"$work/brd.ko"; mods+=(-m "$work/brd.ko") ;;
+*) cp "$brd" "$work/brd.ko"; mods+=(-m "$work/brd.ko") ;;
+esac
 "$here/mkinitramfs.sh" -o "$initrd" -s "$top/selftests/run-in-vm.sh" "${mods[@]}" \
 	-t "$stdir" -f "$exdir:/mmlab/examples" -- "${params[@]}"
 
