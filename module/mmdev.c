@@ -16,7 +16,8 @@
  *    core only when that is the only one left (page_ref_freeze), checked
  *    under the page lock after its mappings are zapped. A page still
  *    pinned stays with the region; a region closed with pinned pages waits
- *    on the zombie list, retried by a delayed work and drained at exit.
+ *    on the zombie list, retried by a delayed work, and keeps the module
+ *    loaded until its pages are free.
  *  - fops.owner pins the module while a file is open, and vma->vm_file
  *    keeps the file while it is mapped, so rmmod is refused until the last
  *    mapping is gone.
@@ -29,7 +30,6 @@
  * Lock order: mmdev_lock, then mr->sem, then the page lock, then the core's.
  */
 #include <linux/debugfs.h>
-#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -261,6 +261,12 @@ static void mmdev_region_put(struct mmdev_region *mr)
 	}
 	pr_info_ratelimited("mmdev: region %llu closed with pinned pages; freed when they are released\n",
 		mr->id);
+	/*
+	 * The zombie keeps the module, as its file did: rmmod is refused
+	 * until the pins go (a pipe can hold vmsplice()d pages forever).
+	 * Safe here: our caller's file still holds a reference.
+	 */
+	__module_get(THIS_MODULE);
 	mutex_lock(&mmdev_lock);
 	list_add_tail(&mr->link, &mmdev_zombies);
 	mutex_unlock(&mmdev_lock);
@@ -282,8 +288,15 @@ static unsigned int mmdev_reap(void)
 			left++;
 	}
 	mutex_unlock(&mmdev_lock);
-	list_for_each_entry_safe(mr, tmp, &done, link)
+	list_for_each_entry_safe(mr, tmp, &done, link) {
 		mmdev_region_free(mr);
+		/*
+		 * The zombie's reference. If it was the last one, an rmmod may
+		 * start now; its exit's cancel_delayed_work_sync() waits for
+		 * this work to return, so no code of ours runs after exit.
+		 */
+		module_put(THIS_MODULE);
+	}
 	return left;
 }
 
@@ -460,6 +473,7 @@ static long mmdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct mmdev_region *mr;
 	u64 bytes;
 	u32 zone;
+	int err;
 
 	switch (cmd) {
 	case MMLAB_IOC_SET_SIZE:
@@ -491,7 +505,13 @@ static long mmdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		mutex_unlock(&mf->lock);
 		return copy_to_user((void __user *)arg, &us, sizeof(us)) ? -EFAULT : 0;
 	case MMLAB_IOC_NAME:
-		return mmdev_name(mmdev_use(mf), arg);
+		/* A refused name leaves the file free to ATTACH (create-or-attach). */
+		mutex_lock(&mf->lock);
+		err = mmdev_name(mf->region, arg);
+		if (!err)
+			mf->used = true;
+		mutex_unlock(&mf->lock);
+		return err;
 	case MMLAB_IOC_ATTACH:
 		return mmdev_attach(file, arg);
 	case MMLAB_IOC_SET_ZONE:
@@ -673,19 +693,15 @@ int mmlab_mmdev_init(void)
 }
 
 /*
- * Runs once no file is open, so only pins can remain (an O_DIRECT still in
- * flight, a page in some CPU's mlock batch): wait for them, saying so.
+ * Runs once no file is open and no zombie region holds the module, so there
+ * is nothing left to free; the work may still be returning from the
+ * module_put() of the last zombie, which cancel_delayed_work_sync() waits
+ * out.
  */
 void mmlab_mmdev_exit(void)
 {
-	unsigned int left, waited = 0;
-
 	misc_deregister(&mmdev_misc);
 	cancel_delayed_work_sync(&mmdev_reaper);
-	while ((left = mmdev_reap())) {
-		if (waited++ % 50 == 0)
-			pr_info("mmdev: unload waits for %u region(s) with pinned pages\n", left);
-		msleep(100);
-	}
+	WARN_ON(!list_empty(&mmdev_zombies) || !list_empty(&mmdev_regions));
 	kern_unmount(mmdev_mnt);
 }
