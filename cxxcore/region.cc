@@ -658,6 +658,8 @@ void mmlab_core_commit_info(struct mmlab_core* core, struct mmlab_commit_info* o
   out->ratio = space.overcommit_ratio;
   out->committed_pages = space.committed;
   out->commit_limit_pages = space.CommitLimitLocked();
+  out->capacity_pages = space.core->capacity_pages();
+  out->max_region_pages = mmlab::kRegionMaxPages;
   out->regions = space.nr_regions;
 }
 

@@ -336,9 +336,14 @@ static int mmdev_set_size(struct mmdev_region *mr, u64 pages, bool first_mmap)
 		st = mmlab_core_region_set_size(mr->core, pages, mmdev_page_busy, mr);
 	up_write(&mr->sem);
 	err = mmlab_status_to_errno(st);
-	if (err == -ENOMEM)
-		pr_warn_ratelimited("mmdev: region %llu: %llu pages refused by overcommit_memory (see stats: committed_pages, commit_limit_pages)\n",
-				    mr->id, pages);
+	if (err == -ENOMEM) {
+		struct mmlab_commit_info ci;
+
+		mmlab_core_commit_info(mmlab_core, &ci);
+		pr_warn_ratelimited("mmdev: region %llu: size of %llu pages refused: overcommit_memory %u, committed %llu, commit limit %llu (mode 2), capacity %llu (mode 0), at most %llu (mode 1)\n",
+				    mr->id, pages, ci.mode, ci.committed_pages,
+				    ci.commit_limit_pages, ci.capacity_pages, ci.max_region_pages);
+	}
 	return err;
 }
 

@@ -201,6 +201,8 @@ TEST_F(Region, OvercommitNeverCommitsAtSetSize) {
   mmlab_commit_info info;
   mmlab_core_commit_info(core_, &info);
   EXPECT_EQ(info.commit_limit_pages, 64u);
+  EXPECT_EQ(info.capacity_pages, 128u);
+  EXPECT_EQ(info.max_region_pages, uint64_t{1} << 29);
   mmlab_region *a = nullptr, *b = nullptr;
   ASSERT_EQ(mmlab_core_region_create(core_, MMLAB_ZONE_NORMAL, &a), MMLAB_OK);
   ASSERT_EQ(mmlab_core_region_create(core_, MMLAB_ZONE_NORMAL, &b), MMLAB_OK);

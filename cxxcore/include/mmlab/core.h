@@ -435,6 +435,8 @@ struct mmlab_commit_info {
 	uint32_t ratio;
 	uint64_t committed_pages;	/* sum of region sizes (Committed_AS) */
 	uint64_t commit_limit_pages;	/* capacity * ratio / 100 (CommitLimit) */
+	uint64_t capacity_pages;	/* mode 0 refuses a region larger than this */
+	uint64_t max_region_pages;	/* no mode takes a larger region */
 	uint64_t regions;
 };
 void mmlab_core_commit_info(struct mmlab_core *core, struct mmlab_commit_info *out);
