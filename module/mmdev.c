@@ -27,7 +27,9 @@
  * the page is still in the region (else it retries); punch takes mr->sem
  * (write), zaps the range, and asks each page under the page lock.
  *
- * Lock order: mmdev_lock, then mr->sem, then the page lock, then the core's.
+ * Lock order: mmap_lock, then mf->lock (mmap), then mmdev_lock, then mr->sem,
+ * then the page lock, then the core's. No user memory is touched under
+ * mf->lock (a fault there would take mmap_lock inside it).
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
@@ -416,13 +418,12 @@ static struct mmdev_region *mmdev_find_locked(const char *name)
 	return NULL;
 }
 
-static int mmdev_name(struct mmdev_region *mr, unsigned long arg)
+/* n: already copied in (no user access under mf->lock: mmap takes it under mmap_lock). */
+static int mmdev_name(struct mmdev_region *mr, const struct mmlab_mmdev_name *name)
 {
-	struct mmlab_mmdev_name n;
-	int err = mmdev_get_name(arg, &n);
+	struct mmlab_mmdev_name n = *name;
+	int err = 0;
 
-	if (err)
-		return err;
 	mutex_lock(&mmdev_lock);
 	if (mr->name[0]) {
 		err = -EINVAL;
@@ -473,6 +474,7 @@ static long mmdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct mmdev_file *mf = file->private_data;
 	struct mmlab_mmdev_range range;
+	struct mmlab_mmdev_name name;
 	struct mmlab_region_stats rs;
 	struct mmlab_mmdev_stats us;
 	struct mmdev_region *mr;
@@ -511,8 +513,11 @@ static long mmdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return copy_to_user((void __user *)arg, &us, sizeof(us)) ? -EFAULT : 0;
 	case MMLAB_IOC_NAME:
 		/* A refused name leaves the file free to ATTACH (create-or-attach). */
+		err = mmdev_get_name(arg, &name);
+		if (err)
+			return err;
 		mutex_lock(&mf->lock);
-		err = mmdev_name(mf->region, arg);
+		err = mmdev_name(mf->region, &name);
 		if (!err)
 			mf->used = true;
 		mutex_unlock(&mf->lock);

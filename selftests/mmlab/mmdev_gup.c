@@ -157,7 +157,7 @@ TEST_F(mmdev, pinned_region_outlives_close)
 		TH_LOG("pages not back after the pipe let go");
 	EXPECT_EQ(regions0, mmdev_wait_stat("regions", regions0, 1000));
 	EXPECT_EQ(self->committed0, mmdev_stat("committed_pages"));
-	EXPECT_EQ(base, mmdev_module_refcnt()) TH_LOG("module reference kept");
+	EXPECT_EQ(base, mmdev_wait_refcnt(base, 2000)) TH_LOG("module reference kept");
 	free(buf);
 }
 
@@ -197,7 +197,7 @@ TEST_F(mmdev, module_pinned_while_closed_region_has_pins)
 	close(pfd[0]);
 	close(pfd[1]);
 	EXPECT_EQ(self->used0, mmdev_wait_stat("used_pages", self->used0, 3000));
-	EXPECT_EQ(base, mmdev_module_refcnt());
+	EXPECT_EQ(base, mmdev_wait_refcnt(base, 2000));
 }
 
 static int child_status(pid_t pid)

@@ -113,6 +113,22 @@ static inline long mmdev_module_refcnt(void)
 	return strtol(buf, NULL, 10);
 }
 
+/*
+ * The module refcount once it equals want, or its value after ms: a closed
+ * region's pages go back (used_pages drops) just before the reaper drops
+ * the region's module reference.
+ */
+static inline long mmdev_wait_refcnt(long want, int ms)
+{
+	long v = mmdev_module_refcnt();
+
+	for (; v != want && ms > 0; ms -= 10) {
+		usleep(10000);
+		v = mmdev_module_refcnt();
+	}
+	return v;
+}
+
 /* --- touching pages and catching the signal ---------------------------------- */
 
 static __thread sigjmp_buf mmdev_jb;
