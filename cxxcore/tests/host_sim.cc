@@ -864,4 +864,12 @@ void mmlab_host_assert_fail(const char* expr, const char* file, int line) {
   abort();
 }
 
+// --- the kernel's checkers: the simulation keeps no shadow (yet) ---------------
+
+void mmlab_host_object_alloc(const void*, size_t, uint32_t) {}
+void mmlab_host_object_free(const void*, size_t) {}
+void mmlab_host_poison(const void*, size_t, enum mmlab_host_poison) {}
+void mmlab_host_unpoison(const void*, size_t) {}
+int32_t mmlab_host_current_pid(void) { return static_cast<int32_t>(getpid()); }
+
 }  // extern "C"

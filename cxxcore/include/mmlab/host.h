@@ -102,6 +102,12 @@ uint64_t mmlab_host_now_ns(void);
  */
 uint64_t mmlab_host_clock_ns(void);
 
+/*
+ * The pid of the task running now (current->pid; 0 in interrupt context):
+ * owner tracking's "pid=" in slab debug reports. Never sleeps.
+ */
+int32_t mmlab_host_current_pid(void);
+
 /* --- CPUs: what the per-CPU page lists stand on ------------------------------ */
 
 /* Per-CPU arrays are indexed 0..nr_cpu_ids-1 (possible CPUs, fixed at boot). */
@@ -196,6 +202,46 @@ void mmlab_host_wake_up(struct mmlab_host_waitq *wq);
 void *mmlab_host_vmap(const uint64_t *pfns, uint32_t nr_pages);
 /* Undo mmlab_host_vmap (vunmap). May sleep. */
 void mmlab_host_vunmap(void *addr, uint32_t nr_pages);
+
+/* --- the kernel's own checkers over mmlab's memory (KASAN, kmemleak) ------------ */
+
+/*
+ * Which kind of bad access a poisoned range stands for (KASAN's shadow
+ * values KASAN_SLAB_FREE, KASAN_SLAB_REDZONE, KASAN_PAGE_FREE).
+ */
+enum mmlab_host_poison {
+	MMLAB_HOST_POISON_SLAB_FREE = 0,	/* a freed slab/kmalloc object */
+	MMLAB_HOST_POISON_REDZONE,		/* red zone, padding, slab tail */
+	MMLAB_HOST_POISON_PAGE_FREE,		/* a free page in mmlab's buddy */
+};
+
+/*
+ * An object of `size` bytes at obj was handed out by a slab cache, kmalloc
+ * or vmalloc: the host makes exactly [obj, obj + size) accessible (KASAN
+ * unpoison, the last granule partly) and registers it with kmemleak
+ * (kmemleak_alloc, min_count 1, gfp for kmemleak's own metadata). Called
+ * after the core has finished writing its own metadata into the object and
+ * before the object is returned to the caller (so before a constructor or
+ * __GFP_ZERO clears it, when those run after: see the core's rule below).
+ */
+void mmlab_host_object_alloc(const void *obj, size_t size, uint32_t gfp);
+/*
+ * obj (size bytes, as given to mmlab_host_object_alloc) was freed:
+ * kmemleak_free, then KASAN poisons it as MMLAB_HOST_POISON_SLAB_FREE.
+ */
+void mmlab_host_object_free(const void *obj, size_t size);
+/* Mark [addr, addr + size) bad (KASAN only), or good again. */
+void mmlab_host_poison(const void *addr, size_t size, enum mmlab_host_poison kind);
+void mmlab_host_unpoison(const void *addr, size_t size);
+/*
+ * Rules for the core (which the kernel build compiles without KASAN
+ * instrumentation, as Linux compiles mm/slub.c): plain loads and stores of
+ * the core never trip KASAN, but memset/memcpy/memmove calls go to the
+ * kernel's checked versions. So the core unpoisons a range before it calls
+ * any of those on it, and poisons only after it is done with it. All four
+ * hooks never sleep and may be called with core locks held or interrupts
+ * off. A host without KASAN/kmemleak makes them no-ops.
+ */
 
 /* --- naming things in reports without leaking addresses ------------------------ */
 
