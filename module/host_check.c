@@ -7,6 +7,7 @@
  * KASAN shadow and kmemleak registrations are filled in.
  */
 #include <linux/kernel.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/preempt.h>
 
