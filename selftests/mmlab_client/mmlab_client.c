@@ -20,6 +20,7 @@
 #include <linux/atomic.h>
 #include <linux/io.h>
 #include <linux/jiffies.h>
+#include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/minmax.h>
 #include <linux/sched.h>
@@ -695,6 +696,7 @@ struct stress_thread {
 };
 
 static struct stress_thread *stress_th;
+static unsigned long stress_end;	/* jiffies */
 static struct mmlab_kmem_cache *stress_cache[3];
 static mmlab_mempool_t *stress_pool_page, *stress_pool_kmalloc;
 static const unsigned int stress_cache_size[3] = { 64, 200, STRESS_CTOR_SIZE };
@@ -893,7 +895,7 @@ static void stress_realloc(struct stress_thread *t, struct stress_obj *o)
 static int stress_fn(void *arg)
 {
 	struct stress_thread *t = arg;
-	unsigned long end = jiffies + stress_seconds * HZ;
+	unsigned long end = stress_end;
 	struct stress_obj *o;
 	unsigned int i;
 
@@ -931,6 +933,7 @@ static void __init stress(void)
 		n = max(4u, num_online_cpus());
 	n = min(n, (unsigned int)STRESS_MAX_THREADS);
 	pr_info("stress: %u threads for %u s\n", n, stress_seconds);
+	stress_end = jiffies + stress_seconds * HZ;
 
 	for (i = 0; i < 3; i++) {
 		stress_cache[i] = mmlab_kmem_cache_create(names[i], stress_cache_size[i], 0,
@@ -959,7 +962,13 @@ static void __init stress(void)
 		started++;
 	}
 	CHECK(started == n, "%u of %u threads started", started, n);
-	/* Each thread stops by itself after stress_seconds. */
+	/*
+	 * Each thread stops by itself after stress_seconds and then waits for
+	 * kthread_stop(). Sleep interruptibly meanwhile: a long uninterruptible
+	 * insmod would look like a hung task.
+	 */
+	while (time_before(jiffies, stress_end))
+		msleep_interruptible(100);
 	for (i = 0; i < started; i++)
 		kthread_stop(stress_th[i].task);
 

@@ -317,6 +317,7 @@ struct w_cache {
 struct w_pool {
 	uint64_t id;
 	unsigned int min_nr, out;
+	size_t elem_size;
 	int cache;		/* slab pool: its cache, else -1 */
 	char type[8];
 };
@@ -791,8 +792,9 @@ static void op_vmalloc(struct ctl_worker *w)
 
 static void op_mempool_create(struct ctl_worker *w)
 {
-	unsigned int min_nr = 1 + rndn(&w->rs, 8), t = rndn(&w->rs, 3), ci = 0;
+	unsigned int min_nr = 1 + rndn(&w->rs, 8), t = rndn(&w->rs, 3), ci = 0, order = 0;
 	char extra[64], type[8];
+	size_t ksize = 0;
 	struct w_pool *p;
 	uint64_t id;
 	int ret;
@@ -808,10 +810,12 @@ static void op_mempool_create(struct ctl_worker *w)
 	}
 	switch (t) {
 	case 0:
-		snprintf(extra, sizeof(extra), "type=page order=%u", rndn(&w->rs, 3));
+		order = rndn(&w->rs, 3);
+		snprintf(extra, sizeof(extra), "type=page order=%u", order);
 		break;
 	case 1:
-		snprintf(extra, sizeof(extra), "type=kmalloc size=%zu", pick_size(w));
+		ksize = pick_size(w);
+		snprintf(extra, sizeof(extra), "type=kmalloc size=%zu", ksize);
 		break;
 	default:
 		snprintf(extra, sizeof(extra), "type=slab cache=%" PRIu64, w->cache[ci].id);
@@ -830,6 +834,7 @@ static void op_mempool_create(struct ctl_worker *w)
 	p->min_nr = min_nr;
 	p->out = 0;
 	p->cache = t == 2 ? (int)ci : -1;
+	p->elem_size = t == 0 ? 4096u << order : t == 1 ? ksize : w->cache[ci].size;
 	snprintf(p->type, sizeof(p->type), "%s", type);
 	if (t == 2)
 		w->cache[ci].pools++;
@@ -868,8 +873,8 @@ static void op_mempool_alloc(struct ctl_worker *w)
 	p->out++;
 	o = obj_new(w, O_POOL, id, 0);
 	o->pool = pi;
-	/* obj_fill knows every element's size; fill 16 bytes of it. */
-	psz = 16;
+	/* obj_fill fills the whole element; checks look at the first 64 bytes. */
+	psz = p->elem_size < 64 ? p->elem_size : 64;
 	o->size = psz;
 	obj_fill(w, o);
 }
@@ -1077,7 +1082,8 @@ static void *tune_worker_fn(void *arg)
 #define UNKNOWN		0xffffffffu
 #define MM_WIN		64	/* pages a child verifies and writes */
 
-static __thread sigjmp_buf *tls_jb;
+/* volatile: a store the compiler sees overwritten later must still happen */
+static __thread sigjmp_buf *volatile tls_jb;
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
@@ -1268,10 +1274,14 @@ static void mm_close(struct mm_worker *w)
 	} else {
 		atomic_fetch_add(&mm_faults, st.faults);
 		atomic_fetch_add(&mm_fault_failures, st.fault_failures);
+		/*
+		 * Other workers' fork children inherit this mapping while they
+		 * live: at least ours, then.
+		 */
 		if (st.size_pages != w->size_pages || st.resident_pages > st.size_pages ||
-		    st.mappings != (w->map ? 1u : 0u) || st.files != 1)
+		    st.mappings < (w->map ? 1u : 0u) || st.files != 1)
 			error(K_MMDEV, "worker %u: region %llu: size %llu (want %zu), resident %llu, "
-				       "mappings %llu (want %d), files %llu", w->idx,
+				       "mappings %llu (want at least %d), files %llu", w->idx,
 			      (unsigned long long)st.id, (unsigned long long)st.size_pages,
 			      w->size_pages, (unsigned long long)st.resident_pages,
 			      (unsigned long long)st.mappings, w->map ? 1 : 0,
@@ -1613,7 +1623,7 @@ int main(int argc, char **argv)
 	nmm = nctl / 2 ? nctl / 2 : 1;
 
 	ksft_print_header();
-	ksft_set_plan(K_NR + 4);
+	ksft_set_plan(K_NR + 5);
 	ksft_print_msg("mmlab_stress: %u s, seed %" PRIu64 ", %u CPUs online, %u control workers, "
 		       "%u /dev/mmlab workers, a tuning worker, a client worker\n",
 		       opt_seconds, opt_seed, ncpu, nctl, nmm);
