@@ -742,14 +742,15 @@ static long stress_verify(const void *p, size_t len, u32 seed)
 	return -1;
 }
 
-static gfp_t stress_gfp(struct stress_thread *t)
+/* @pages: __GFP_DMA32 too (kmalloc and caches warn about it, as Linux does). */
+static gfp_t stress_gfp(struct stress_thread *t, bool pages)
 {
 	static const gfp_t g[] = {
 		GFP_KERNEL, GFP_KERNEL, GFP_KERNEL | __GFP_NORETRY, GFP_ATOMIC,
 		GFP_NOWAIT, GFP_KERNEL | __GFP_DMA32,
 	};
 
-	return g[stress_rand(t) % ARRAY_SIZE(g)] | __GFP_NOWARN;
+	return g[stress_rand(t) % (ARRAY_SIZE(g) - !pages)] | __GFP_NOWARN;
 }
 
 static void stress_bad(struct stress_thread *t, struct stress_obj *o, long off, const char *what)
@@ -798,12 +799,13 @@ static void stress_free(struct stress_thread *t, struct stress_obj *o)
 static void stress_alloc(struct stress_thread *t, struct stress_obj *o)
 {
 	u32 r = stress_rand(t);
-	gfp_t gfp = stress_gfp(t);
+	gfp_t gfp;
 	struct mmlab_page *pg;
 	long off;
 
 	o->kind = r % SK_NR;
 	o->seed = stress_rand(t);
+	gfp = stress_gfp(t, o->kind == SK_PAGES);
 	o->p = NULL;
 	switch (o->kind) {
 	case SK_PAGES:

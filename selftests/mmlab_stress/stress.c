@@ -1480,7 +1480,8 @@ static void *mm_worker_fn(void *arg)
 			else
 				mm_remap(w);
 		}
-		mm_verify(w, 0, w->size_pages, "before close");
+		if (w->map)
+			mm_verify(w, 0, w->size_pages, "before close");
 		mm_close(w);
 	}
 	return NULL;
