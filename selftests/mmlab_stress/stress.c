@@ -195,6 +195,12 @@ static unsigned int fail_setup(unsigned int percent)
 		snprintf(seed, sizeof(seed), "%" PRIu64, opt_seed + i);
 		/* The seed is optional in the contract: tolerate its absence. */
 		(void)write_attr(fail_sites[i], "seed", seed);
+		/*
+		 * failslab and fail_page_alloc skip sleeping requests and
+		 * order 0 by default; the stress wants those failing too.
+		 */
+		(void)write_attr(fail_sites[i], "ignore-gfp-wait", "N");
+		(void)write_attr(fail_sites[i], "min-order", "0");
 		ret = write_attr(fail_sites[i], "verbose", "0");
 		ret = ret ?: write_attr(fail_sites[i], "interval", "1");
 		ret = ret ?: write_attr(fail_sites[i], "times", "-1");
@@ -206,6 +212,23 @@ static unsigned int fail_setup(unsigned int percent)
 			n++;
 	}
 	return n;
+}
+
+/* Failures injected so far, all sites (the optional 'injected' counters). */
+static unsigned long fail_injected(void)
+{
+	char name[128], buf[64];
+	unsigned long sum = 0;
+	unsigned int i;
+
+	if (!fail_available)
+		return 0;
+	for (i = 0; i < NR_SITES; i++) {
+		snprintf(name, sizeof(name), "fail/%s/injected", fail_sites[i]);
+		if (mmlab_read_file(name, buf, sizeof(buf)) > 0)
+			sum += strtoul(buf, NULL, 10);
+	}
+	return sum;
 }
 
 static void fail_off(void)
@@ -1550,9 +1573,9 @@ static void progress(const char *tag)
 		len += snprintf(line + len, sizeof(line) - len, " %s %lu/%lu", kind_name[k],
 				atomic_load(&cnt[k].ops), atomic_load(&cnt[k].nomem));
 	len += snprintf(line + len, sizeof(line) - len,
-			" | touches %lu sigbus %lu forks %lu | errors %lu reports %lu",
+			" | touches %lu sigbus %lu forks %lu | injected %lu | errors %lu reports %lu",
 			atomic_load(&mm_touches), atomic_load(&mm_sigbus), atomic_load(&mm_forks),
-			errors, atomic_load(&kernel_reports));
+			fail_injected(), errors, atomic_load(&kernel_reports));
 	say("%s\n", line);
 }
 
