@@ -937,15 +937,22 @@ static void __init stress(void)
 	pr_info("stress: %u threads for %u s\n", n, stress_seconds);
 	stress_end = jiffies + stress_seconds * HZ;
 
+	/*
+	 * With fault injection on, creating a cache or filling a pool's
+	 * reserve may fail: try again a few times before calling it a failure.
+	 */
 	for (i = 0; i < 3; i++) {
-		stress_cache[i] = mmlab_kmem_cache_create(names[i], stress_cache_size[i], 0,
-							  i == 1 ? SLAB_HWCACHE_ALIGN : 0,
-							  i == 2 ? stress_ctor : NULL);
+		for (k = 0; k < 20 && !stress_cache[i]; k++)
+			stress_cache[i] = mmlab_kmem_cache_create(names[i], stress_cache_size[i], 0,
+								  i == 1 ? SLAB_HWCACHE_ALIGN : 0,
+								  i == 2 ? stress_ctor : NULL);
 		CHECK(stress_cache[i], "cache %s", names[i]);
 	}
-	stress_pool_page = mmlab_mempool_create_page_pool(4, 0);
+	for (k = 0; k < 20 && !stress_pool_page; k++)
+		stress_pool_page = mmlab_mempool_create_page_pool(4, 0);
 	CHECK(stress_pool_page, "page pool");
-	stress_pool_kmalloc = mmlab_mempool_create_kmalloc_pool(n * 2, 128);
+	for (k = 0; k < 20 && !stress_pool_kmalloc; k++)
+		stress_pool_kmalloc = mmlab_mempool_create_kmalloc_pool(n * 2, 128);
 	CHECK(stress_pool_kmalloc, "kmalloc pool");
 	stress_th = kcalloc(n, sizeof(*stress_th), GFP_KERNEL);
 	CHECK(stress_th, "");
@@ -1003,6 +1010,9 @@ out:
 		if (stress_cache[i])
 			mmlab_kmem_cache_destroy(stress_cache[i]);
 	kfree(stress_th);
+	stress_pool_kmalloc = stress_pool_page = NULL;
+	memset(stress_cache, 0, sizeof(stress_cache));
+	stress_th = NULL;
 }
 
 static void __init selftest(void)
