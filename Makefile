@@ -164,7 +164,8 @@ stress:
 		kver=$$($(TOP)/vm-images/resolve-kver.sh $$f) || exit 1; \
 		kdir=$$($(TOP)/vm-images/fetch-headers.sh $$kver) || exit 1; \
 		$(TOP)/tools/build-module.sh $$kver $$kdir $(BUILD)/kbuild/$$kver \
-			$(RESULTS)/build-$$kver.tap >/dev/null || exit 1; \
+			$(RESULTS)/build-$$kver.tap >/dev/null || \
+			{ cat $(RESULTS)/build-$$kver.tap; exit 1; }; \
 	done
 	$(call stress_run,$(STRESS_FLAVOURS),$(STRESS_SECONDS))
 

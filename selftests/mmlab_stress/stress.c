@@ -1022,7 +1022,7 @@ struct tune_worker {
 static void *tune_worker_fn(void *arg)
 {
 	struct tune_worker *w = arg;
-	uint64_t held = 0, n, a, b;
+	uint64_t held = 0, n, a;
 	unsigned int r, high, batch;
 	int ret;
 
@@ -1090,7 +1090,6 @@ static void *tune_worker_fn(void *arg)
 				error(K_TUNE, "check during the run: %s (%s)", strerror(-ret), w->res);
 			break;
 		}
-		(void)b;
 		usleep(20000 + rndn(&w->rs, 80000));
 	}
 	mmlab_ctl(w->fd, w->res, sizeof(w->res), "pressure release=all");
