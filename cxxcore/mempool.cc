@@ -113,15 +113,18 @@ bool MayRefillRacy(Mempool* pool) MMLAB_NO_THREAD_SAFETY_ANALYSIS {
 }
 
 // Empties the reserve into the backing allocator and sets min_nr to 0.
+// min_nr drops only once the reserve is empty: the pool stays listed while
+// it drains, and a concurrent check must keep seeing curr_nr <= min_nr.
 void DrainReserve(Mempool* pool) {
   for (;;) {
     void* element;
     {
       IrqSaveGuard guard(pool->lock);
-      pool->min_nr = 0;
       pool->no_refill = true;
-      if (pool->curr_nr == 0)
+      if (pool->curr_nr == 0) {
+        pool->min_nr = 0;
         return;
+      }
       element = RemoveElementLocked(pool);
     }
     BackingFree(pool, element);
