@@ -41,7 +41,8 @@ class FaultAttr {
   FaultAttr() = default;
   MMLAB_NO_COPY(FaultAttr);
 
-  // FAULT_ATTR_INITIALIZER (interval 1, times 1, verbose 2), off.
+  // FAULT_ATTR_INITIALIZER (interval 1, times 1; verbose 1, see verbose_),
+  // off.
   void Init(mmlab_fault_site site, uint32_t host_caps);
 
   // should_fail_ex(attr, size, flags). The inline part is all a site that
@@ -84,7 +85,10 @@ class FaultAttr {
   uint64_t interval_ = 1;
   int32_t times_ = 1;
   int32_t space_ = 0;
-  uint32_t verbose_ = 2;
+  // The kernel's default is 2 (a stack with every report). mmlab's is 1:
+  // a "Call Trace:" in the log fails the VM harness, as it should for a
+  // real one, and verbose 2 stays available by hand.
+  uint32_t verbose_ = 1;
   uint32_t ratelimit_interval_ms_ = 0;  // 0: no rate limit (RATELIMIT_STATE_INIT_DISABLED)
   uint32_t ratelimit_burst_ = 10;       // DEFAULT_RATELIMIT_BURST
   bool task_filter_ = false;

@@ -87,7 +87,7 @@ TEST_F(FaultAttrTest, DefaultsAreTheKernelsAndOff) {
   EXPECT_EQ(Get(a, MMLAB_FAULT_INTERVAL), "1\n");
   EXPECT_EQ(Get(a, MMLAB_FAULT_TIMES), "1\n");
   EXPECT_EQ(Get(a, MMLAB_FAULT_SPACE), "0\n");
-  EXPECT_EQ(Get(a, MMLAB_FAULT_VERBOSE), "2\n");
+  EXPECT_EQ(Get(a, MMLAB_FAULT_VERBOSE), "1\n") << "the kernel's is 2; see fault_inject.h";
   EXPECT_EQ(Get(a, MMLAB_FAULT_VERBOSE_RATELIMIT_INTERVAL_MS), "0\n");
   EXPECT_EQ(Get(a, MMLAB_FAULT_VERBOSE_RATELIMIT_BURST), "10\n");
   EXPECT_EQ(Get(a, MMLAB_FAULT_TASK_FILTER), "N\n");
@@ -297,6 +297,7 @@ TEST_F(FaultAttrTest, VerboseReportsLikeFailDump) {
   FaultAttr a;
   a.Init(MMLAB_FAULT_SLAB, 0);
   ASSERT_EQ(Set(a, MMLAB_FAULT_TIMES, "5"), MMLAB_OK);
+  ASSERT_EQ(Set(a, MMLAB_FAULT_VERBOSE, "2"), MMLAB_OK);
   ASSERT_EQ(Set(a, MMLAB_FAULT_PROBABILITY, "100"), MMLAB_OK);
   const uint64_t stacks = sim::DumpStackCalls();
   sim::ClearLogs();

@@ -58,7 +58,7 @@ static int fail_reset_all(void)
 		err |= fail_write(sites[i], "interval", "1");
 		err |= fail_write(sites[i], "times", "1");
 		err |= fail_write(sites[i], "space", "0");
-		err |= fail_write(sites[i], "verbose", "2");
+		err |= fail_write(sites[i], "verbose", "1");
 		err |= fail_write(sites[i], "seed", "0");
 		err |= fail_write(sites[i], "task-filter", "N");
 	}
@@ -173,7 +173,7 @@ TEST_F(fail, files_and_defaults)
 		EXPECT_STREQ("1", fail_read(sites[i], "interval"));
 		EXPECT_STREQ("1", fail_read(sites[i], "times"));
 		EXPECT_STREQ("0", fail_read(sites[i], "space"));
-		EXPECT_STREQ("2", fail_read(sites[i], "verbose"));
+		EXPECT_STREQ("1", fail_read(sites[i], "verbose"));
 		EXPECT_STREQ("N", fail_read(sites[i], "task-filter"));
 	}
 	EXPECT_STREQ("Y", fail_read("slab", "ignore-gfp-wait"));
