@@ -25,8 +25,8 @@ const char* const kParamNames[MMLAB_FAULT_NR_PARAMS] = {
     "verbose",      "verbose_ratelimit_interval_ms",
     "verbose_ratelimit_burst", "task-filter",
     "seed",         "ignore-gfp-wait",
-    "min-order",    "calls",
-    "injected",
+    "min-order",    "cache-filter",
+    "calls",        "injected",
 };
 
 template <typename T>
@@ -115,7 +115,8 @@ int ParseBool(const char* buf, size_t len) {
 }
 
 bool IsBoolParam(mmlab_fault_param p) {
-  return p == MMLAB_FAULT_TASK_FILTER || p == MMLAB_FAULT_IGNORE_GFP_WAIT;
+  return p == MMLAB_FAULT_TASK_FILTER || p == MMLAB_FAULT_IGNORE_GFP_WAIT ||
+         p == MMLAB_FAULT_CACHE_FILTER;
 }
 
 }  // namespace
@@ -246,6 +247,9 @@ size_t FaultAttr::Read(mmlab_fault_param param, char* buf, size_t cap) const {
     case MMLAB_FAULT_MIN_ORDER:
       out.Append("%u\n", ReadOnce(min_order_));
       break;
+    case MMLAB_FAULT_CACHE_FILTER:
+      out.Append("%c\n", ReadOnce(cache_filter_) ? 'Y' : 'N');
+      break;
     case MMLAB_FAULT_CALLS:
       out.Append("%lu\n", ReadOnce(calls_));
       break;
@@ -282,6 +286,8 @@ mmlab_status FaultAttr::Write(mmlab_fault_param param, const char* buf, size_t l
         return MMLAB_EINVAL;
       }
       WriteOnce(task_filter_, b != 0);
+    } else if (param == MMLAB_FAULT_CACHE_FILTER) {
+      WriteOnce(cache_filter_, b != 0);
     } else {
       WriteOnce(ignore_gfp_wait_, b != 0);
     }
@@ -371,12 +377,15 @@ void FaultSet::Init(uint32_t host_caps) {
     sites_[i].Init(static_cast<mmlab_fault_site>(i), host_caps);
 }
 
-bool FaultSet::ShouldFailGfp(FaultAttr& a, mmlab_gfp_t gfp, uint32_t order, int64_t size) {
+bool FaultSet::ShouldFailGfp(FaultAttr& a, mmlab_gfp_t gfp, uint32_t order, int64_t size,
+                             uint32_t cache_flags) {
   if (order < a.min_order())
     return false;
   if (gfp & MMLAB___GFP_NOFAIL)
     return false;
   if (a.ignore_gfp_wait() && (gfp & MMLAB___GFP_DIRECT_RECLAIM))
+    return false;
+  if (a.cache_filter() && !(cache_flags & MMLAB_SLAB_FAILSLAB))
     return false;
   // "In some cases, it expects to specify __GFP_NOWARN to avoid printing
   // any information" (failslab): NOWARN silences the report too.
@@ -407,6 +416,8 @@ unsigned int mmlab_core_fault_param_mode(enum mmlab_fault_site site,
       return site == MMLAB_FAULT_BUDDY || site == MMLAB_FAULT_SLAB ? 0600 : 0;
     case MMLAB_FAULT_MIN_ORDER:
       return site == MMLAB_FAULT_BUDDY ? 0600 : 0;
+    case MMLAB_FAULT_CACHE_FILTER:
+      return site == MMLAB_FAULT_SLAB ? 0600 : 0;
     case MMLAB_FAULT_CALLS:
     case MMLAB_FAULT_INJECTED:
       return 0400;

@@ -18,7 +18,8 @@
 //  - Each site of a FaultSet sits at one line of the allocator it fails
 //    and applies its own filters first, as Linux's do: buddy is
 //    fail_page_alloc (min-order, ignore-gfp-wait, never __GFP_NOFAIL),
-//    slab is failslab (ignore-gfp-wait, never __GFP_NOFAIL), chunk, mempool
+//    slab is failslab (ignore-gfp-wait, cache-filter, never __GFP_NOFAIL),
+//    chunk, mempool
 //    and mmdev_fault have no filters.
 //  - A site that is off (probability 0 and no fail-nth in the host) costs
 //    one load and one predicted-not-taken branch. Nothing here takes a lock
@@ -57,6 +58,7 @@ class FaultAttr {
   mmlab_fault_site site() const { return site_; }
   bool ignore_gfp_wait() const { return ReadOnce(ignore_gfp_wait_); }
   uint32_t min_order() const { return ReadOnce(min_order_); }
+  bool cache_filter() const { return ReadOnce(cache_filter_); }
   uint64_t calls() const { return ReadOnce(calls_); }
   uint64_t injected() const { return ReadOnce(injected_); }
 
@@ -99,6 +101,7 @@ class FaultAttr {
   uint64_t draws_ = 0;  // draws taken since the seed was written
   bool ignore_gfp_wait_ = false;
   uint32_t min_order_ = 0;
+  bool cache_filter_ = false;
   uint64_t calls_ = 0;
   uint64_t injected_ = 0;
   uint64_t ratelimit_begin_ns_ = 0;
@@ -120,15 +123,15 @@ class FaultSet {
     FaultAttr& a = sites_[MMLAB_FAULT_BUDDY];
     if (MMLAB_LIKELY(!a.armed()))
       return false;
-    return ShouldFailGfp(a, gfp, order, int64_t{1} << order);
+    return ShouldFailGfp(a, gfp, order, int64_t{1} << order, 0);
   }
   // failslab: at the entry of kmem_cache_alloc (and the kmalloc classes,
-  // and once per kmem_cache_alloc_bulk).
-  bool ShouldFailSlab(mmlab_gfp_t gfp, uint32_t object_size) {
+  // and once per kmem_cache_alloc_bulk). cache_flags: the cache's SLAB_*.
+  bool ShouldFailSlab(mmlab_gfp_t gfp, uint32_t object_size, uint32_t cache_flags) {
     FaultAttr& a = sites_[MMLAB_FAULT_SLAB];
     if (MMLAB_LIKELY(!a.armed()))
       return false;
-    return ShouldFailGfp(a, gfp, 0, object_size);
+    return ShouldFailGfp(a, gfp, 0, object_size, cache_flags);
   }
   // mempool_alloc's backing allocation; gfp is the caller's (for NOWARN).
   bool ShouldFailMempool(mmlab_gfp_t gfp) {
@@ -140,7 +143,8 @@ class FaultSet {
 
  private:
   [[gnu::cold, gnu::noinline]] static bool ShouldFailGfp(FaultAttr& a, mmlab_gfp_t gfp,
-                                                         uint32_t order, int64_t size);
+                                                         uint32_t order, int64_t size,
+                                                         uint32_t cache_flags);
 
   FaultAttr sites_[MMLAB_FAULT_NR_SITES];
 };

@@ -547,7 +547,7 @@ void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size
 size_t KmemCacheAllocBulk(KmemCache* s, mmlab_gfp_t gfp, size_t nr, void** objs) {
   gfp = SlabAllocGfp(s, gfp, "kmem_cache_alloc_bulk");
   size_t got = 0;
-  if (!ReadOnce(s->zombie) && !s->fault->ShouldFailSlab(gfp, s->layout.object_size))
+  if (!ReadOnce(s->zombie) && !s->fault->ShouldFailSlab(gfp, s->layout.object_size, s->flags))
     got = s->policy->AllocBulk(*s, gfp, nr, objs);
   else
     for (size_t i = 0; i < nr; i++)

@@ -305,7 +305,7 @@ inline void* KmemCacheAllocChecked(KmemCache* s, mmlab_gfp_t gfp) {
   if (gfp & MMLAB___GFP_DIRECT_RECLAIM)
     mmlab_host_might_sleep();
   void* obj = MMLAB_UNLIKELY(ReadOnce(s->zombie)) ||
-                      s->fault->ShouldFailSlab(gfp, s->layout.object_size)
+                      s->fault->ShouldFailSlab(gfp, s->layout.object_size, s->flags)
                   ? nullptr
                   : s->policy->Alloc(*s, gfp);
   if (obj && (gfp & MMLAB___GFP_ZERO))

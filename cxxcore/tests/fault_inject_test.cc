@@ -136,9 +136,13 @@ TEST_F(FaultAttrTest, FilesPerSite) {
   EXPECT_EQ(mmlab_core_fault_param_mode(MMLAB_FAULT_SLAB, MMLAB_FAULT_MIN_ORDER), 0u);
   EXPECT_EQ(mmlab_core_fault_param_mode(MMLAB_FAULT_BUDDY, MMLAB_FAULT_IGNORE_GFP_WAIT), 0600u);
   EXPECT_EQ(mmlab_core_fault_param_mode(MMLAB_FAULT_BUDDY, MMLAB_FAULT_MIN_ORDER), 0600u);
+  EXPECT_EQ(mmlab_core_fault_param_mode(MMLAB_FAULT_SLAB, MMLAB_FAULT_CACHE_FILTER), 0600u);
+  EXPECT_EQ(mmlab_core_fault_param_mode(MMLAB_FAULT_BUDDY, MMLAB_FAULT_CACHE_FILTER), 0u);
+  EXPECT_STREQ(mmlab_core_fault_param_name(MMLAB_FAULT_CACHE_FILTER), "cache-filter");
   for (auto s : {MMLAB_FAULT_CHUNK, MMLAB_FAULT_MEMPOOL, MMLAB_FAULT_MMDEV_FAULT}) {
     EXPECT_EQ(mmlab_core_fault_param_mode(s, MMLAB_FAULT_IGNORE_GFP_WAIT), 0u);
     EXPECT_EQ(mmlab_core_fault_param_mode(s, MMLAB_FAULT_MIN_ORDER), 0u);
+    EXPECT_EQ(mmlab_core_fault_param_mode(s, MMLAB_FAULT_CACHE_FILTER), 0u);
   }
   EXPECT_EQ(mmlab_core_fault_param_mode(MMLAB_FAULT_NR_SITES, MMLAB_FAULT_PROBABILITY), 0u);
 }
@@ -512,6 +516,37 @@ TEST_F(FaultInject, SlabFailsKmallocAndCacheAllocLikeFailslab) {
   ASSERT_NE(obj, nullptr);
   mmlab_core_kmem_cache_free(cache, obj, 0);
   EXPECT_EQ(mmlab_core_kmem_cache_destroy(cache), MMLAB_OK);
+}
+
+TEST_F(FaultInject, SlabCacheFilterPicksFailslabCaches) {
+  NewCore();
+  Always(MMLAB_FAULT_SLAB);
+  EXPECT_EQ(Read(MMLAB_FAULT_SLAB, MMLAB_FAULT_CACHE_FILTER), "N\n");
+  ASSERT_EQ(Fail(MMLAB_FAULT_SLAB, MMLAB_FAULT_CACHE_FILTER, "Y"), MMLAB_OK);
+  mmlab_kmem_cache* marked = nullptr;
+  mmlab_kmem_cache* plain = nullptr;
+  ASSERT_EQ(mmlab_core_kmem_cache_create(core_, "fi_marked", 64, 0, MMLAB_SLAB_FAILSLAB, nullptr,
+                                         &marked),
+            MMLAB_OK);
+  ASSERT_EQ(mmlab_core_kmem_cache_create(core_, "fi_plain", 64, 0, 0, nullptr, &plain), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_kmem_cache_alloc(marked, MMLAB_GFP_KERNEL, 0), nullptr);
+  void* obj = mmlab_core_kmem_cache_alloc(plain, MMLAB_GFP_KERNEL, 0);
+  EXPECT_NE(obj, nullptr) << "cache-filter: only SLAB_FAILSLAB caches";
+  void* k = mmlab_core_kmalloc(core_, 64, MMLAB_GFP_KERNEL, 0);
+  EXPECT_NE(k, nullptr);
+  // Through the control file: flags=FAILSLAB.
+  std::string r;
+  ASSERT_EQ(Control("cache_create name=fi_ctl size=32 flags=FAILSLAB", &r), MMLAB_OK) << r;
+  const std::string id = r.substr(6, r.find(' ', 6) - 6);
+  EXPECT_EQ(Control("cache_alloc cache=" + id, &r), MMLAB_ENOMEM) << r;
+  ASSERT_EQ(Fail(MMLAB_FAULT_SLAB, MMLAB_FAULT_CACHE_FILTER, "N"), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_kmalloc(core_, 64, MMLAB_GFP_KERNEL, 0), nullptr);
+  Off(MMLAB_FAULT_SLAB);
+  mmlab_core_kfree(core_, k, 0);
+  mmlab_core_kmem_cache_free(plain, obj, 0);
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(marked), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(plain), MMLAB_OK);
+  EXPECT_EQ(Control("free_all"), MMLAB_OK);
 }
 
 TEST_F(FaultInject, BuddyIsFailPageAlloc) {

@@ -65,6 +65,7 @@ static int fail_reset_all(void)
 	err |= fail_write("buddy", "ignore-gfp-wait", "Y");
 	err |= fail_write("buddy", "min-order", "1");
 	err |= fail_write("slab", "ignore-gfp-wait", "Y");
+	err |= fail_write("slab", "cache-filter", "N");
 	return err;
 }
 
@@ -179,6 +180,7 @@ TEST_F(fail, files_and_defaults)
 	EXPECT_STREQ("Y", fail_read("slab", "ignore-gfp-wait"));
 	EXPECT_STREQ("Y", fail_read("buddy", "ignore-gfp-wait"));
 	EXPECT_STREQ("1", fail_read("buddy", "min-order"));
+	EXPECT_STREQ("N", fail_read("slab", "cache-filter"));
 	snprintf(path, sizeof(path), "%s/fail/chunk/min-order", mmlab_dir());
 	EXPECT_NE(0, access(path, F_OK)) TH_LOG("min-order is fail_page_alloc's only");
 	snprintf(path, sizeof(path), "%s/fail/mempool/ignore-gfp-wait", mmlab_dir());
@@ -251,6 +253,24 @@ TEST_F(fail, slab_site_fails_kmalloc)
 		TH_LOG("%s", self->log);
 	EXPECT_NE(NULL, strstr(self->log, "name slab, interval 1, probability 100, space 0, times 3"))
 		TH_LOG("%s", self->log);
+}
+
+/* cache-filter: only caches created with SLAB_FAILSLAB (flags=FAILSLAB). */
+TEST_F(fail, slab_cache_filter)
+{
+	unsigned long marked, plain;
+
+	ASSERT_EQ(0, CTL("cache_create name=fi_marked size=48 flags=FAILSLAB")) TH_LOG("%s", self->res);
+	ASSERT_EQ(1, sscanf(self->res, "cache %lu", &marked));
+	ASSERT_EQ(0, CTL("cache_create name=fi_plain size=48")) TH_LOG("%s", self->res);
+	ASSERT_EQ(1, sscanf(self->res, "cache %lu", &plain));
+	ASSERT_EQ(0, fail_always("slab"));
+	ASSERT_EQ(0, fail_write("slab", "cache-filter", "Y"));
+	EXPECT_EQ(-ENOMEM, CTL("cache_alloc cache=%lu", marked)) TH_LOG("%s", self->res);
+	EXPECT_EQ(0, CTL("cache_alloc cache=%lu", plain)) TH_LOG("%s", self->res);
+	EXPECT_EQ(0, CTL("kmalloc size=48")) TH_LOG("%s", self->res);
+	ASSERT_EQ(0, fail_write("slab", "cache-filter", "N"));
+	EXPECT_EQ(-ENOMEM, CTL("cache_alloc cache=%lu", plain)) TH_LOG("%s", self->res);
 }
 
 /* The same seed fails the same calls; another seed others. */

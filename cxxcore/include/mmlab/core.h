@@ -189,7 +189,8 @@ struct mmlab_kmem_cache;	/* opaque */
 #define MMLAB_SLAB_RECLAIM_ACCOUNT	(1u << 2)	/* accounted as reclaimable */
 #define MMLAB_SLAB_ACCOUNT		(1u << 3)	/* accepted, nothing to charge */
 #define MMLAB_SLAB_NO_MERGE		(1u << 4)	/* accepted; mmlab never merges */
-#define MMLAB_SLAB_FLAGS_VALID		0x1fu
+#define MMLAB_SLAB_FAILSLAB		(1u << 5)	/* fail/slab/cache-filter picks it */
+#define MMLAB_SLAB_FLAGS_VALID		0x3fu
 
 #define MMLAB_KMEM_CACHE_NAME_MAX	32	/* bytes including the NUL */
 #define MMLAB_CACHE_LINE_SIZE		64
@@ -498,6 +499,7 @@ enum mmlab_fault_param {
 	MMLAB_FAULT_SEED,		/* seed of the site's draws; writing restarts them */
 	MMLAB_FAULT_IGNORE_GFP_WAIT,	/* buddy, slab: spare __GFP_DIRECT_RECLAIM */
 	MMLAB_FAULT_MIN_ORDER,		/* buddy: spare orders below this */
+	MMLAB_FAULT_CACHE_FILTER,	/* slab: only caches with SLAB_FAILSLAB */
 	MMLAB_FAULT_CALLS,		/* read-only: calls that met an enabled site */
 	MMLAB_FAULT_INJECTED,		/* read-only: failures injected */
 	MMLAB_FAULT_NR_PARAMS,
