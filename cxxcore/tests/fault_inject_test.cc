@@ -400,6 +400,40 @@ TEST_F(FaultAttrTest, BadValuesAreRefusedWithAReason) {
   EXPECT_EQ(Get(a, MMLAB_FAULT_MIN_ORDER), "0\n");
 }
 
+TEST_F(FaultAttrTest, AnyBytesAreAValueOrEinval) {
+  // What a debugfs write hands the core: untrusted bytes of any length.
+  // Every file of every site either takes them or refuses them, and
+  // always reads back as one well-formed line.
+  uint64_t rng = 99;
+  auto next = [&rng](uint64_t bound) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (rng >> 33) % bound;
+  };
+  const char alphabet[] = "0123456789-xXaAfFyYnN \n\t\x00\xff+onfs";
+  for (uint32_t s = 0; s < MMLAB_FAULT_NR_SITES; s++) {
+    FaultAttr a;
+    a.Init(static_cast<mmlab_fault_site>(s), 0);
+    for (int i = 0; i < 10000; i++) {
+      const auto p = static_cast<mmlab_fault_param>(next(MMLAB_FAULT_CALLS));
+      std::string v;
+      const size_t len = next(24);
+      for (size_t j = 0; j < len; j++)
+        v += next(4) ? alphabet[next(sizeof(alphabet) - 1)] : static_cast<char>(next(256));
+      char why[256];
+      mmlab::TextBuf reason(why, sizeof(why));
+      const mmlab_status st = a.Write(p, v.data(), v.size(), &reason);
+      ASSERT_TRUE(st == MMLAB_OK || st == MMLAB_EINVAL);
+      if (st == MMLAB_EINVAL) {
+        ASSERT_FALSE(reason.empty());
+      }
+      const std::string back = Get(a, p);
+      ASSERT_TRUE(!back.empty() && back.back() == '\n' && back.find('\n') == back.size() - 1)
+          << back;
+    }
+    sim::ClearLogs();  // the refusals, rate-limited in the kernel
+  }
+}
+
 // --- through a core ------------------------------------------------------------------
 
 class FaultInject : public CoreTest {
