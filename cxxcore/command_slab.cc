@@ -42,7 +42,7 @@ struct FlagName {
 constexpr FlagName kSlabFlags[] = {
     {"HWCACHE_ALIGN", MMLAB_SLAB_HWCACHE_ALIGN}, {"DMA32", MMLAB_SLAB_CACHE_DMA32},
     {"RECLAIM_ACCOUNT", MMLAB_SLAB_RECLAIM_ACCOUNT}, {"ACCOUNT", MMLAB_SLAB_ACCOUNT},
-    {"NO_MERGE", MMLAB_SLAB_NO_MERGE},
+    {"NO_MERGE", MMLAB_SLAB_NO_MERGE}, {"FAILSLAB", MMLAB_SLAB_FAILSLAB},
 };
 
 mmlab_status ParseSlabFlags(Reply* reply, Slice text, uint32_t* out) {

@@ -352,10 +352,12 @@ void* MempoolAlloc(Mempool* pool, mmlab_gfp_t gfp, PoolSource* source) {
   if (gfp & MMLAB___GFP_DIRECT_RECLAIM)
     mmlab_host_might_sleep();
 
+  const mmlab_gfp_t gfp_caller = gfp;  // its __GFP_NOWARN silences fault injection
   gfp |= MMLAB___GFP_NOMEMALLOC | MMLAB___GFP_NORETRY | MMLAB___GFP_NOWARN;
   mmlab_gfp_t gfp_temp = gfp & ~(MMLAB___GFP_DIRECT_RECLAIM | MMLAB___GFP_IO);
   for (;;) {
-    void* element = BackingAlloc(pool, gfp_temp);
+    void* element =
+        pool->core->fault().ShouldFailMempool(gfp_caller) ? nullptr : BackingAlloc(pool, gfp_temp);
     if (MMLAB_LIKELY(element != nullptr)) {
       AtomicAdd(pool->out, uint64_t{1});
       AtomicAdd(pool->allocs, uint64_t{1});

@@ -140,6 +140,12 @@ Page* Core::AllocPages(mmlab_gfp_t gfp, uint32_t order, uint16_t flags, TextBuf*
   // fast path would not have to; checked here so misuse shows every time.
   if (gfp & MMLAB___GFP_DIRECT_RECLAIM)
     mmlab_host_might_sleep();
+  // fail_page_alloc (prepare_alloc_pages): counted as a failure, explained
+  // by the site's own report rather than warn_alloc's.
+  if (MMLAB_UNLIKELY(fault_.ShouldFailAllocPage(gfp, order))) {
+    CountFailure(order, gfp);
+    return nullptr;
+  }
 
   const AllocContext ac = PrepareAllocContext(gfp);
   Page* page = GetPageFromFreelist(ac, gfp, order, kWmarkLow, flags);

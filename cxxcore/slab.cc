@@ -424,6 +424,7 @@ mmlab_status KmemCacheCreate(Core& core, const char* name, uint32_t size, uint32
     return MMLAB_ENOMEM;
   }
   s->core = &core;
+  s->fault = &core.fault();
   __builtin_memcpy(s->name, name, len);
   s->flags = flags;
   s->ctor = ctor;
@@ -546,7 +547,7 @@ void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size
 size_t KmemCacheAllocBulk(KmemCache* s, mmlab_gfp_t gfp, size_t nr, void** objs) {
   gfp = SlabAllocGfp(s, gfp, "kmem_cache_alloc_bulk");
   size_t got = 0;
-  if (!ReadOnce(s->zombie))
+  if (!ReadOnce(s->zombie) && !s->fault->ShouldFailSlab(gfp, s->layout.object_size, s->flags))
     got = s->policy->AllocBulk(*s, gfp, nr, objs);
   else
     for (size_t i = 0; i < nr; i++)

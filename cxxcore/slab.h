@@ -30,6 +30,7 @@
 
 #include "base.h"
 #include "chunk.h"
+#include "fault_inject.h"
 #include "format.h"
 #include "lock.h"
 #include "mmlab/core.h"
@@ -151,6 +152,7 @@ SlabPolicy& SlubPolicy();
 class KmemCache {
  public:
   Core* core = nullptr;
+  FaultSet* fault = nullptr;  // the core's fault-injection sites (failslab)
   SlabPolicy* policy = nullptr;
   void* policy_data = nullptr;
   char name[MMLAB_KMEM_CACHE_NAME_MAX] = {};
@@ -302,7 +304,10 @@ void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size
 inline void* KmemCacheAllocChecked(KmemCache* s, mmlab_gfp_t gfp) {
   if (gfp & MMLAB___GFP_DIRECT_RECLAIM)
     mmlab_host_might_sleep();
-  void* obj = MMLAB_UNLIKELY(ReadOnce(s->zombie)) ? nullptr : s->policy->Alloc(*s, gfp);
+  void* obj = MMLAB_UNLIKELY(ReadOnce(s->zombie)) ||
+                      s->fault->ShouldFailSlab(gfp, s->layout.object_size, s->flags)
+                  ? nullptr
+                  : s->policy->Alloc(*s, gfp);
   if (obj && (gfp & MMLAB___GFP_ZERO))
     __builtin_memset(obj, 0, s->layout.object_size);
   return obj;

@@ -171,7 +171,7 @@ bool Zone::Grow(bool can_sleep, GrowFor who) {
     WriteOnce(reserved_mirror_, reserved_pages_);
   }
 
-  Chunk* chunk = Chunk::Borrow(this, max_order_, host_zone_, can_sleep);
+  Chunk* chunk = Chunk::Borrow(this, max_order_, host_zone_, can_sleep, fail_chunk_);
   if (!chunk) {
     Unreserve(chunk_pages, GrowFailure::kHost);
     return false;

@@ -176,6 +176,7 @@ static const struct {
 #ifdef SLAB_NO_MERGE
 	{ SLAB_NO_MERGE,	MMLAB_SLAB_NO_MERGE },
 #endif
+	{ SLAB_FAILSLAB,	MMLAB_SLAB_FAILSLAB },	/* 0 without CONFIG_FAILSLAB */
 };
 
 struct mmlab_kmem_cache *mmlab_kmem_cache_create(const char *name, unsigned int size,

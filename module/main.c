@@ -109,6 +109,7 @@ static int __init mmlab_init(void)
 	err = mmlab_debugfs_init();
 	if (err)
 		goto out_cpuhp;
+	mmlab_fail_debugfs_init(mmlab_debugfs_dir());
 	err = mmlab_mmdev_init();
 	if (err)
 		goto out_debugfs;

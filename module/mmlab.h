@@ -61,4 +61,7 @@ struct dentry *mmlab_debugfs_dir(void);
 void mmlab_seq_emit(void *ctx, const char *s, size_t len);
 void mmlab_debugfs_exit(void);
 
+/* fail.c: mmlab/fail/<site>/ (fault injection) */
+void mmlab_fail_debugfs_init(struct dentry *parent);
+
 #endif /* MMLAB_SHIM_H */

@@ -88,6 +88,12 @@ thread_local int t_locks_held = 0;      // core locks
 thread_local int t_zone_locks_held = 0;
 thread_local int t_atomic_ctx = 0;      // run_in_context(IRQS_OFF / TIMER)
 
+// Fault injection: what the "kernel" offers, and each task's switches.
+std::atomic<uint32_t> g_fail_caps{0};
+std::atomic<uint64_t> g_dump_stacks{0};
+thread_local uint32_t t_fail_nth = 0;     // /proc/self/fail-nth
+thread_local bool t_make_it_fail = false;  // /proc/self/make-it-fail
+
 // Sleeping.
 std::atomic<uint64_t> g_might_sleep{0}, g_sleeps{0};
 
@@ -240,9 +246,18 @@ void Reset() {
   for (auto& online : g_cpu_online)
     online = true;
   t_cpu = 0;
+  g_fail_caps = 0;
+  t_fail_nth = 0;
+  t_make_it_fail = false;
   ClearTraces();
   RecordTraces(false);
 }
+
+void SetFailCaps(uint32_t caps) { g_fail_caps = caps; }
+void SetFailNth(uint32_t n) { t_fail_nth = n; }
+uint32_t FailNth() { return t_fail_nth; }
+void SetMakeItFail(bool on) { t_make_it_fail = on; }
+uint64_t DumpStackCalls() { return g_dump_stacks; }
 
 std::vector<LogLine> Logs() {
   std::lock_guard<std::mutex> g(g_mu);
@@ -871,5 +886,21 @@ void mmlab_host_object_free(const void*, size_t) {}
 void mmlab_host_poison(const void*, size_t, enum mmlab_host_poison) {}
 void mmlab_host_unpoison(const void*, size_t) {}
 int32_t mmlab_host_current_pid(void) { return static_cast<int32_t>(getpid()); }
+
+uint32_t mmlab_host_fail_caps(void) { return g_fail_caps; }
+
+// should_fail_ex()'s first step, on this thread's countdown; only ever
+// called by a core whose host offered MMLAB_HOST_FAIL_NTH.
+int mmlab_host_fail_nth(int64_t) {
+  if (!(g_fail_caps & MMLAB_HOST_FAIL_NTH))
+    Die("mmlab_host_fail_nth called on a host without fail-nth", nullptr);
+  if (t_fail_nth == 0 || t_atomic_ctx)
+    return 0;
+  return --t_fail_nth == 0;
+}
+
+int mmlab_host_fail_task(void) { return !t_atomic_ctx && t_make_it_fail; }
+
+void mmlab_host_dump_stack(void) { g_dump_stacks++; }
 
 }  // extern "C"

@@ -146,6 +146,18 @@ uint64_t VmapCalls();
 uint64_t WaitCalls();  // mmlab_host_wait_event_timeout calls
 uint64_t WakeUps();    // mmlab_host_wake_up calls
 
+// --- fault injection: the kernel's per-task switches -----------------------------
+// MMLAB_HOST_FAIL_* for cores created from now on (Reset: none, as on a
+// kernel without CONFIG_FAULT_INJECTION).
+void SetFailCaps(uint32_t caps);
+// The calling thread's /proc/self/fail-nth (counts down as the kernel's
+// does) and /proc/self/make-it-fail. In a run_in_context(IRQS_OFF/TIMER)
+// callback neither applies (not in_task()).
+void SetFailNth(uint32_t n);
+uint32_t FailNth();
+void SetMakeItFail(bool on);
+uint64_t DumpStackCalls();  // mmlab_host_dump_stack calls
+
 }  // namespace sim
 
 #endif  // MMLAB_TESTS_HOST_SIM_H

@@ -259,6 +259,28 @@ void mmlab_host_format_ptr(const void *ptr, char *buf, size_t size);
  */
 void mmlab_host_assert_fail(const char *expr, const char *file, int line);
 
+/* --- fault injection: the kernel's own per-task switches ------------------------ */
+
+/*
+ * What the host kernel offers (CONFIG_FAULT_INJECTION), asked once when a
+ * core is created: MMLAB_HOST_FAIL_NTH, the per-task /proc/<pid>/fail-nth
+ * countdown; MMLAB_HOST_FAIL_TASK, /proc/<pid>/make-it-fail (task-filter).
+ */
+#define MMLAB_HOST_FAIL_NTH	(1u << 0)
+#define MMLAB_HOST_FAIL_TASK	(1u << 1)
+uint32_t mmlab_host_fail_caps(void);
+/*
+ * The kernel's should_fail() on an attribute of probability 0: only its
+ * fail-nth step runs, so this is non-zero exactly when the current task's
+ * fail-nth countdown reaches this call (and counts the call down otherwise).
+ * size is should_fail's size. Any context; never sleeps.
+ */
+int mmlab_host_fail_nth(int64_t size);
+/* in_task() && current->make_it_fail. Never sleeps. */
+int mmlab_host_fail_task(void);
+/* dump_stack(), for verbose 2. Any context; never sleeps. */
+void mmlab_host_dump_stack(void);
+
 #ifdef __cplusplus
 }
 #endif
