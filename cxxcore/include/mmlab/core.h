@@ -189,7 +189,13 @@ struct mmlab_kmem_cache;	/* opaque */
 #define MMLAB_SLAB_RECLAIM_ACCOUNT	(1u << 2)	/* accounted as reclaimable */
 #define MMLAB_SLAB_ACCOUNT		(1u << 3)	/* accepted, nothing to charge */
 #define MMLAB_SLAB_NO_MERGE		(1u << 4)	/* accepted; mmlab never merges */
-#define MMLAB_SLAB_FLAGS_VALID		0x1fu
+/* Debug flags (Linux's slub_debug letters F, Z, P, U; docs/debugging.md). */
+#define MMLAB_SLAB_CONSISTENCY_CHECKS	(1u << 8)	/* F: sanity checks on alloc and free */
+#define MMLAB_SLAB_RED_ZONE		(1u << 9)	/* Z: red zones around each object */
+#define MMLAB_SLAB_POISON		(1u << 10)	/* P: 0x6b..0xa5 in free objects */
+#define MMLAB_SLAB_STORE_USER		(1u << 11)	/* U: last alloc/free call site, cpu, pid */
+#define MMLAB_SLAB_DEBUG_FLAGS		0xf00u
+#define MMLAB_SLAB_FLAGS_VALID		(0x1fu | MMLAB_SLAB_DEBUG_FLAGS)
 
 #define MMLAB_KMEM_CACHE_NAME_MAX	32	/* bytes including the NUL */
 #define MMLAB_CACHE_LINE_SIZE		64
@@ -468,6 +474,20 @@ enum mmlab_status mmlab_core_render(struct mmlab_core *core, enum mmlab_view vie
  */
 enum mmlab_status mmlab_core_control(struct mmlab_core *core, const char *cmd,
 				     size_t len, char *result, size_t result_cap);
+
+/*
+ * slub_debug (module parameter and debugfs file; docs/debugging.md):
+ * Linux's syntax subset "<flags>[,<cache>]" with flags of F Z P U (either
+ * case), "-" for none and nothing before the comma for all four. Sets the
+ * debug flags caches created from now on get (only the named one, if a
+ * name is given) and switches the kmalloc caches it covers now if they are
+ * empty. Untrusted input; the outcome or the reason for MMLAB_EINVAL goes
+ * into result. May sleep.
+ */
+enum mmlab_status mmlab_core_slub_debug_set(struct mmlab_core *core, const char *spec,
+					    size_t len, char *result, size_t result_cap);
+/* The current setting, one line ("FZPU,kmalloc-64\n", "-\n"). */
+void mmlab_core_slub_debug_show(struct mmlab_core *core, mmlab_emit_fn emit, void *ctx);
 
 #ifdef __cplusplus
 }
