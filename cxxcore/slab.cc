@@ -1027,8 +1027,8 @@ void RenderSlabStats(Core& core, mmlab_emit_fn emit, void* ctx) {
       {"slab_caches", caches},          {"slab_pages", pages},
       {"slab_objects", objs},           {"slab_bad_frees", bad + k.bad_frees},
       {"kmalloc_large_pages", k.large_pages}, {"kmalloc_overflows", k.overflows},
-      {"slab_poison_overwrites", poison},     {"slab_redzone_overwrites", redzone},
-      {"slab_freelist_corrupt", corrupt},     {"debug_reports_suppressed", DebugReportsSuppressed()},
+      {"slab_poison_caught", poison},         {"slab_redzone_caught", redzone},
+      {"slab_freelist_corrupt", corrupt},     {"debug_reports_dropped", DebugReportsSuppressed()},
   };
   for (const auto& r : rows) {
     text.Clear();

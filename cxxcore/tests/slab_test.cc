@@ -854,7 +854,8 @@ TEST_F(Slab, CommandsParseAndAnswerInOneLine) {
       {"cache_alloc 1 context=nmi", MMLAB_EINVAL, "control: context=nmi"},
       {"cache_info cache=1", MMLAB_OK,
        "cache 1 name demo objsize 100 size 128 align 64 order 0 objperslab 32 waste 0 "
-       "active_objs 1 num_objs 32 slabs 1 ctor_calls 0"},
+       "active_objs 1 num_objs 32 slabs 1 debug - bad_frees 0 poison_overwrites 0 "
+       "redzone_overwrites 0 freelist_corrupt 0 ctor_calls 0"},
       {"cache_free object=77", MMLAB_ENOENT, "control: no object 77"},
       {"kmalloc size=100", MMLAB_OK, "object 2 size 100 ksize 128 cache kmalloc-128"},
       {"cache_free 2", MMLAB_EINVAL, "control: object 2 is a kmalloc object (free it with kfree)"},
