@@ -176,6 +176,9 @@ class Core {
   MempoolRegistry& mempools() { return *mempools_; }
   RegionSpace& regions() { return *regions_; }
 
+  // page_debug.cc: poison overwrites found (atomic adds).
+  uint64_t page_poison_overwrites = 0;
+
  private:
   Core() = default;
   ~Core() = default;

@@ -11,6 +11,7 @@
 #include "debug_report.h"
 #include "kmalloc.h"
 #include "log.h"
+#include "page_debug.h"
 
 namespace mmlab {
 
@@ -1028,7 +1029,8 @@ void RenderSlabStats(Core& core, mmlab_emit_fn emit, void* ctx) {
       {"slab_objects", objs},           {"slab_bad_frees", bad + k.bad_frees},
       {"kmalloc_large_pages", k.large_pages}, {"kmalloc_overflows", k.overflows},
       {"slab_poison_caught", poison},         {"slab_redzone_caught", redzone},
-      {"slab_freelist_corrupt", corrupt},     {"debug_reports_dropped", DebugReportsSuppressed()},
+      {"slab_freelist_corrupt", corrupt},     {"page_poison_caught", PagePoisonOverwrites(core)},
+      {"debug_reports_dropped", DebugReportsSuppressed()},
   };
   for (const auto& r : rows) {
     text.Clear();

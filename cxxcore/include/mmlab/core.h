@@ -486,6 +486,15 @@ enum mmlab_status mmlab_core_control(struct mmlab_core *core, const char *cmd,
  */
 enum mmlab_status mmlab_core_slub_debug_set(struct mmlab_core *core, const char *spec,
 					    size_t len, char *result, size_t result_cap);
+/*
+ * page_poison (module parameter and debugfs file): free pages are filled
+ * with PAGE_POISON (0xaa) and checked when allocated. Switching it on is
+ * refused (MMLAB_EBUSY, reason in result) once a page was borrowed, as
+ * Linux's page_poison= is a boot parameter; off works at any time.
+ */
+enum mmlab_status mmlab_core_page_poison_set(struct mmlab_core *core, int on, char *result,
+					     size_t result_cap);
+int mmlab_core_page_poison(struct mmlab_core *core);
 /* The current setting, one line ("FZPU,kmalloc-64\n", "-\n"). */
 void mmlab_core_slub_debug_show(struct mmlab_core *core, mmlab_emit_fn emit, void *ctx);
 
