@@ -11,6 +11,7 @@
 // address.
 #include "command_parse.h"
 #include "kmalloc.h"
+#include "page_debug.h"
 #include "slab.h"
 
 namespace mmlab {
@@ -219,6 +220,35 @@ extern "C" [[gnu::noinline, gnu::used]] void mmlab_debug_bug_site(void) { __asm_
 namespace mmlab {
 namespace {
 
+// bug page_use_after_free: a page freed, written, then allocated again
+// until the page allocator's poison check (page_poison=1) reports it.
+mmlab_status BugPageUseAfterFree(Core& core, Reply* reply) {
+  if (!mmlab_core_page_poison(core.handle()))
+    return reply->Fail(MMLAB_EINVAL, "bug: page_poison is off (module parameter page_poison=1)");
+  const uint64_t before = PagePoisonOverwrites(core);
+  Page* page = core.AllocPages(MMLAB_GFP_KERNEL, 0);
+  if (!page)
+    return reply->Fail(MMLAB_ENOMEM, "bug: no page");
+  volatile uint8_t* p = reinterpret_cast<uint8_t*>(Core::PageAddress(page));
+  MMLAB_ASSERT(core.FreePages(page, 0) == MMLAB_OK);
+  for (uint32_t i = 0; i < 8; i++)
+    p[64 + i] = static_cast<uint8_t>(0x40 + i);
+  // The per-CPU list hands the page back first (unless the task moved to
+  // another CPU meanwhile: then a later allocation there finds it).
+  Page* again[8] = {};
+  uint32_t n = 0;
+  while (n < 8 && PagePoisonOverwrites(core) == before) {
+    again[n] = core.AllocPages(MMLAB_GFP_KERNEL, 0);
+    if (!again[n])
+      break;
+    n++;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    MMLAB_ASSERT(core.FreePages(again[i], 0) == MMLAB_OK);
+  return reply->Ok("bug: wrote 8 bytes into a freed page, then allocated; %lu caught",
+                   PagePoisonOverwrites(core) - before);
+}
+
 Page* SlabOf(Core& core, const void* p) {
   uint32_t cpu;
   unsigned long flags = mmlab_host_local_irq_save(&cpu);
@@ -239,6 +269,11 @@ mmlab_status DoBug(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   if (st != MMLAB_OK)
     return st;
   enum { kUaf, kDouble, kRedzone, kBadFree } kind;
+  if (a.type.Is("page_use_after_free")) {
+    if (a.seen & (kKeyCache | kKeyName))
+      return reply->Fail(MMLAB_EINVAL, "bug: page_use_after_free takes no cache");
+    return BugPageUseAfterFree(core, reply);
+  }
   if (a.type.Is("use_after_free"))
     kind = kUaf;
   else if (a.type.Is("double_free"))
@@ -249,7 +284,8 @@ mmlab_status DoBug(Core& core, Reply* reply, const Slice* args, size_t nargs) {
     kind = kBadFree;
   else
     return reply->Fail(MMLAB_EINVAL,
-                       "bug: '%s' unknown (use_after_free, double_free, redzone, bad_free)",
+                       "bug: '%s' unknown (use_after_free, double_free, redzone, bad_free, "
+                       "page_use_after_free)",
                        Quoted(a.type).buf);
   CacheRef ref(core);
   KmemCache* s = nullptr;

@@ -76,6 +76,24 @@ TEST_F(PageDebug, LargeBlocksThroughTheBuddyAreCheckedToo) {
   ASSERT_EQ(mmlab_core___free_pages(core_, again, 5), MMLAB_OK);
 }
 
+TEST_F(PageDebug, BugCommandReportsAPageWrittenAfterFree) {
+  NewCore(4, 4);
+  std::string r;
+  EXPECT_EQ(Control("bug page_use_after_free", &r), MMLAB_EINVAL) << "page_poison is off";
+  EXPECT_NE(r.find("page_poison is off"), std::string::npos) << r;
+  Destroy();
+  NewCore(4, 4);
+  ASSERT_EQ(SetPoison(1), MMLAB_OK);
+  sim::ClearLogs();
+  ASSERT_EQ(Control("bug page_use_after_free", &r), MMLAB_OK) << r;
+  EXPECT_NE(r.find("; 1 caught"), std::string::npos) << r;
+  EXPECT_EQ(sim::CountLogs("BUG mmlab-page (mmlab): Poison overwritten"), 1u) << sim::LogText();
+  // check_poison_mem(): only the bad bytes are dumped.
+  EXPECT_EQ(sim::CountLogs(": 40 41 42 43 44 45 46 47                          @ABCDEFG"), 1u)
+      << sim::LogText();
+  EXPECT_EQ(Control("bug page_use_after_free name=kmalloc-64"), MMLAB_EINVAL);
+}
+
 TEST_F(PageDebug, SwitchingOnAfterTheFirstBorrowIsRefusedOffAlwaysWorks) {
   NewCore(4, 4);
   mmlab_page* page = mmlab_core_alloc_pages(core_, MMLAB_GFP_KERNEL, 0);
