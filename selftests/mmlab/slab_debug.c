@@ -6,7 +6,8 @@
  * `bug` commands (use_after_free, double_free, redzone, bad_free) on a
  * control cache and on kmalloc-64: each must put its SLUB-shaped report
  * into the kernel log (BUG line, the dump, a FIX line), count it, and
- * leave mmlab working (the cache allocates again, `check` says ok).
+ * leave mmlab working (the cache allocates again, `check` says ok); with
+ * the module loaded with page_poison=1, bug page_use_after_free too.
  */
 #include "kselftest_harness.h"
 
@@ -219,6 +220,25 @@ TEST_F(dbg, slub_debug_file)
 	n = mmlab_read_file("page_poison", buf, sizeof(buf));
 	ASSERT_LT(0, n);
 	EXPECT_TRUE(!strcmp(buf, "0\n") || !strcmp(buf, "1\n")) TH_LOG("'%s'", buf);
+}
+
+/* Only with the module loaded with page_poison=1 (make check's debug run). */
+TEST_F(dbg, page_use_after_free)
+{
+	char buf[16];
+
+	ASSERT_LT(0, mmlab_read_file("page_poison", buf, sizeof(buf)));
+	if (strcmp(buf, "1\n")) {
+		EXPECT_EQ(-EINVAL, CTL("bug page_use_after_free"));
+		SKIP(return, "page_poison is off (load with page_poison=1)");
+	}
+	ASSERT_EQ(0, LOGGED("bug page_use_after_free")) TH_LOG("%s", self->res);
+	EXPECT_NE(NULL, strstr(self->res, "; 1 caught")) TH_LOG("%s", self->res);
+	EXPECT_EQ(1, count(self->log, "BUG mmlab-page (mmlab): Poison overwritten"))
+		TH_LOG("log:\n%s", self->log);
+	EXPECT_EQ(1, count(self->log, "First byte 0x40 instead of 0xaa")) TH_LOG("%s", self->log);
+	EXPECT_EQ(1, count(self->log, "FIX mmlab-page: Restoring Poison 0x")) TH_LOG("%s", self->log);
+	EXPECT_EQ(0, CTL("check")) TH_LOG("%s", self->res);
 }
 
 TEST_HARNESS_MAIN
