@@ -5,8 +5,10 @@
 // mmlab goes on safely after each (restored bytes, refused frees, `check`
 // clean afterwards, every page back at destroy), owner tracking, the leak
 // report, cache_debug, slub_debug= and the test-only `bug` commands.
+#include <atomic>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core.h"
@@ -375,6 +377,52 @@ TEST_F(SlabDebugTest, BulkAndCtorWorkInADebugCache) {
   mmlab_core_kmem_cache_free(f, o, 0);
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
   EXPECT_EQ(mmlab_core_kmem_cache_destroy(f), MMLAB_OK);
+}
+
+// cache_debug racing allocations and frees on other CPUs: the switch only
+// happens at a moment with no slab at all, a slab made meanwhile from the
+// old layout is thrown away, and nothing is lost or reported.
+TEST_F(SlabDebugTest, SwitchingWhileOtherCpusAllocateIsSafe) {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> rounds{0};
+  std::vector<std::thread> threads;
+  for (uint32_t cpu = 1; cpu <= 2; cpu++) {
+    threads.emplace_back([&, cpu] {
+      sim::BindCpu(cpu);
+      while (!stop.load()) {
+        void* objs[4];
+        for (void*& o : objs) {
+          o = mmlab_core_kmalloc(core_, 64, MMLAB_GFP_KERNEL, 0x99);
+          ASSERT_NE(o, nullptr);
+          memset(o, 0x11, 64);
+        }
+        for (void* o : objs)
+          mmlab_core_kfree(core_, o, 0x98);
+        rounds++;
+      }
+    });
+  }
+  while (rounds.load() < 10)
+    std::this_thread::yield();
+  uint32_t switched = 0, busy = 0;
+  const uint64_t start = rounds.load();
+  for (int i = 0; i < 20000 && (switched < 20 || rounds.load() - start < 2000); i++) {
+    std::string r;
+    if (Control(i % 2 ? "cache_debug name=kmalloc-64 flags=-"
+                      : "cache_debug name=kmalloc-64 flags=FZPU",
+                &r) == MMLAB_OK)
+      switched++;
+    else
+      busy++;
+  }
+  stop = true;
+  for (std::thread& t : threads)
+    t.join();
+  EXPECT_GT(switched, 0u) << "empty moments exist between the threads' rounds";
+  EXPECT_GT(rounds.load() - start, 100u) << "the threads ran meanwhile; busy " << busy;
+  EXPECT_EQ(sim::CountLogs("BUG "), 0u) << sim::LogText();
+  EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
+  Control("cache_debug name=kmalloc-64 flags=-");
 }
 
 }  // namespace
