@@ -224,6 +224,15 @@ void KasanMark(const SlabLayout& l, const void* p, bool allocated) {
     mmlab_host_poison(p, l.object_size, MMLAB_HOST_POISON_SLAB_FREE);
 }
 
+// Whether the NUL-terminated cache name is exactly name[0..len).
+bool NameIs(const char* cache, const char* name, size_t len) {
+  size_t i = 0;
+  for (; i < len; i++)
+    if (cache[i] != name[i])
+      return false;
+  return cache[i] == '\0';
+}
+
 // Recounts a slab's free objects after its freelist was cut: what is not
 // on the freelist is in use (for good, for the isolated ones).
 void RecountInuse(KmemCache& s, Page* slab) {
@@ -238,7 +247,6 @@ void RecountInuse(KmemCache& s, Page* slab) {
 // chain is reported and cut where it goes wrong.
 bool OnFreelist(KmemCache& s, Page* slab, const void* obj) {
   const uint32_t objects = s.ObjectsIn(slab);
-  void* prev = nullptr;
   void* fp = s.SlabFreelist(slab);
   uint32_t nr = 0;
   while (fp && nr <= objects) {
@@ -255,11 +263,9 @@ bool OnFreelist(KmemCache& s, Page* slab, const void* obj) {
       RecountInuse(s, slab);
       return false;
     }
-    prev = fp;
     fp = next;
     nr++;
   }
-  (void)prev;
   return false;
 }
 
@@ -290,6 +296,8 @@ void* TakeLocked(KmemCache& s, mmlab_gfp_t gfp) MMLAB_REQUIRES(s.lock) {
         slab->inuse++;
       }
       if (!s.SlabFreelist(slab)) {
+        // Full - or the chain was cut: what it isolated counts as in use.
+        slab->inuse = static_cast<uint16_t>(s.ObjectsIn(slab));
         SlabList::Remove(slab);
         n.nr_partial--;
         n.full.PushBack(slab);
@@ -530,6 +538,7 @@ uint64_t SlabDebugValidate(KmemCache& s) {
         for (uint32_t i = 0; i < objects && i < 4096; i++)
           if (!(free_map[i / 64] & (uint64_t{1} << (i % 64))))
             CheckObject(s, slab, s.ObjectAt(slab, i), kRedActive);
+        RecountInuse(s, slab);  // a cut chain isolated objects
       }
     }
   }
@@ -620,7 +629,9 @@ mmlab_status SlabSetDefaultDebug(Core& core, const char* spec, size_t len, TextB
   // now if they are empty; other caches from their next creation.
   uint32_t switched = 0, busy = 0;
   for (KmemCache* s : a.kmalloc_caches) {
-    if (!s || SlabDefaultDebugFor(core, s->name) == ReadOnce(s->debug_flags))
+    // A named setting is about that cache only; the others keep theirs.
+    if (!s || (name_len && !NameIs(s->name, name, name_len)) ||
+        SlabDefaultDebugFor(core, s->name) == ReadOnce(s->debug_flags))
       continue;
     if (SlabSetDebug(*s, SlabDefaultDebugFor(core, s->name), nullptr) == MMLAB_OK)
       switched++;

@@ -340,9 +340,17 @@ TEST_F(SlabDebugTest, SlubDebugDefaultAppliesToNewCachesAndNamedKmallocCaches) {
       core_, [](void* ctx, const char* s, size_t n) { static_cast<std::string*>(ctx)->append(s, n); },
       &shown);
   EXPECT_EQ(shown, "ZP,only_me\n");
+  ASSERT_EQ(Control("cache_debug name=kmalloc-32 flags=U"), MMLAB_OK);
   const std::string k = "FZPU,kmalloc-128";
   ASSERT_EQ(mmlab_core_slub_debug_set(core_, k.data(), k.size(), res, sizeof(res)), MMLAB_OK);
   EXPECT_NE(std::string(res).find("1 kmalloc caches switched"), std::string::npos) << res;
+  for (KmemCache* kc : mmlab::Core::From(core_)->slab().kmalloc_caches) {
+    if (kc && !strcmp(kc->name, "kmalloc-32")) {
+      EXPECT_EQ(kc->debug_flags, uint32_t{MMLAB_SLAB_STORE_USER})
+          << "a named setting leaves the other kmalloc caches alone";
+    }
+  }
+  ASSERT_EQ(Control("cache_debug name=kmalloc-32 flags=-"), MMLAB_OK);
   void* p = mmlab_core_kmalloc(core_, 100, MMLAB_GFP_KERNEL, 0x77);
   EXPECT_EQ(B(p)[0], 0x6b) << "kmalloc-128 is poisoned now";
   B(p)[128] = 1;
@@ -383,13 +391,21 @@ TEST_F(SlabDebugTest, BulkAndCtorWorkInADebugCache) {
 // happens at a moment with no slab at all, a slab made meanwhile from the
 // old layout is thrown away, and nothing is lost or reported.
 TEST_F(SlabDebugTest, SwitchingWhileOtherCpusAllocateIsSafe) {
-  std::atomic<bool> stop{false};
+  std::atomic<bool> stop{false}, pause{false};
+  std::atomic<uint32_t> paused{0};
   std::atomic<uint64_t> rounds{0};
   std::vector<std::thread> threads;
   for (uint32_t cpu = 1; cpu <= 2; cpu++) {
     threads.emplace_back([&, cpu] {
       sim::BindCpu(cpu);
       while (!stop.load()) {
+        if (pause.load()) {
+          paused++;
+          while (pause.load() && !stop.load())
+            std::this_thread::yield();
+          paused--;
+          continue;
+        }
         void* objs[4];
         for (void*& o : objs) {
           o = mmlab_core_kmalloc(core_, 64, MMLAB_GFP_KERNEL, 0x99);
@@ -404,9 +420,21 @@ TEST_F(SlabDebugTest, SwitchingWhileOtherCpusAllocateIsSafe) {
   }
   while (rounds.load() < 10)
     std::this_thread::yield();
-  uint32_t switched = 0, busy = 0;
+  uint32_t switched = 0, busy = 0, quiet = 0;
   const uint64_t start = rounds.load();
-  for (int i = 0; i < 20000 && (switched < 20 || rounds.load() - start < 2000); i++) {
+  for (int i = 0; i < 4000 && (quiet < 5 || rounds.load() - start < 2000); i++) {
+    if (i % 400 == 399) {
+      // Now and then with the other CPUs idle: the switch must work.
+      pause = true;
+      while (paused.load() < 2)
+        std::this_thread::yield();
+      EXPECT_EQ(Control(quiet % 2 ? "cache_debug name=kmalloc-64 flags=-"
+                                  : "cache_debug name=kmalloc-64 flags=FZPU"),
+                MMLAB_OK);
+      quiet++;
+      pause = false;
+      continue;
+    }
     std::string r;
     if (Control(i % 2 ? "cache_debug name=kmalloc-64 flags=-"
                       : "cache_debug name=kmalloc-64 flags=FZPU",
@@ -418,8 +446,9 @@ TEST_F(SlabDebugTest, SwitchingWhileOtherCpusAllocateIsSafe) {
   stop = true;
   for (std::thread& t : threads)
     t.join();
-  EXPECT_GT(switched, 0u) << "empty moments exist between the threads' rounds";
-  EXPECT_GT(rounds.load() - start, 100u) << "the threads ran meanwhile; busy " << busy;
+  EXPECT_GE(quiet, 5u);
+  EXPECT_GT(rounds.load() - start, 100u)
+      << "the threads ran meanwhile; racing switches " << switched << " ok, " << busy << " busy";
   EXPECT_EQ(sim::CountLogs("BUG "), 0u) << sim::LogText();
   EXPECT_EQ(mmlab_core_check(core_), MMLAB_OK) << sim::LogText();
   Control("cache_debug name=kmalloc-64 flags=-");
