@@ -215,6 +215,7 @@ mmlab_status DoCacheDebug(Core& core, Reply* reply, const Slice* args, size_t na
 
 // The call site the objects of `bug` are charged to: "Allocated in
 // mmlab_debug_bug_site+0x0/0x.. [mmlab]" in a report.
+extern "C" void mmlab_debug_bug_site(void);
 extern "C" [[gnu::noinline, gnu::used]] void mmlab_debug_bug_site(void) { __asm__ volatile(""); }
 
 namespace mmlab {
