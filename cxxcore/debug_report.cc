@@ -55,6 +55,11 @@ void DebugReportResetLimit() {
   __atomic_store_n(&g_suppressed_window, uint64_t{0}, __ATOMIC_RELAXED);
 }
 
+void DebugReportResetAll() {
+  DebugReportResetLimit();
+  __atomic_store_n(&g_suppressed_total, uint64_t{0}, __ATOMIC_RELAXED);
+}
+
 void DebugBug(const char* what, const char* fmt, ...) {
   char reason[kLogLineMax];
   TextBuf text(reason, sizeof(reason));

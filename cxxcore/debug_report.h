@@ -45,10 +45,12 @@ constexpr uint8_t kPagePoison = 0xaa;       // PAGE_POISON
 
 // Whether a report may be printed now (false: counted as suppressed).
 bool DebugReportBegin();
-// Reports suppressed since the module was loaded.
+// Reports suppressed since the core was created.
 uint64_t DebugReportsSuppressed();
 // Forgets the rate-limit window (host tests run many reports in a row).
 void DebugReportResetLimit();
+// The window and the count of suppressed reports (a new core).
+void DebugReportResetAll();
 
 // slab_bug(): the '=' line, "BUG <what> (mmlab): <reason>", the '-' line.
 void DebugBug(const char* what, const char* fmt, ...) MMLAB_PRINTF(2, 3);
