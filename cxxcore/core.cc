@@ -24,6 +24,7 @@
 #include "core.h"
 
 #include "check.h"
+#include "debug_report.h"
 #include "log.h"
 
 namespace mmlab {
@@ -107,6 +108,9 @@ void PcpPassOnThisCpu(void* p) {
 }  // namespace
 
 mmlab_status Core::Create(const mmlab_core_config* cfg, Core** out) {
+  // The debug reports' flood limit and its count start afresh with each
+  // core (in the kernel: with each load of the module).
+  DebugReportResetAll();
   if (!cfg || !out) {
     Log(MMLAB_LOG_WARN, "create: no config or no result pointer");
     return MMLAB_EINVAL;

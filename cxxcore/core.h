@@ -179,6 +179,8 @@ class Core {
 
   // --- fault injection (fault_inject.h): the sites' attributes ------------
   FaultSet& fault() { return fault_; }
+  // page_debug.cc: poison overwrites found (atomic adds).
+  uint64_t page_poison_overwrites = 0;
 
  private:
   Core() = default;

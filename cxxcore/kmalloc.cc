@@ -125,7 +125,7 @@ void* Kmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
   KmemCache* s =
       size <= MMLAB_KMALLOC_MAX_CACHE_SIZE ? a.kmalloc_caches[KmallocIndex(size)] : nullptr;
   if (MMLAB_LIKELY(s)) {
-    void* obj = KmemCacheAllocChecked(s, gfp);
+    void* obj = KmemCacheAllocChecked(s, gfp, caller);
     mmlab_host_trace_kmalloc(caller, obj, size, s->layout.size, gfp);
     if (!obj)
       ReportFailure(why, gfp, "kmalloc: no memory for %lu bytes (%s)",
@@ -192,7 +192,9 @@ bool KmallocLookup(Core& core, const void* p, KmallocWhere* out) {
                        ? static_cast<KmemCache*>(ReadOnce(slab->slab_cache))
                        : nullptr;
     if (s && s->kmalloc &&
-        (reinterpret_cast<uintptr_t>(p) - KmemCache::SlabBase(slab)) % s->layout.size == 0) {
+        (reinterpret_cast<uintptr_t>(p) - KmemCache::SlabBase(slab) - s->layout.red_left_pad) %
+                s->layout.size ==
+            0) {
       *out = {s->name, 0, s->layout.object_size};
       ok = true;
     }
@@ -225,7 +227,7 @@ bool Kfree(Core& core, const void* p, uintptr_t caller, TextBuf* why) {
   Page* empty = nullptr;
   if (MMLAB_LIKELY(slab && s->kmalloc)) {
     mmlab_host_trace_kfree(caller, p);
-    empty = s->policy->Free(*s, cpu, slab, const_cast<void*>(p));
+    empty = s->policy->Free(*s, cpu, slab, const_cast<void*>(p), caller);
   } else if (slab) {
     ReportNotKmalloc(p, s, why);
     slab = nullptr;

@@ -27,6 +27,7 @@
 #include "core.h"
 #include "gfp.h"
 #include "log.h"
+#include "page_debug.h"
 
 namespace mmlab {
 
@@ -155,6 +156,9 @@ Page* Core::AllocPages(mmlab_gfp_t gfp, uint32_t order, uint16_t flags, TextBuf*
       return nullptr;
   }
   mmlab_host_trace_page_alloc(PageToPfn(page), order, gfp, PageZone(page)->type());
+  if (MMLAB_UNLIKELY(PageZone(page)->page_poison()))
+    PagePoisonCheck(*this, PageToPfn(page), reinterpret_cast<void*>(PageAddress(page)), order,
+                    PageZone(page)->name());
   if (gfp & MMLAB___GFP_ZERO)
     __builtin_memset(reinterpret_cast<void*>(PageAddress(page)), 0,
                      size_t{MMLAB_PAGE_SIZE} << order);

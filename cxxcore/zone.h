@@ -222,6 +222,13 @@ class Zone {
   // nr_free of every order 0..max_order, taken at one moment.
   void NrFree(uint64_t (&out)[kNrOrders]) MMLAB_EXCLUDES(lock_);
 
+  // Page poisoning (page_debug.cc): every block entering the free lists
+  // is filled with PAGE_POISON, checked when allocated. Set before the
+  // zone borrows its first chunk, cleared at any time.
+  bool page_poison() const { return ReadOnce(page_poison_); }
+  void SetPagePoison(bool on) { WriteOnce(page_poison_, on); }
+  bool HasBorrowed() MMLAB_EXCLUDES(lock_);
+
  private:
   static constexpr uint32_t kRetiredIndexBatch = 4;
 
@@ -252,6 +259,7 @@ class Zone {
   mmlab_zone_type type_ = MMLAB_ZONE_NORMAL;
   const char* name_ = "";
   FaultAttr* fail_chunk_ = nullptr;  // the "chunk" fault-injection site
+  bool page_poison_ = false;
   uint32_t max_order_ = 0;      // the chunk order: the largest block a zone holds
   uint32_t pcp_max_order_ = 0;  // min(kPcpMaxOrder, max_order_)
   mmlab_host_zone host_zone_ = MMLAB_HOST_ZONE_ANY;

@@ -97,6 +97,9 @@ static int __init mmlab_init(void)
 	st = mmlab_core_create(&cfg, &mmlab_core);
 	if (st != MMLAB_OK)
 		return mmlab_status_to_errno(st);
+	err = mmlab_debug_params();
+	if (err)
+		goto out_core;
 
 	err = mmlab_kswapd_start();
 	if (err)

@@ -52,6 +52,11 @@ void mmlab_api_free_all(void);
 int mmlab_mmdev_init(void);
 void mmlab_mmdev_exit(void);
 
+/* debug.c: slub_debug= and page_poison= (docs/debugging.md) */
+struct dentry;
+int mmlab_debug_params(void);
+void mmlab_debug_files(struct dentry *dir);
+
 /* debugfs.c */
 struct dentry;
 int mmlab_debugfs_init(void);

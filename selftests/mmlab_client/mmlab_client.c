@@ -298,9 +298,21 @@ static void __init test_cache_misc(void)
 		mmlab_kmem_cache_free(s, o);
 		mmlab_kmem_cache_destroy(s);
 	}
+	/* SLUB's debug flags turn on mmlab's own checks (docs/debugging.md). */
+	s = mmlab_kmem_cache_create("client_dbg", 64, 0,
+				    SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON |
+				    SLAB_STORE_USER, NULL);
+	CHECK(s, "SLAB_POISON|SLAB_RED_ZONE|SLAB_STORE_USER must be accepted");
+	if (s) {
+		unsigned char *o = mmlab_kmem_cache_alloc(s, GFP_KERNEL);
+
+		CHECK(o && o[0] == 0x6b && o[63] == 0xa5, "a new object holds POISON_FREE");
+		mmlab_kmem_cache_free(s, o);
+		mmlab_kmem_cache_destroy(s);
+	}
 	/* Flags mmlab does not implement are refused, not ignored. */
-	s = mmlab_kmem_cache_create("client_bad", 64, 0, SLAB_POISON, NULL);
-	CHECK(!s, "SLAB_POISON must be refused");
+	s = mmlab_kmem_cache_create("client_bad", 64, 0, SLAB_TYPESAFE_BY_RCU, NULL);
+	CHECK(!s, "SLAB_TYPESAFE_BY_RCU must be refused");
 	mmlab_kmem_cache_destroy(s);
 	s = mmlab_kmem_cache_create("client_bad", 0, 0, 0, NULL);
 	CHECK(!s, "size 0 must be refused");

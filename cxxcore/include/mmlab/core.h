@@ -190,7 +190,13 @@ struct mmlab_kmem_cache;	/* opaque */
 #define MMLAB_SLAB_ACCOUNT		(1u << 3)	/* accepted, nothing to charge */
 #define MMLAB_SLAB_NO_MERGE		(1u << 4)	/* accepted; mmlab never merges */
 #define MMLAB_SLAB_FAILSLAB		(1u << 5)	/* fail/slab/cache-filter picks it */
-#define MMLAB_SLAB_FLAGS_VALID		0x3fu
+/* Debug flags (Linux's slub_debug letters F, Z, P, U; docs/debugging.md). */
+#define MMLAB_SLAB_CONSISTENCY_CHECKS	(1u << 8)	/* F: sanity checks on alloc and free */
+#define MMLAB_SLAB_RED_ZONE		(1u << 9)	/* Z: red zones around each object */
+#define MMLAB_SLAB_POISON		(1u << 10)	/* P: 0x6b..0xa5 in free objects */
+#define MMLAB_SLAB_STORE_USER		(1u << 11)	/* U: last alloc/free call site, cpu, pid */
+#define MMLAB_SLAB_DEBUG_FLAGS		0xf00u
+#define MMLAB_SLAB_FLAGS_VALID		(0x3fu | MMLAB_SLAB_DEBUG_FLAGS)
 
 #define MMLAB_KMEM_CACHE_NAME_MAX	32	/* bytes including the NUL */
 #define MMLAB_CACHE_LINE_SIZE		64
@@ -526,6 +532,28 @@ size_t mmlab_core_fault_read(struct mmlab_core *core, enum mmlab_fault_site site
 enum mmlab_status mmlab_core_fault_write(struct mmlab_core *core, enum mmlab_fault_site site,
 					 enum mmlab_fault_param param, const char *buf,
 					 size_t len, char *why, size_t why_cap);
+/*
+ * slub_debug (module parameter and debugfs file; docs/debugging.md):
+ * Linux's syntax subset "<flags>[,<cache>]" with flags of F Z P U (either
+ * case), "-" for none and nothing before the comma for all four. Sets the
+ * debug flags caches created from now on get (only the named one, if a
+ * name is given) and switches the kmalloc caches it covers now if they are
+ * empty. Untrusted input; the outcome or the reason for MMLAB_EINVAL goes
+ * into result. May sleep.
+ */
+enum mmlab_status mmlab_core_slub_debug_set(struct mmlab_core *core, const char *spec,
+					    size_t len, char *result, size_t result_cap);
+/*
+ * page_poison (module parameter and debugfs file): free pages are filled
+ * with PAGE_POISON (0xaa) and checked when allocated. Switching it on is
+ * refused (MMLAB_EBUSY, reason in result) once a page was borrowed, as
+ * Linux's page_poison= is a boot parameter; off works at any time.
+ */
+enum mmlab_status mmlab_core_page_poison_set(struct mmlab_core *core, int on, char *result,
+					     size_t result_cap);
+int mmlab_core_page_poison(struct mmlab_core *core);
+/* The current setting, one line ("FZPU,kmalloc-64\n", "-\n"). */
+void mmlab_core_slub_debug_show(struct mmlab_core *core, mmlab_emit_fn emit, void *ctx);
 
 #ifdef __cplusplus
 }
