@@ -133,6 +133,7 @@ void* Vmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
     vm.nr_pages += nr_pages;
   }
   AtomicAdd(vm.vmallocs, uint64_t{1});
+  mmlab_host_object_alloc(addr, size, gfp);  // kmemleak (host.h: vmap addresses)
   return addr;
 }
 
@@ -160,6 +161,7 @@ bool Vfree(Core& core, const void* addr, uintptr_t caller, TextBuf* why) {
            ptr, sym);
     return false;
   }
+  mmlab_host_object_free(addr, area->size);
   mmlab_host_vunmap(reinterpret_cast<void*>(area->addr), area->nr_pages);
   for (uint32_t i = 0; i < area->nr_pages; i++)
     core.FreePages(area->pages[i], 0, nullptr, kPgVmalloc);
