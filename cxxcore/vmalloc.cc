@@ -121,6 +121,7 @@ void* Vmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
     return nullptr;
   }
 
+  mmlab_host_object_alloc(addr, size, gfp);  // kmemleak only (host.h: vmap addresses)
   area->addr = reinterpret_cast<uintptr_t>(addr);
   area->size = size;
   area->nr_pages = nr_pages;
@@ -133,7 +134,6 @@ void* Vmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
     vm.nr_pages += nr_pages;
   }
   AtomicAdd(vm.vmallocs, uint64_t{1});
-  mmlab_host_object_alloc(addr, size, gfp);  // kmemleak (host.h: vmap addresses)
   return addr;
 }
 
