@@ -12,6 +12,7 @@
  *   leak            kmemleak, after "scan": an unreferenced object of size
  *                   1024 (the kmalloc-1k slot of mmlab_kmalloc(1000), as
  *                   Linux registers it) whose backtrace names mmlab_bugs
+ *   vleak           the same for an mmlab_vmalloc() area (size 12388)
  *   double_free     mmlab's own double-free report; mmlab keeps working
  *
  * These tests make KASAN and kmemleak reports on purpose, and a KASAN
@@ -246,12 +247,12 @@ static void recycle_stacks(void)
  * found nothing pointing at it; a stale copy of the pointer (a register, a
  * stack) can hide it from one scan, so scan up to 8 times.
  */
-TEST_F_TIMEOUT(checkers, kmemleak_finds_a_leaked_mmlab_object, CHECKERS_TIMEOUT)
+static void expect_kmemleak(struct __test_metadata *_metadata, const char *bug, const char *re)
 {
 	const char *why = cannot_run(0, 1);
-	char *log;
 	int scans, in_stack = 0, ret;
 	char line[1024];
+	char *log;
 
 	if (why)
 		SKIP(return, "%s", why);
@@ -259,8 +260,8 @@ TEST_F_TIMEOUT(checkers, kmemleak_finds_a_leaked_mmlab_object, CHECKERS_TIMEOUT)
 	log = calloc(1, LOG_MAX);
 	ASSERT_NE(NULL, log);
 	unload_bugs();
-	ret = load_bug("leak");
-	ASSERT_EQ(0, ret) TH_LOG("insmod %s bug=leak: %s", bugs_path(), strerror(-ret));
+	ret = load_bug(bug);
+	ASSERT_EQ(0, ret) TH_LOG("insmod %s bug=%s: %s", bugs_path(), bug, strerror(-ret));
 	for (scans = 1; scans <= 8; scans++) {
 		ssize_t n;
 
@@ -268,18 +269,29 @@ TEST_F_TIMEOUT(checkers, kmemleak_finds_a_leaked_mmlab_object, CHECKERS_TIMEOUT)
 		recycle_stacks();
 		ASSERT_EQ(0, kmemleak_cmd("scan"));
 		n = read_all(KMEMLEAK, log, LOG_MAX);
-		if (n > 0 && find_report(log, "^unreferenced object 0x[0-9a-f]+ \\(size 1024\\):$", 30,
-					 line, sizeof(line), &in_stack))
+		if (n > 0 && find_report(log, re, 30, line, sizeof(line), &in_stack))
 			break;
 	}
 	/* mmlab_bugs keeps the pointer hidden from kmemleak and frees it here. */
 	EXPECT_EQ(0, unload_bugs());
-	EXPECT_LE(scans, 8) TH_LOG("no unreferenced 1024-byte object after 8 scans:\n%s", log);
+	EXPECT_LE(scans, 8) TH_LOG("nothing matching '%s' after 8 scans:\n%s", re, log);
 	EXPECT_TRUE(in_stack) TH_LOG("the leak report does not name mmlab_bugs:\n%s", log);
 	if (scans <= 8)
 		TH_LOG("found after %d scan(s): %s", scans, line);
 	kmemleak_cmd("clear");
 	free(log);
+}
+
+/* kmemleak registers the kmalloc-1k slot of mmlab_kmalloc(1000), as Linux does. */
+TEST_F_TIMEOUT(checkers, kmemleak_finds_a_leaked_mmlab_object, CHECKERS_TIMEOUT)
+{
+	expect_kmemleak(_metadata, "leak", "^unreferenced object 0x[0-9a-f]+ \\(size 1024\\):$");
+}
+
+/* mmlab_vmalloc(3 pages + 100): the area's size, found despite the host's vm_struct. */
+TEST_F_TIMEOUT(checkers, kmemleak_finds_a_leaked_mmlab_vmalloc_area, CHECKERS_TIMEOUT)
+{
+	expect_kmemleak(_metadata, "vleak", "^unreferenced object 0x[0-9a-f]+ \\(size 12388\\):$");
 }
 
 TEST_F_TIMEOUT(checkers, double_free_is_reported_and_refused, CHECKERS_TIMEOUT)

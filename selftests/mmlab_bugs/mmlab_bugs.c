@@ -13,6 +13,8 @@
  *                                         (KASAN: slab-out-of-bounds)
  *   insmod mmlab_bugs.ko bug=leak         mmlab_kmalloc(1000) and forgets it
  *                                         (kmemleak, at its next scan)
+ *   insmod mmlab_bugs.ko bug=vleak        mmlab_vmalloc(12388) and forgets it
+ *                                         (kmemleak, at its next scan)
  *   insmod mmlab_bugs.ko bug=double_free  mmlab_kfree()s one object twice
  *                                         (mmlab's own report; the second
  *                                         free is refused)
@@ -28,6 +30,7 @@
 #include <linux/compiler.h>
 #include <linux/gfp.h>
 #include <linux/kernel.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/string.h>
 
@@ -35,7 +38,7 @@
 
 static char *bug = "";
 module_param(bug, charp, 0444);
-MODULE_PARM_DESC(bug, "uaf, cache_uaf, redzone, leak or double_free");
+MODULE_PARM_DESC(bug, "uaf, cache_uaf, redzone, leak, vleak or double_free");
 
 /* Where the bad reads go, so the compiler keeps them. */
 static unsigned char mmlab_bugs_sink;
@@ -113,6 +116,21 @@ static noinline int mmlab_bugs_leak(void)
 	return 0;
 }
 
+/* The same for a vmalloc area (kmemleak's min_count for it, host_check.c). */
+static unsigned long mmlab_bugs_hidden_area;
+
+static noinline int mmlab_bugs_vleak(void)
+{
+	void *p = mmlab_vmalloc(3 * PAGE_SIZE + 100);
+
+	if (!p)
+		return -ENOMEM;
+	memset(p, 0x56, 3 * PAGE_SIZE + 100);
+	WRITE_ONCE(mmlab_bugs_hidden_area, ~(unsigned long)p);
+	pr_info("leaked a %lu-byte mmlab_vmalloc area (freed at rmmod)\n", 3 * PAGE_SIZE + 100);
+	return 0;
+}
+
 static noinline int mmlab_bugs_double_free(void)
 {
 	void *p = mmlab_kmalloc(64, GFP_KERNEL);
@@ -134,6 +152,7 @@ static const struct {
 	{ "cache_uaf", mmlab_bugs_cache_uaf },
 	{ "redzone", mmlab_bugs_redzone },
 	{ "leak", mmlab_bugs_leak },
+	{ "vleak", mmlab_bugs_vleak },
 	{ "double_free", mmlab_bugs_double_free },
 };
 
@@ -144,7 +163,7 @@ static int __init mmlab_bugs_init(void)
 	for (i = 0; i < ARRAY_SIZE(mmlab_bugs); i++)
 		if (!strcmp(bug, mmlab_bugs[i].name))
 			return mmlab_bugs[i].fn();
-	pr_warn("bug=%s: not one of uaf, cache_uaf, redzone, leak, double_free\n", bug);
+	pr_warn("bug=%s: not one of uaf, cache_uaf, redzone, leak, vleak, double_free\n", bug);
 	return -EINVAL;
 }
 
@@ -152,6 +171,8 @@ static void __exit mmlab_bugs_exit(void)
 {
 	if (mmlab_bugs_hidden)
 		mmlab_kfree((void *)~mmlab_bugs_hidden);
+	if (mmlab_bugs_hidden_area)
+		mmlab_vfree((void *)~mmlab_bugs_hidden_area);
 }
 
 module_init(mmlab_bugs_init);
