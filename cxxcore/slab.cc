@@ -169,6 +169,10 @@ Page* KmemCache::NewSlab(mmlab_gfp_t gfp, uint64_t* gen_out) {
   slab->slab_cache = this;
   slab->inuse = 0;
   slab->frozen = 0;
+  // KASAN: no object of a new slab is accessible until it is handed out
+  // (Linux's kasan_poison_slab; the constructor gets each one briefly).
+  mmlab_host_poison(reinterpret_cast<void*>(base), MMLAB_PAGE_SIZE << slab->order,
+                    MMLAB_HOST_POISON_REDZONE);
   // Construct every object once, now (not on each allocation), and chain
   // them in address order.
   base += l.red_left_pad;
@@ -176,10 +180,14 @@ Page* KmemCache::NewSlab(mmlab_gfp_t gfp, uint64_t* gen_out) {
     void* obj = reinterpret_cast<void*>(base + uintptr_t{i} * l.size);
     if (MMLAB_UNLIKELY(debug))
       SlabDebugInitObject(l, debug, ctor != nullptr, obj);
-    if (ctor == CtorFill)
-      __builtin_memset(obj, kCtorFillByte, l.object_size);
-    else if (ctor)
-      ctor(obj);
+    if (ctor) {
+      mmlab_host_unpoison(obj, l.object_size);
+      if (ctor == CtorFill)
+        __builtin_memset(obj, kCtorFillByte, l.object_size);
+      else
+        ctor(obj);
+      mmlab_host_poison(obj, l.object_size, MMLAB_HOST_POISON_REDZONE);
+    }
     void* next = i + 1 < objects ? reinterpret_cast<void*>(base + uintptr_t{i + 1} * l.size)
                                  : nullptr;
     __builtin_memcpy(static_cast<char*>(obj) + l.offset, &next, sizeof(next));
@@ -212,6 +220,8 @@ void KmemCache::UnaccountSlab(Page* slab) {
 
 void KmemCache::FreeSlab(Core& core, Page* slab) {
   uint32_t order = slab->order;
+  // The buddy's pages are always accessible (it zeroes them with memset).
+  mmlab_host_unpoison(reinterpret_cast<void*>(SlabBase(slab)), MMLAB_PAGE_SIZE << order);
   for (uint32_t i = 1; i < (1u << order); i++) {
     slab[i].slab_head = nullptr;
     slab[i].slab_cache = nullptr;
@@ -596,9 +606,11 @@ size_t KmemCacheAllocBulk(KmemCache* s, mmlab_gfp_t gfp, size_t nr, void** objs)
   else
     for (size_t i = 0; i < nr; i++)
       objs[i] = nullptr;
-  if (got && (gfp & MMLAB___GFP_ZERO))
-    for (size_t i = 0; i < got; i++)
+  for (size_t i = 0; i < got; i++) {
+    mmlab_host_object_alloc(objs[i], s->layout.object_size, gfp);
+    if (gfp & MMLAB___GFP_ZERO)
       __builtin_memset(objs[i], 0, s->layout.object_size);
+  }
   return got;
 }
 

@@ -358,7 +358,11 @@ inline void* KmemCacheAllocChecked(KmemCache* s, mmlab_gfp_t gfp, uintptr_t call
                       s->fault->ShouldFailSlab(gfp, s->layout.object_size, s->flags)
                   ? nullptr
                   : s->policy->Alloc(*s, gfp, caller);
-  if (obj && (gfp & MMLAB___GFP_ZERO))
+  if (!obj)
+    return nullptr;
+  // KASAN/kmemleak (host.h): accessible before the core's memset touches it.
+  mmlab_host_object_alloc(obj, s->layout.object_size, gfp);
+  if (gfp & MMLAB___GFP_ZERO)
     __builtin_memset(obj, 0, s->layout.object_size);
   return obj;
 }

@@ -454,8 +454,12 @@ size_t SlabDebugAllocBulk(KmemCache* s, mmlab_gfp_t gfp, size_t nr, void** objs,
   for (size_t i = 0; i < nr; i++) {
     objs[i] = SlabDebugAlloc(s, gfp, caller);
     if (!objs[i]) {
-      for (size_t j = 0; j < i; j++)
+      // All or nothing: what was taken goes back through the free path,
+      // which unregisters each from kmemleak (host.h): register them first.
+      for (size_t j = 0; j < i; j++) {
+        mmlab_host_object_alloc(objs[j], s->layout.object_size, gfp);
         mmlab_core_kmem_cache_free(s->handle(), objs[j], caller);
+      }
       for (size_t j = 0; j < nr; j++)
         objs[j] = nullptr;
       return 0;
@@ -497,6 +501,9 @@ void SlabDebugFreeLocked(KmemCache& s, Page* slab, void* obj, uintptr_t caller,
   CheckObject(s, slab, obj, kRedActive);  // restores what it reports
   SetTrack(s, obj, kTrackFree, caller);
   InitObject(s.layout, s.debug_flags, s.ctor != nullptr, obj, kRedInactive);
+  // kmemleak forgets it, KASAN marks it freed (as the plain path does),
+  // then the red zones and tracks around it stay red zone.
+  mmlab_host_object_free(obj, s.layout.object_size);
   KasanMark(s.layout, obj, false);
   const bool was_full = !s.SlabFreelist(slab);
   s.SetFreePointer(obj, s.SlabFreelist(slab));

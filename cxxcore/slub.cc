@@ -167,6 +167,7 @@ void ReportDoubleFree(KmemCache& s, Page* slab, void* obj, const char* why) {
         ReportDoubleFree(s, slab, obj, obj == top ? "head of the CPU freelist" : "twice in a row");
         continue;
       }
+      mmlab_host_object_free(obj, s.layout.object_size);
       s.SetFreePointer(obj, head);
       head = obj;
       freed++;
@@ -204,6 +205,7 @@ void ReportDoubleFree(KmemCache& s, Page* slab, void* obj, const char* why) {
       ReportDoubleFree(s, slab, obj, bad);  // may log under a core lock (log.h)
       continue;
     }
+    mmlab_host_object_free(obj, s.layout.object_size);
     s.SetFreePointer(obj, head);
     head = obj;
     freed++;
@@ -427,7 +429,10 @@ class Slub final : public SlabPolicy {
         uint64_t gen;
         Page* slab = s.NewSlab(gfp, &gen);
         if (!slab) {
-          // All or nothing: what was taken goes back.
+          // All or nothing: what was taken goes back (through the free
+          // path, which unregisters each: register them first).
+          for (size_t j = 0; j < i; j++)
+            mmlab_host_object_alloc(objs[j], s.layout.object_size, gfp);
           if (i)
             FreeBulk(s, i, objs, "kmem_cache_alloc_bulk", 0);
           for (size_t j = 0; j < nr; j++)
@@ -471,6 +476,7 @@ class Slub final : public SlabPolicy {
     KmemCacheCpu* c = Cpus(s).at(cpu);
     void* top = c->freelist;
     if (MMLAB_LIKELY(c->slab == slab && obj != top)) {
+      mmlab_host_object_free(obj, s.layout.object_size);
       s.SetFreePointer(obj, top);
       c->freelist = obj;
       SlabCacheStats* st = s.stats.at(cpu);

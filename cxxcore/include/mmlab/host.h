@@ -226,13 +226,25 @@ enum mmlab_host_poison {
  */
 void mmlab_host_object_alloc(const void *obj, size_t size, uint32_t gfp);
 /*
- * obj (size bytes, as given to mmlab_host_object_alloc) was freed:
- * kmemleak_free, then KASAN poisons it as MMLAB_HOST_POISON_SLAB_FREE.
+ * obj was freed: kmemleak_free, then KASAN poisons size bytes (rounded up
+ * to the granule) as MMLAB_HOST_POISON_SLAB_FREE. size is the object's
+ * whole slot (a cache's object_size), at least what object_alloc was given.
  */
 void mmlab_host_object_free(const void *obj, size_t size);
-/* Mark [addr, addr + size) bad (KASAN only), or good again. */
+/*
+ * Mark [addr, addr + size) bad (KASAN only), or good again. poison: addr a
+ * multiple of MMLAB_HOST_POISON_GRANULE, size rounded up to it. unpoison:
+ * addr aligned the same, size any (KASAN generic: the last granule is
+ * left partly accessible, exactly size bytes are).
+ */
 void mmlab_host_poison(const void *addr, size_t size, enum mmlab_host_poison kind);
 void mmlab_host_unpoison(const void *addr, size_t size);
+/* KASAN_GRANULE_SIZE of the generic mode: one shadow byte per 8 bytes. */
+#define MMLAB_HOST_POISON_GRANULE	8
+/*
+ * Addresses the host's vmap returned (vmalloc areas) get the kmemleak part
+ * only: their KASAN shadow is the host's vmap's business.
+ */
 /*
  * Rules for the core (which the kernel build compiles without KASAN
  * instrumentation, as Linux compiles mm/slub.c): plain loads and stores of
