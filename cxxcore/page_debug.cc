@@ -24,10 +24,10 @@ bool SingleBitFlip(uint8_t a, uint8_t b) {
 }  // namespace
 
 void PagePoisonFill(void* addr, uint32_t order) {
-  const size_t bytes = size_t{MMLAB_PAGE_SIZE} << order;
-  mmlab_host_unpoison(addr, bytes);
-  __builtin_memset(addr, kPagePoison, bytes);
-  mmlab_host_poison(addr, bytes, MMLAB_HOST_POISON_PAGE_FREE);
+  // Free buddy pages stay accessible to KASAN (host.h: the object hooks
+  // mark slab objects only; a page leaves the slab layer unpoisoned), so
+  // the pattern alone catches a write after free here.
+  __builtin_memset(addr, kPagePoison, size_t{MMLAB_PAGE_SIZE} << order);
 }
 
 bool PagePoisonCheck(Core& core, uint64_t pfn, void* addr, uint32_t order, const char* zone) {
@@ -50,7 +50,6 @@ bool PagePoisonCheck(Core& core, uint64_t pfn, void* addr, uint32_t order, const
     const size_t from = first & ~size_t{15};
     DebugHexDump("", p + from, Min(end - from, kMaxDumpBytes));
   }
-  mmlab_host_unpoison(p + first, end - first);
   FillBytes(p + first, kPagePoison, end - first);
   DebugFix(kWhat, "Restoring Poison 0x%s-0x%s=0x%x", PtrText(p + first).buf,
            PtrText(p + end - 1).buf, kPagePoison);

@@ -213,10 +213,9 @@ void InitObject(const SlabLayout& l, uint32_t f, bool has_ctor, void* p, uint8_t
 // KASAN's view after the core wrote: the object as `object`, the rest of
 // the stride (red zones, free pointer, tracks, padding) as a red zone.
 void KasanMark(const SlabLayout& l, const void* p, bool allocated) {
-  if (l.red_left_pad)
-    mmlab_host_poison(Byte(p, -static_cast<long>(l.red_left_pad)), l.red_left_pad,
-                      MMLAB_HOST_POISON_REDZONE);
-  mmlab_host_poison(Byte(p, l.object_size), l.size - l.red_left_pad - l.object_size,
+  // The stride starts granule-aligned (the slab is page-aligned and the
+  // stride a multiple of the word size); the object's end need not be.
+  mmlab_host_poison(Byte(p, -static_cast<long>(l.red_left_pad)), l.size,
                     MMLAB_HOST_POISON_REDZONE);
   if (allocated)
     mmlab_host_unpoison(p, l.object_size);
