@@ -459,7 +459,7 @@ class CoreModel {
     ExpectObjectTag(addr, kept);
     MODEL_RETURN_IF_FAILED();
     MODEL_REQUIRE(mmlab_core_ksize(core_, p) >= new_size, "ksize below krealloc's size");
-    MODEL_REQUIRE(!Overlaps(addr, 0) && !OverlapsObject(addr, new_size),
+    MODEL_REQUIRE(!Overlaps(addr & ~uintptr_t{4095}, 0) && !OverlapsObject(addr, new_size),
                   "krealloc'd object overlaps live memory");
     uint64_t tag = next_tag_++;
     WriteObjectTag(addr, new_size, tag);

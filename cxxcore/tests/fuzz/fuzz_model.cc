@@ -38,6 +38,12 @@ void Check(const mmlab_model::CoreModel& m, size_t step) {
 
 }  // namespace
 
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // A sleeping allocation that fails retries 16 times with a 1 ms nap.
+  sim::SetInstantSleeps(true);
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2)
     return 0;
