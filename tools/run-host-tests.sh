@@ -86,7 +86,7 @@ fi
 
 fuzz_secs=${MMLAB_FUZZ_SECONDS:-30}
 echo "# libFuzzer targets, ${fuzz_secs} s each ($bdir/fuzz)"
-if cmake -S "$top/cxxcore/tests" -B "$bdir/fuzz" -DCMAKE_BUILD_TYPE=Debug \
+if cmake -S "$top/cxxcore/tests" -B "$bdir/fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DCMAKE_CXX_COMPILER=clang++-14 -DMMLAB_FUZZ=ON >"$bdir.fuzz-build.log" 2>&1 &&
    cmake --build "$bdir/fuzz" -j"$jobs" >>"$bdir.fuzz-build.log" 2>&1; then
 	# Both targets at once: one per core.

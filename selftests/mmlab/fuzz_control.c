@@ -748,7 +748,8 @@ FIXTURE_TEARDOWN(fuzz)
  * make later commands slow or meaningless (pressure, min_free_kbytes) is
  * put back every few commands.
  */
-TEST_F(fuzz, control)
+/* 10,000 writes take 10-60 s under TCG; the harness's default is 30 s. */
+TEST_F_TIMEOUT(fuzz, control, 600)
 {
 	static const int ok_errnos[] = { EINVAL, ENOMEM, ENOENT, EBUSY, ENOSPC, EUCLEAN };
 	unsigned long total = env_num("MMLAB_FUZZ_COMMANDS", 10000), done = 0, skipped = 0;
@@ -935,7 +936,7 @@ static int bench_would_run(const struct buf *b)
 	return n - i >= 3 && !memcmp(b->b + i, "run", 3);
 }
 
-TEST_F(fuzz, other_writable_files)
+TEST_F_TIMEOUT(fuzz, other_writable_files, 300)
 {
 	static const char *const files[] = { "overcommit_memory", "overcommit_ratio", "bench" };
 	static const int ok_errnos[] = { EINVAL };
@@ -1042,7 +1043,7 @@ static uint64_t random_size(void)
 	return rn(2) ? sizes[rn(NELEM(sizes))] : rn(3) ? rn(64) * PAGE : rnd() >> rn(64);
 }
 
-TEST_F(fuzz, mmdev)
+TEST_F_TIMEOUT(fuzz, mmdev, 300)
 {
 	static const int ioctl_errnos[] = { EINVAL, EFAULT, ENOTTY, ENOMEM, ENOENT, EBUSY,
 					    EEXIST, ENOSPC };

@@ -8,7 +8,7 @@
 // DMA32, ZERO, ATOMIC and NOWAIT, misuse, shrink, drain, pcp high/batch,
 // slab cache create/destroy/shrink/alloc, kmalloc, krealloc, frees and bad
 // frees of objects) and each of its arguments is read from the input
-// (FuzzedDataProvider), until the input runs out. The first byte picks the
+// (FuzzedDataProvider), until the input runs out (at most 500 steps). The last byte picks the
 // core's shape (chunk order 2..5, 2..17 chunks), so small cores that run
 // out of memory at once are explored as much as roomy ones. Every step is
 // checked against the model; every 64 steps and at the end, the full
@@ -68,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   {
     mmlab_model::CoreModel m(core, &src, chunk_order, chunks);
     size_t step = 0;
-    while (fdp.remaining_bytes() > 0 && step < 2000) {
+    while (fdp.remaining_bytes() > 0 && step < 500) {
       m.Step();
       Check(m, step);
       if (++step % 64 == 0) {
