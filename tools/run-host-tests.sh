@@ -89,7 +89,9 @@ echo "# libFuzzer targets, ${fuzz_secs} s each ($bdir/fuzz)"
 if cmake -S "$top/cxxcore/tests" -B "$bdir/fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DCMAKE_CXX_COMPILER=clang++-14 -DMMLAB_FUZZ=ON >"$bdir.fuzz-build.log" 2>&1 &&
    cmake --build "$bdir/fuzz" -j"$jobs" >>"$bdir.fuzz-build.log" 2>&1; then
-	# Both targets at once: one per core.
+	# Both targets at once: one per core. (A bare `wait` would also wait
+	# for the tee of the process substitution above, for ever.)
+	pids=()
 	for t in fuzz_control fuzz_model; do
 		corpus=$bdir/fuzz-corpus/$t
 		mkdir -p "$corpus" "$bdir/fuzz-artifacts"
@@ -101,8 +103,9 @@ if cmake -S "$top/cxxcore/tests" -B "$bdir/fuzz" -DCMAKE_BUILD_TYPE=RelWithDebIn
 			-rss_limit_mb=2048 -print_final_stats=1 \
 			-artifact_prefix="$bdir/fuzz-artifacts/$t-" \
 			"$corpus" "$top/cxxcore/tests/fuzz/corpus/$t" >"$bdir.$t.log" 2>&1 &
+		pids+=($!)
 	done
-	wait
+	wait "${pids[@]}"
 	for t in fuzz_control fuzz_model; do
 		log=$bdir.$t.log
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")

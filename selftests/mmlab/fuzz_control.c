@@ -518,6 +518,14 @@ static const char *kernel_report(int kmsg, char *log, size_t cap)
 	return NULL;
 }
 
+/* A user pointer the kernel must refuse (EFAULT), hidden from the compiler. */
+static const void *bad_pointer(uintptr_t p)
+{
+	const void *volatile v = (const void *)p;
+
+	return v;
+}
+
 static int allowed(int err, const int *set, size_t n)
 {
 	size_t i;
@@ -622,22 +630,22 @@ static int read_everything(char *why, size_t whycap, unsigned int *nfiles)
 		if (len < 0) {
 			if (len == -EINVAL || len == -EACCES || len == -EPERM)
 				continue;
-			snprintf(why, whycap, "read %s: %s", paths[i], strerror(-len));
+			snprintf(why, whycap, "read %.200s: %s", paths[i], strerror(-len));
 			return -1;
 		}
 		addr = kernel_address(text, len);
 		if (addr) {
-			snprintf(why, whycap, "%s shows a kernel address %s", paths[i], addr);
+			snprintf(why, whycap, "%.200s shows a kernel address %s", paths[i], addr);
 			return -1;
 		}
 		len2 = read_chunked(paths[i], 1 + rn(7), again, sizeof(again));
 		if (len2 < 0) {
-			snprintf(why, whycap, "tiny reads of %s: %s", paths[i], strerror(-len2));
+			snprintf(why, whycap, "tiny reads of %.200s: %s", paths[i], strerror(-len2));
 			return -1;
 		}
 		addr = kernel_address(again, len2);
 		if (addr) {
-			snprintf(why, whycap, "%s (tiny reads) shows a kernel address %s", paths[i],
+			snprintf(why, whycap, "%.200s (tiny reads) shows a kernel address %s", paths[i],
 				 addr);
 			return -1;
 		}
@@ -651,7 +659,7 @@ static int read_everything(char *why, size_t whycap, unsigned int *nfiles)
 				ssize_t r = pread(fd, tiny, 1 + rn(sizeof(tiny)), offs[k]);
 
 				if (r < 0 && errno != EINVAL && errno != ESPIPE) {
-					snprintf(why, whycap, "pread %s at %lld: %s", paths[i],
+					snprintf(why, whycap, "pread %.200s at %lld: %s", paths[i],
 						 (long long)offs[k], strerror(errno));
 					close(fd);
 					return -1;
@@ -795,7 +803,7 @@ TEST_F_TIMEOUT(fuzz, control, 600)
 
 		switch (rn(40)) {
 		case 0:		/* a bad user pointer: EFAULT, nothing run */
-			n = write(self->fd, rn(2) ? (void *)8 : (void *)0xffff888000000000ull,
+			n = write(self->fd, bad_pointer(rn(2) ? 8 : 0xffff888000000000ull),
 				  1 + rn(64));
 			err = n < 0 ? errno : 0;
 			ASSERT_EQ(EFAULT, err) TH_LOG("write from a bad pointer: %s", strerror(err));
@@ -961,7 +969,7 @@ TEST_F_TIMEOUT(fuzz, other_writable_files, 300)
 				continue;	/* a benchmark run takes minutes under TCG */
 			switch (rn(12)) {
 			case 0:
-				n = write(fd, (void *)8, 1 + rn(16));
+				n = write(fd, bad_pointer(8), 1 + rn(16));
 				err = n < 0 ? errno : 0;
 				ASSERT_EQ(EFAULT, err) TH_LOG("%s: write from a bad pointer: %s",
 							      files[f], strerror(err));
