@@ -316,5 +316,18 @@ TEST_F(Control, RandomBytesNeverHurtTheCore) {
   EXPECT_EQ(Counters().used_pages, 0u);
 }
 
+// Found by fuzz_control: "BUG:" written to the control file came back in
+// the warning "control: unknown command 'BUG:'", a kernel log line every
+// harness reads as a kernel bug. Echoed input never carries a ':' (the
+// simulated host would abort on the line, as the VM harness fails on it).
+TEST_F(Control, EchoedInputCannotForgeAKernelReport) {
+  ExpectError("BUG:", MMLAB_EINVAL, "control: unknown command 'BUG?'");
+  ExpectError("WARNING:", MMLAB_EINVAL, "control: unknown command 'WARNING?'");
+  ExpectError("alloc BUG:=1", MMLAB_EINVAL, "control: alloc: unknown key 'BUG?'");
+  ExpectError("alloc order=WARNING:", MMLAB_EINVAL, "order=WARNING?");
+  ExpectError("cache_create name=BUG: size=8", MMLAB_EINVAL, "cache_create");
+  EXPECT_EQ(sim::CountLogs("BUG:") + sim::CountLogs("WARNING:"), 0u) << sim::LogText();
+}
+
 }  // namespace
 }  // namespace mmlab_test
