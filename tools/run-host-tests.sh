@@ -98,6 +98,8 @@ if cmake -S "$top/cxxcore/tests" -B "$bdir/fuzz" -DCMAKE_BUILD_TYPE=RelWithDebIn
 		dict=()
 		[[ -f $top/cxxcore/tests/fuzz/${t#fuzz_}.dict ]] &&
 			dict=(-dict="$top/cxxcore/tests/fuzz/${t#fuzz_}.dict")
+		# control writes up to 4096 bytes, and one longer is refused
+		[[ $t == fuzz_control ]] && dict+=(-max_len=4200)
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		"$bdir/fuzz/$t" "${dict[@]}" -max_total_time="$fuzz_secs" -timeout=20 \
 			-rss_limit_mb=2048 -print_final_stats=1 \
