@@ -114,7 +114,7 @@ if cmake -S "$top/cxxcore/tests" -B "$bdir/fuzz" -DCMAKE_BUILD_TYPE=RelWithDebIn
 		rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
 		cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$log" | tail -1)
 		if [[ -n $runs ]] && grep -q '^Done [0-9]* runs' "$log" &&
-		   ! grep -qE 'ERROR: libFuzzer|ERROR: AddressSanitizer|runtime error|check failed' "$log"; then
+		   ! grep -qE '^==[0-9]+==ERROR: |ERROR: libFuzzer|runtime error|check failed' "$log"; then
 			tap 0 "host: $t ${fuzz_secs} s: $runs inputs ($rate/s), $cov, no crash"
 		else
 			tap 1 "host: $t ${fuzz_secs} s: crash or failed check (log $log)"
