@@ -149,7 +149,9 @@ class Reply {
 // ':' of a message such as "kmem_cache_destroy <name>: Slab cache still has
 // objects", reads as a kernel report ("BUG:", "WARNING:", "UBSAN:",
 // "Oops:", "KASAN:") to anyone grepping the log. Such names are refused
-// (found by fuzz_control).
+// (found by fuzz_control). The refusal itself names only some of them:
+// the VM harness takes a bare "Oops" or "KASAN" anywhere in the log for
+// a kernel report.
 inline constexpr const char* kReportWords[] = {"BUG", "WARNING", "UBSAN", "Oops", "KASAN"};
 
 inline bool EndsInReportWord(Slice name) {

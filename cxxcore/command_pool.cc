@@ -143,7 +143,7 @@ mmlab_status DoMempoolCreate(Core& core, Reply* reply, const Slice* args, size_t
   if (!name_ok || EndsInReportWord(a.name))
     return reply->Fail(MMLAB_EINVAL,
                        "mempool_create: name='%s': 1..%d letters, digits, '_', '-' or '.', "
-                       "not ending in BUG, WARNING, UBSAN, Oops or KASAN",
+                       "not ending in BUG, WARNING or another kernel report word",
                        Quoted(a.name).buf, MMLAB_MEMPOOL_NAME_MAX - 1);
   __builtin_memcpy(name, a.name.p, a.name.n);
   name[a.name.n] = '\0';
