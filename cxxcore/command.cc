@@ -74,7 +74,7 @@ mmlab_status ParseNumber(Reply* reply, const char* key, Slice value, uint64_t* o
   NumError e = ParseU64(value, out);
   if (e == NumError::kOk)
     return MMLAB_OK;
-  return reply->Fail(MMLAB_EINVAL, "%s=%s: %s", key, Quoted(value).buf, NumErrorText(e));
+  return reply->Fail(MMLAB_EINVAL, "%s='%s': %s", key, Quoted(value).buf, NumErrorText(e));
 }
 
 mmlab_status Reply::Ok(const char* fmt, ...) {
@@ -212,7 +212,7 @@ mmlab_status ParseArgs(Reply* reply, const char* cmd, const Slice* args, size_t 
         else if (value.Is("Normal"))
           out->zone = MMLAB_ZONE_NORMAL;
         else
-          return reply->Fail(MMLAB_EINVAL, "zone=%s: not DMA32 or Normal", Quoted(value).buf);
+          return reply->Fail(MMLAB_EINVAL, "zone='%s': not DMA32 or Normal", Quoted(value).buf);
         break;
       case kKeyContext: {
         bool known_context = false;
@@ -223,7 +223,7 @@ mmlab_status ParseArgs(Reply* reply, const char* cmd, const Slice* args, size_t 
           }
         }
         if (!known_context)
-          return reply->Fail(MMLAB_EINVAL, "context=%s: not process, irqoff or timer",
+          return reply->Fail(MMLAB_EINVAL, "context='%s': not process, irqoff or timer",
                              Quoted(value).buf);
         break;
       }

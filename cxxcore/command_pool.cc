@@ -140,9 +140,10 @@ mmlab_status DoMempoolCreate(Core& core, Reply* reply, const Slice* args, size_t
     name_ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '-' || c == '.';
   }
-  if (!name_ok)
+  if (!name_ok || EndsInReportWord(a.name))
     return reply->Fail(MMLAB_EINVAL,
-                       "mempool_create: name=%s: 1..%d letters, digits, '_', '-' or '.'",
+                       "mempool_create: name='%s': 1..%d letters, digits, '_', '-' or '.', "
+                       "not ending in BUG, WARNING or another kernel report word",
                        Quoted(a.name).buf, MMLAB_MEMPOOL_NAME_MAX - 1);
   __builtin_memcpy(name, a.name.p, a.name.n);
   name[a.name.n] = '\0';
@@ -161,7 +162,7 @@ mmlab_status DoMempoolCreate(Core& core, Reply* reply, const Slice* args, size_t
     type = PoolType::kSlab;
     wants = kKeyCache;
   } else {
-    return reply->Fail(MMLAB_EINVAL, "mempool_create: type=%s: not slab, kmalloc or page",
+    return reply->Fail(MMLAB_EINVAL, "mempool_create: type='%s': not slab, kmalloc or page",
                        Quoted(a.type).buf);
   }
   const uint32_t extra = a.seen & (kKeyCache | kKeySize | kKeyOrder);

@@ -33,7 +33,7 @@ bool NameOk(Slice name) {
     if (!ok)
       return false;
   }
-  return true;
+  return !EndsInReportWord(name);
 }
 
 struct FlagName {
@@ -103,7 +103,8 @@ mmlab_status DoCacheCreate(Core& core, Reply* reply, const Slice* args, size_t n
     return st;
   if (!NameOk(a.name))
     return reply->Fail(MMLAB_EINVAL,
-                       "cache_create: name '%s' must be 1..31 of [A-Za-z0-9_.-]",
+                       "cache_create: name '%s' must be 1..31 of [A-Za-z0-9_.-], not ending in "
+                       "BUG, WARNING or another kernel report word",
                        Quoted(a.name).buf);
   uint32_t flags = 0;
   if ((a.seen & kKeyFlags) && (st = ParseSlabFlags(reply, a.flags, &flags)) != MMLAB_OK)

@@ -42,7 +42,7 @@ void QuoteBytes(const char* s, size_t n, size_t max_len, TextBuf* out) {
   size_t shown = Min(n, max_len);
   for (size_t i = 0; i < shown; i++) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    char printable = (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+    char printable = (c >= 0x20 && c < 0x7f && c != ':') ? static_cast<char>(c) : '?';
     out->AppendBytes(&printable, 1);
   }
   if (shown < n)

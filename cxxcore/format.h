@@ -49,7 +49,10 @@ class TextBuf {
 
 // Copies at most max_len bytes of s[0..n) into a small buffer as printable
 // text, ending in "..." when cut: user input echoed into a report must stay
-// one short line.
+// one short line. Bytes outside printable ASCII and ':' are shown as '?':
+// with no colon, no input can make a log line that reads as a kernel
+// report ("BUG:", "WARNING:", "UBSAN:", "Call Trace:"), which the VM
+// harness and anyone grepping dmesg would take for a real one.
 void QuoteBytes(const char* s, size_t n, size_t max_len, TextBuf* out);
 
 // Formats one view line (at most 255 bytes) and hands it to a view's sink.

@@ -19,7 +19,12 @@ const char* const kKmallocNames[kNrKmallocSizes] = {
 };
 static_assert(kNrKmallocSizes == SlabAllocator::kNrKmallocCaches, "one cache per class");
 
+// Linux's get_order(). Above 2^63 bytes no page order fits in 64 bits
+// (PAGE_SIZE << order would wrap, and the loop never end): such a size
+// gets order 52, above any chunk order, so the caller refuses it.
 uint32_t GetOrder(uint64_t size) {
+  if (size > uint64_t{1} << 63)
+    return 64 - MMLAB_PAGE_SHIFT;
   uint32_t order = 0;
   while ((uint64_t{MMLAB_PAGE_SIZE} << order) < size)
     order++;

@@ -87,16 +87,25 @@ void BackingFree(Mempool* pool, void* element) {
   }
 }
 
+// curr_nr and min_nr are written with WriteOnce (under the lock) because
+// ReserveNotEmpty and MayRefillRacy read them without it: a plain store
+// racing with those loads is a data race (ThreadSanitizer found it; Linux
+// gets away with it because KCSAN assumes aligned plain writes are atomic).
 void AddElementLocked(Mempool* pool, void* element) MMLAB_REQUIRES(pool->lock) {
-  if (MMLAB_ASSERT(pool->curr_nr < pool->capacity))
-    pool->elements[pool->curr_nr++] = element;
+  const uint32_t curr = pool->curr_nr;
+  if (MMLAB_ASSERT(curr < pool->capacity)) {
+    pool->elements[curr] = element;
+    WriteOnce(pool->curr_nr, curr + 1);
+  }
 }
 
 void* RemoveElementLocked(Mempool* pool) MMLAB_REQUIRES(pool->lock) {
-  if (!MMLAB_ASSERT(pool->curr_nr > 0))
+  const uint32_t curr = pool->curr_nr;
+  if (!MMLAB_ASSERT(curr > 0))
     return nullptr;
-  void* element = pool->elements[--pool->curr_nr];
-  pool->elements[pool->curr_nr] = nullptr;
+  void* element = pool->elements[curr - 1];
+  pool->elements[curr - 1] = nullptr;
+  WriteOnce(pool->curr_nr, curr - 1);
   return element;
 }
 
@@ -122,7 +131,7 @@ void DrainReserve(Mempool* pool) {
       IrqSaveGuard guard(pool->lock);
       pool->no_refill = true;
       if (pool->curr_nr == 0) {
-        pool->min_nr = 0;
+        WriteOnce(pool->min_nr, 0u);  // read racily by MayRefillRacy
         return;
       }
       element = RemoveElementLocked(pool);
@@ -243,7 +252,7 @@ mmlab_status PoolCreateInner(Core& core, const char* name, uint32_t min_nr, Pool
     IrqSaveGuard guard(pool->lock);
     pool->elements = elements;
     pool->capacity = capacity;
-    pool->min_nr = min_nr;
+    WriteOnce(pool->min_nr, min_nr);
   }
   // mempool_init_node: the whole reserve now, with GFP_KERNEL.
   for (uint32_t i = 0; i < min_nr; i++) {
@@ -436,7 +445,7 @@ mmlab_status MempoolResize(Mempool* pool, uint32_t new_min_nr, TextBuf* why) {
       if (new_min_nr > pool->min_nr)
         break;
       if (pool->curr_nr <= new_min_nr) {
-        pool->min_nr = new_min_nr;
+        WriteOnce(pool->min_nr, new_min_nr);
         return MMLAB_OK;
       }
       element = RemoveElementLocked(pool);
@@ -464,7 +473,7 @@ mmlab_status MempoolResize(Mempool* pool, uint32_t new_min_nr, TextBuf* why) {
       old_capacity = pool->capacity;
       pool->elements = new_elements;
       pool->capacity = new_min_nr;
-      pool->min_nr = new_min_nr;
+      WriteOnce(pool->min_nr, new_min_nr);
     }
   }
   mmlab_host_meta_free(old, old_capacity * sizeof(void*));

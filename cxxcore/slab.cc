@@ -19,7 +19,12 @@ namespace {
 
 constexpr uint32_t kMaxOrderForWaste = 5;  // raised slub_max_order for awkward sizes
 
+// Linux's get_order(). Above 2^63 bytes no page order fits in 64 bits
+// (PAGE_SIZE << order would wrap, and the loop never end): such a size
+// gets order 52, above any chunk order, so the caller refuses it.
 uint32_t GetOrder(uint64_t size) {
+  if (size > uint64_t{1} << 63)
+    return 64 - MMLAB_PAGE_SHIFT;
   uint32_t order = 0;
   while ((uint64_t{MMLAB_PAGE_SIZE} << order) < size)
     order++;
@@ -284,14 +289,16 @@ namespace {
 
 uint64_t FreeDiscarded(Core& core, SlabList* discard) { return FreeDiscardedSlabs(core, discard); }
 
+// The pages it returns include the empty CPU slabs that flushing freed
+// (fuzz_model found them missing from the count).
 uint64_t ShrinkCache(KmemCache& s) {
-  s.policy->FlushAll(s, false);
+  const uint64_t flushed = s.policy->FlushAll(s, false);
   SlabList discard;
   {
     IrqSaveGuard guard(s.lock);
     s.TakeEmptySlabs(&discard);
   }
-  return FreeDiscarded(*s.core, &discard);
+  return flushed + FreeDiscarded(*s.core, &discard);
 }
 
 // The one "slab" shrinker: counts and frees the empty slabs on every

@@ -157,7 +157,9 @@ class SlabPolicy {
   // Gives every online CPU's objects back to the node lists (may sleep; no
   // lock); with offline_too, also those of CPUs that did not answer - only
   // when nobody else uses the cache any more (destroy).
-  virtual void FlushAll(KmemCache& s, bool offline_too) = 0;
+  // Returns the pages of the slabs it freed (empty CPU slabs beyond the
+  // node's minimum of partial slabs go back to the buddy allocator).
+  virtual uint64_t FlushAll(KmemCache& s, bool offline_too) = 0;
   // With s.lock held: a dead CPU's objects back to the lists; slabs to be
   // freed go on *discard.
   virtual void FlushDeadCpu(KmemCache& s, uint32_t cpu, SlabList* discard) = 0;

@@ -505,7 +505,7 @@ class Slub final : public SlabPolicy {
     FreeAll(s, &discard);
   }
 
-  void FlushAll(KmemCache& s, bool offline_too) override {
+  uint64_t FlushAll(KmemCache& s, bool offline_too) override {
     FlushArg f;
     f.s = &s;
     mmlab_host_on_each_cpu(FlushCpu, &f);
@@ -515,7 +515,7 @@ class Slub final : public SlabPolicy {
       for (uint32_t cpu = 0; cpu < cpus.nr_cpus(); cpu++)
         Deactivate(s, cpus.at(cpu), &f.discard);
     }
-    FreeAll(s, &f.discard);
+    return FreeAll(s, &f.discard);
   }
 
   void FlushDeadCpu(KmemCache& s, uint32_t cpu, SlabList* discard) override

@@ -624,7 +624,7 @@ int mmlab_bench_run(unsigned int runs)
 	int side;
 
 	if (runs < 1 || runs > MMLAB_BENCH_MAX_RUNS) {
-		pr_warn("bench: runs=%u refused (1..%d)\n", runs, MMLAB_BENCH_MAX_RUNS);
+		pr_warn_ratelimited("bench: runs=%u refused (1..%d)\n", runs, MMLAB_BENCH_MAX_RUNS);
 		return -EINVAL;
 	}
 	res = kvcalloc(MMLAB_BENCH_NR_CASES, sizeof(*res), GFP_KERNEL);

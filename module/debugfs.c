@@ -183,6 +183,19 @@ static int mmlab_bench_open(struct inode *inode, struct file *file)
 	return single_open(file, mmlab_bench_seq_show, NULL);
 }
 
+/*
+ * User input echoed into the kernel log: bytes outside printable ASCII and
+ * ':' become '?', as the core's QuoteBytes() does, so no write can make a
+ * line that reads as a kernel report ("BUG:", "WARNING:") or spans lines.
+ */
+static void mmlab_sanitize_echo(char *s)
+{
+	for (; *s; s++) {
+		if (*s < 0x20 || *s > 0x7e || *s == ':')
+			*s = '?';
+	}
+}
+
 static ssize_t mmlab_bench_write(struct file *file, const char __user *ubuf,
 				 size_t count, loff_t *ppos)
 {
@@ -198,6 +211,7 @@ static ssize_t mmlab_bench_write(struct file *file, const char __user *ubuf,
 		return -EFAULT;
 	buf[count] = '\0';
 	arg = strim(buf);
+	mmlab_sanitize_echo(arg);
 	if (strncmp(arg, "run", 3) || (arg[3] && arg[3] != ' ')) {
 		pr_warn_ratelimited("bench: unknown command '%s' (try: run [runs=N])\n", arg);
 		return -EINVAL;

@@ -638,6 +638,8 @@ static ssize_t mmdev_overcommit_write(struct file *file, const char __user *buf,
 	int err;
 
 	err = kstrtouint_from_user(buf, count, 10, &v);
+	if (err == -EFAULT)
+		return err;	/* a bad buffer is not a bad number */
 	if (err || v > (ratio ? 100 : MMLAB_OVERCOMMIT_NEVER)) {
 		pr_warn_ratelimited("mmdev: %s takes %s\n",
 				    ratio ? "overcommit_ratio" : "overcommit_memory",

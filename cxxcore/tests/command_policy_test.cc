@@ -46,7 +46,7 @@ TEST_F(PolicyControl, SleepingGfpInAnAtomicContextIsRefused) {
               "control: alloc: gfp may sleep (__GFP_DIRECT_RECLAIM) and cannot run in context "
               "timer");
   ExpectError("alloc order=0 context=softirq", MMLAB_EINVAL,
-              "control: context=softirq: not process, irqoff or timer");
+              "control: context='softirq': not process, irqoff or timer");
   ExpectError("alloc order=0 context=irqoff context=timer gfp=GFP_ATOMIC", MMLAB_EINVAL,
               "control: alloc: context given twice");
   sim::FailRunInContext(1);
@@ -114,8 +114,8 @@ TEST_F(PolicyControl, PressureRefusals) {
   ExpectError("pressure consume=257", MMLAB_EINVAL,
               "control: pressure: consume=257 is more than the capacity (256 pages)");
   ExpectError("pressure release=some", MMLAB_EINVAL,
-              "control: release=some: not a decimal or 0x-hex number");
-  ExpectError("pressure consume=-1", MMLAB_EINVAL, "control: consume=-1: negative number");
+              "control: release='some': not a decimal or 0x-hex number");
+  ExpectError("pressure consume=-1", MMLAB_EINVAL, "control: consume='-1': negative number");
   ExpectError("pressure order=1", MMLAB_EINVAL, "control: pressure: unknown key 'order'");
 }
 
@@ -158,7 +158,7 @@ TEST_F(PolicyControl, PcpPerZoneAndBackToDefaults) {
   EXPECT_EQ(Result("pcp default"), "pcp: defaults");
   EXPECT_EQ(Zoneinfo("Normal", "high:"), normal_default);
   ExpectError("pcp high=4 batch=1 zone=HighMem", MMLAB_EINVAL,
-              "control: zone=HighMem: not DMA32 or Normal");
+              "control: zone='HighMem': not DMA32 or Normal");
   ExpectError("pcp default high=4", MMLAB_EINVAL, "control: pcp default: unknown key 'high'");
   ExpectError("pcp default zone=Normal zone=DMA32", MMLAB_EINVAL,
               "control: pcp default: zone given twice");
@@ -173,10 +173,10 @@ TEST_F(PolicyControl, MinFreeKbytes) {
   EXPECT_EQ(Result("min_free_kbytes=16777216"), "min_free_kbytes 16777216");
   ExpectError("min_free_kbytes=16777217", MMLAB_EINVAL,
               "control: min_free_kbytes 16777217 out of range 0..16777216");
-  ExpectError("min_free_kbytes=", MMLAB_EINVAL, "control: min_free_kbytes=: missing value");
-  ExpectError("min_free_kbytes=-5", MMLAB_EINVAL, "control: min_free_kbytes=-5: negative number");
+  ExpectError("min_free_kbytes=", MMLAB_EINVAL, "control: min_free_kbytes='': missing value");
+  ExpectError("min_free_kbytes=-5", MMLAB_EINVAL, "control: min_free_kbytes='-5': negative number");
   ExpectError("min_free_kbytes=1k", MMLAB_EINVAL,
-              "control: min_free_kbytes=1k: not a decimal or 0x-hex number");
+              "control: min_free_kbytes='1k': not a decimal or 0x-hex number");
   ExpectError("min_free_kbytes=1 now", MMLAB_EINVAL,
               "control: min_free_kbytes: unexpected argument 'now'");
   ExpectError("min_free_kbytes", MMLAB_EINVAL, "control: unknown command 'min_free_kbytes'");

@@ -197,7 +197,7 @@ TEST_F(Control, SyntaxErrorsAreEinvalWithAReason) {
   ExpectError("alloc", MMLAB_EINVAL, "control: alloc: order= is required");
   ExpectError("alloc gfp=GFP_KERNEL", MMLAB_EINVAL, "alloc: order= is required");
   ExpectError("alloc order", MMLAB_EINVAL, "control: alloc: unexpected argument 'order'");
-  ExpectError("alloc order=", MMLAB_EINVAL, "control: order=: missing value");
+  ExpectError("alloc order=", MMLAB_EINVAL, "control: order='': missing value");
   ExpectError("alloc =1", MMLAB_EINVAL, "control: alloc: unknown key ''");
   ExpectError("alloc order=1 size=2", MMLAB_EINVAL, "control: alloc: unknown key 'size'");
   ExpectError("alloc order=1 pfn=2", MMLAB_EINVAL, "alloc: unknown key 'pfn'");
@@ -224,21 +224,21 @@ TEST_F(Control, SyntaxErrorsAreEinvalWithAReason) {
 }
 
 TEST_F(Control, NumbersAreDecimalOrHexAndNothingElse) {
-  ExpectError("alloc order=-1", MMLAB_EINVAL, "control: order=-1: negative number");
+  ExpectError("alloc order=-1", MMLAB_EINVAL, "control: order='-1': negative number");
   ExpectError("alloc order=-0", MMLAB_EINVAL, "negative number");
-  ExpectError("alloc order=+1", MMLAB_EINVAL, "order=+1: not a decimal or 0x-hex number");
+  ExpectError("alloc order=+1", MMLAB_EINVAL, "order='+1': not a decimal or 0x-hex number");
   ExpectError("alloc order=1.0", MMLAB_EINVAL, "not a decimal or 0x-hex number");
   ExpectError("alloc order=1e3", MMLAB_EINVAL, "not a decimal or 0x-hex number");
-  ExpectError("alloc order=0x", MMLAB_EINVAL, "order=0x: not a decimal or 0x-hex number");
+  ExpectError("alloc order=0x", MMLAB_EINVAL, "order='0x': not a decimal or 0x-hex number");
   ExpectError("alloc order=0xg", MMLAB_EINVAL, "not a decimal or 0x-hex number");
   ExpectError("alloc order=ten", MMLAB_EINVAL, "not a decimal or 0x-hex number");
   ExpectError("free 18446744073709551616", MMLAB_EINVAL,
-              "handle=18446744073709551616: number does not fit in 64 bits");
+              "handle='18446744073709551616': number does not fit in 64 bits");
   ExpectError("free_pfn pfn=0x10000000000000000 order=0", MMLAB_EINVAL,
               "number does not fit in 64 bits");
   ExpectError("free_pfn pfn=0x1ffffffffffffffff order=0", MMLAB_EINVAL, "does not fit in 64 bits");
   ExpectError("alloc order=99999999999999999999999999999999999999999999", MMLAB_EINVAL,
-              "order=99999999999999999999999999999999...: number does not fit in 64 bits");
+              "order='99999999999999999999999999999999...': number does not fit in 64 bits");
   ExpectError("free_pfn pfn=0xffffffffffffffff order=0", MMLAB_EINVAL,
               "pfn 0xffffffffffffffff is not managed");
   EXPECT_EQ(Result("alloc order=0X1").rfind("handle 1 order 1 pfn 0x", 0), 0u);
@@ -314,6 +314,29 @@ TEST_F(Control, RandomBytesNeverHurtTheCore) {
   }
   CoreTest::Control("free_all");
   EXPECT_EQ(Counters().used_pages, 0u);
+}
+
+// Found by fuzz_control: "BUG:" written to the control file came back in
+// the warning "control: unknown command 'BUG:'", a kernel log line every
+// harness reads as a kernel bug. Echoed input never carries a ':' (the
+// simulated host would abort on the line, as the VM harness fails on it).
+TEST_F(Control, EchoedInputCannotForgeAKernelReport) {
+  ExpectError("BUG:", MMLAB_EINVAL, "control: unknown command 'BUG?'");
+  ExpectError("WARNING:", MMLAB_EINVAL, "control: unknown command 'WARNING?'");
+  ExpectError("alloc BUG:=1", MMLAB_EINVAL, "control: alloc: unknown key 'BUG?'");
+  ExpectError("alloc order=WARNING:", MMLAB_EINVAL, "order='WARNING?'");
+  // A value ending in BUG, and the reason's own colon after it.
+  ExpectError("alloc order=3BUG", MMLAB_EINVAL, "order='3BUG': not a decimal");
+  ExpectError("pcp high=1 batch=1 zone=WARNING", MMLAB_EINVAL, "zone='WARNING'");
+  ExpectError("alloc order=1 context=BUG", MMLAB_EINVAL, "context='BUG'");
+  ExpectError("cache_create name=BUG: size=8", MMLAB_EINVAL, "cache_create");
+  // Names are echoed before a ':' by Linux-shaped reports
+  // ("kmem_cache_destroy <name>: Slab cache still has objects").
+  ExpectError("cache_create name=xBUG size=8", MMLAB_EINVAL, "not ending in BUG");
+  ExpectError("cache_create name=WARNING size=8", MMLAB_EINVAL, "not ending in BUG");
+  ExpectError("mempool_create name=UBSAN min_nr=1 type=page order=0", MMLAB_EINVAL,
+              "not ending in BUG");
+  EXPECT_EQ(sim::CountLogs("BUG:") + sim::CountLogs("WARNING:"), 0u) << sim::LogText();
 }
 
 }  // namespace

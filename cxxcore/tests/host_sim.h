@@ -122,6 +122,10 @@ uint64_t KswapdThreadRuns();
 // --- clock --------------------------------------------------------------------
 // Moves mmlab_host_now_ns forward (rate limits can be tested quickly).
 void AdvanceClock(uint64_t ns);
+// mmlab_host_sleep_us returns at once, moving the clock on by the time it
+// would have slept (reclaim back-offs; the fuzzers run thousands of
+// failing allocations a second). Not reset by Reset().
+void SetInstantSleeps(bool on);
 
 // --- trace points ---------------------------------------------------------------
 enum class TraceKind { kAlloc, kFree, kPcpuDrain };

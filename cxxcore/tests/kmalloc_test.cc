@@ -70,6 +70,31 @@ TEST_F(Kmalloc, LargeRequestsAreBuddyPagesUpToTheChunk) {
   EXPECT_EQ(Stat("kmalloc_large_pages"), 0u);
 }
 
+// Found by the VM fuzzer: "kmalloc size=18446744073709551615" looped for
+// ever in get_order (PAGE_SIZE << order wraps before it reaches the size),
+// a soft lockup in the writer. Every size above 2^63 is refused at once,
+// through every entry point that reaches kmalloc.
+TEST_F(Kmalloc, SizesAbove2To63AreRefusedNotLoopedOn) {
+  NewCore(4, 4);
+  for (uint64_t size : {~uint64_t{0}, (uint64_t{1} << 63) + 1, ~uint64_t{0} - 4095,
+                        uint64_t{1} << 63, uint64_t{1} << 62}) {
+    EXPECT_EQ(mmlab_core_kmalloc(core_, size, MMLAB_GFP_KERNEL | MMLAB___GFP_NOWARN, 0), nullptr)
+        << size;
+    EXPECT_EQ(mmlab_core_kvmalloc(core_, size, MMLAB_GFP_KERNEL | MMLAB___GFP_NOWARN, 0), nullptr)
+        << size;
+  }
+  EXPECT_EQ(mmlab_core_kmalloc_array(core_, 3, uint64_t{1} << 62, MMLAB_GFP_KERNEL, 0), nullptr);
+  void* p = mmlab_core_kmalloc(core_, 100, MMLAB_GFP_KERNEL, 0);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(mmlab_core_krealloc(core_, p, ~uint64_t{0}, MMLAB_GFP_KERNEL | MMLAB___GFP_NOWARN, 0),
+            nullptr);
+  mmlab_core_kfree(core_, p, 0);
+  EXPECT_NE(Control("kmalloc size=18446744073709551615"), MMLAB_OK);
+  EXPECT_NE(Control("kvmalloc size=18446744073709551615"), MMLAB_OK);
+  EXPECT_NE(Control("kmalloc_array count=2 size=9223372036854775807"), MMLAB_OK);
+  sim::ClearLogs();
+}
+
 TEST_F(Kmalloc, ZeroSizeIsZeroSizePtrAndKfreeTakesIt) {
   NewCore(4, 4);
   void* p = mmlab_core_kmalloc(core_, 0, MMLAB_GFP_KERNEL, 0);

@@ -851,7 +851,7 @@ TEST_F(Slab, CommandsParseAndAnswerInOneLine) {
       {"cache_alloc cache=9", MMLAB_ENOENT, "control: cache_alloc: no cache 9"},
       {"cache_alloc cache=1", MMLAB_OK, "object 1 cache 1 pfn 0x"},
       {"cache_alloc 1 gfp=GFP_BOGUS", MMLAB_EINVAL, "control: gfp: unknown flag"},
-      {"cache_alloc 1 context=nmi", MMLAB_EINVAL, "control: context=nmi"},
+      {"cache_alloc 1 context=nmi", MMLAB_EINVAL, "control: context='nmi'"},
       {"cache_info cache=1", MMLAB_OK,
        "cache 1 name demo objsize 100 size 128 align 64 order 0 objperslab 32 waste 0 "
        "active_objs 1 num_objs 32 slabs 1 debug - bad_frees 0 poison_overwrites 0 "

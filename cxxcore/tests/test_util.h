@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "host_sim.h"
+#include "views.h"
 #include "mmlab/core.h"
 #include "mmlab/host.h"
 
@@ -54,34 +55,6 @@ inline struct mmlab_core_counters Counters(mmlab_core* core) {
   return c;
 }
 
-// The value of "key N" in zone's section of zoneinfo (or stats when zone
-// is empty); ~0 when missing.
-inline uint64_t ViewValue(const std::string& view, const std::string& zone,
-                          const std::string& key) {
-  std::istringstream in(view);
-  std::string line;
-  bool in_zone = zone.empty();
-  while (std::getline(in, line)) {
-    if (line.rfind("Node 0, zone ", 0) == 0) {
-      std::string name = line.substr(13);
-      name.erase(0, name.find_first_not_of(' '));
-      in_zone = name == zone;
-      continue;
-    }
-    if (!in_zone)
-      continue;
-    std::istringstream words(line);
-    std::string k;
-    words >> k;
-    if (k == key || k == key + ":") {
-      uint64_t v;
-      if (words >> v)
-        return v;
-    }
-  }
-  return ~uint64_t{0};
-}
-
 inline mmlab_status ControlOn(mmlab_core* core, const std::string& cmd) {
   char buf[MMLAB_CONTROL_MAX + 64];
   return mmlab_core_control(core, cmd.data(), cmd.size(), buf, sizeof(buf));
@@ -91,36 +64,6 @@ inline mmlab_status ControlOn(mmlab_core* core, const std::string& cmd) {
 inline void MakeBuddyOnly(mmlab_core* core) {
   EXPECT_EQ(ControlOn(core, "min_free_kbytes=0"), MMLAB_OK);
   EXPECT_EQ(ControlOn(core, "pcp high=1 batch=1"), MMLAB_OK);
-}
-
-// zoneinfo's "protection: (a, b)" of zone: the lowmem reserve against
-// requests whose preferred zone is highest_zoneidx; ~0 when missing.
-inline uint64_t ViewProtection(const std::string& view, const std::string& zone,
-                               uint32_t highest_zoneidx) {
-  std::istringstream in(view);
-  std::string line;
-  bool in_zone = false;
-  while (std::getline(in, line)) {
-    if (line.rfind("Node 0, zone ", 0) == 0) {
-      std::string name = line.substr(13);
-      name.erase(0, name.find_first_not_of(' '));
-      in_zone = name == zone;
-      continue;
-    }
-    size_t at = line.find("protection: (");
-    if (!in_zone || at == std::string::npos)
-      continue;
-    std::istringstream values(line.substr(at + 13));
-    uint64_t v = ~uint64_t{0};
-    char sep;
-    for (uint32_t i = 0; i <= highest_zoneidx; i++) {
-      if (i)
-        values >> sep;
-      values >> v;
-    }
-    return v;
-  }
-  return ~uint64_t{0};
 }
 
 class CoreTest : public ::testing::Test {
