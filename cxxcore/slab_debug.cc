@@ -95,14 +95,18 @@ void PrintSlabInfo(const KmemCache& s, const Page* slab) {
             slab->order ? "|head" : "");
 }
 
+// Where p lies in its slab, in bytes (SLUB's "@offset="): an offset, never
+// an address, so reports stay free of raw pointers.
+uint64_t SlabOffset(const Page* slab, const void* p) {
+  return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p) - KmemCache::SlabBase(slab));
+}
+
 // print_trailer()
 void PrintTrailer(KmemCache& s, const Page* slab, const void* p) {
   const SlabLayout& l = s.layout;
-  const uintptr_t base = KmemCache::SlabBase(slab);
   SlabDebugPrintTracking(s, p);
   PrintSlabInfo(s, slab);
-  DebugLine("Object 0x%s @offset=%lu fp=0x%s", PtrText(p).buf,
-            static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p) - base),
+  DebugLine("Object 0x%s @offset=%lu fp=0x%s", PtrText(p).buf, SlabOffset(slab, p),
             PtrText(s.FreePointer(const_cast<void*>(p))).buf);
   if (s.debug_flags & MMLAB_SLAB_RED_ZONE)
     DebugHexDump("Redzone  ", Byte(p, -static_cast<long>(l.red_left_pad)), l.red_left_pad);
@@ -147,8 +151,7 @@ bool CheckBytes(KmemCache& s, const Page* slab, const void* obj, const char* wha
     DebugBug(s.name, "%s overwritten", what);
     DebugLine("0x%s-0x%s @offset=%lu. First byte 0x%x instead of 0x%x", PtrText(fault).buf,
               PtrText(Byte(start, static_cast<long>(end) - 1)).buf,
-              static_cast<uint64_t>(reinterpret_cast<uintptr_t>(fault) -
-                                    KmemCache::SlabBase(slab)),
+              SlabOffset(slab, fault),
               *static_cast<volatile uint8_t*>(fault), value);
     PrintTrailer(s, slab, obj);
   }
@@ -401,8 +404,7 @@ void SlabDebugPrintTracking(KmemCache& s, const void* obj) {
 }
 
 void SlabDebugPrintLeak(KmemCache& s, const Page* slab, const void* obj) {
-  DebugLine("Object 0x%s @offset=%lu", PtrText(obj).buf,
-            static_cast<uint64_t>(reinterpret_cast<uintptr_t>(obj) - KmemCache::SlabBase(slab)));
+  DebugLine("Object 0x%s @offset=%lu", PtrText(obj).buf, SlabOffset(slab, obj));
   SlabDebugPrintTracking(s, obj);
 }
 
