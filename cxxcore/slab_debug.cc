@@ -110,7 +110,7 @@ void PrintTrailer(KmemCache& s, const Page* slab, const void* p) {
             PtrText(s.FreePointer(const_cast<void*>(p))).buf);
   if (s.debug_flags & MMLAB_SLAB_RED_ZONE)
     DebugHexDump("Redzone  ", Byte(p, -static_cast<long>(l.red_left_pad)), l.red_left_pad);
-  else if (reinterpret_cast<uintptr_t>(p) >= base + 16)
+  else if (SlabOffset(slab, p) >= 16)
     DebugHexDump("Bytes b4 ", Byte(p, -16), 16);
   DebugHexDump("Object   ", p, Min(l.object_size, kObjectDumpMax));
   if (s.debug_flags & MMLAB_SLAB_RED_ZONE)
