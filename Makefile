@@ -7,6 +7,11 @@
 #   make run             build, boot a VM, load mmlab, narrate a demo
 #   make check           host tests, module checks and VM tests on 6.1 and 6.12
 #   make check-host      only the host tests (GoogleTest under ASan/UBSan)
+#   make check-debug     the VM suites on the debug kernel (KASAN, kmemleak,
+#                        lockdep, ...; built from linux-source-6.1 into
+#                        /var/cache/mmlab on first use, about 25 min; then
+#                        about 25 min per run). Not part of `make check`:
+#                        docs/debug-kernel.md says why
 #   make bench           mmlab vs the host allocators, and /dev/mmlab's page
 #                        faults vs anonymous memory, each in one VM boot
 #                        (reports numbers, never fails on speed)
@@ -36,12 +41,12 @@ V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
 .PHONY: all modules deps deps-test check check-host check-modules check-vm \
-	run bench clean help
+	check-debug run bench clean help
 
 all: modules
 
 help:
-	@sed -n '3,15p' $(TOP)/Makefile
+	@sed -n '3,21p' $(TOP)/Makefile
 
 # With KVER from the command line, its headers; else the flavour's (resolved
 # after apt's lists are fresh, so KVER is never taken from stale lists).
@@ -126,6 +131,22 @@ check-vm: check-modules
 			--log $(RESULTS)/vm-$$kver.log \
 			> >(tee $(RESULTS)/vm-$$kver.tap) || rc=1; \
 	done; exit $$rc
+
+# ---------------------------------------------------------------------------
+# make check-debug: the debug kernel (vm-images/build-debug-kernel.sh, cached
+# by configuration hash in /var/cache/mmlab/debug-kernel/), mmlab built
+# against it, boot 1 with every VM suite but kernel_checkers, boot 2 with
+# kernel_checkers alone (its KASAN/kmemleak reports expected). Results in
+# build/results-debug/, one summary line as check's. docs/debug-kernel.md.
+
+DEBUG_RESULTS := $(BUILD)/results-debug
+DEBUG_WANT := build-debug.tap vm-debug.tap \
+	$(if $(wildcard $(TOP)/selftests/mmlab/kernel_checkers.c),vm-debug-checkers.tap)
+
+check-debug:
+	$(Q)rm -rf $(DEBUG_RESULTS) && mkdir -p $(DEBUG_RESULTS)
+	$(Q)$(TOP)/tools/check-debug.sh $(DEBUG_RESULTS); \
+	$(TOP)/tools/check-summary.sh $(DEBUG_RESULTS) $(DEBUG_WANT)
 
 # Without the kernel's Makefile: clean must not need (or fetch) headers.
 clean:
