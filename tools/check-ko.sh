@@ -13,10 +13,14 @@
 #
 # On a KASAN kernel (CONFIG_KASAN=y in the build dir's configuration, as on
 # the debug kernel, docs/debug-kernel.md), gcc gives every instrumented C
-# object an .init_array constructor that registers its globals with KASAN;
-# the kernel runs those (CONFIG_CONSTRUCTORS), so .init_array is allowed
-# there, and only there. The C++ objects are still checked one by one
-# while they are built (Kbuild's CHKCTOR; they are not KASAN-instrumented).
+# object an .init_array constructor that registers its globals with KASAN
+# (the kernel runs those: CONFIG_CONSTRUCTORS) and a .fini_array destructor
+# that would unregister them (the kernel never runs it; KASAN's
+# __asan_unregister_globals does nothing). Those two sections are allowed
+# there, and only there, when every entry points into .text.startup and
+# .text.exit, where gcc puts these functions. The C++ objects are still
+# checked one by one while they are built (Kbuild's CHKCTOR; they are not
+# KASAN-instrumented).
 # Such a build must also show that the C shim is instrumented: the module
 # calls KASAN's __asan_* checks.
 set -euo pipefail
@@ -51,9 +55,17 @@ done
 
 if [[ $kasan == 1 ]]; then
 	mapfile -t bad_sections < <(readelf -SW "$ko" |
-		grep -oE '\.(fini_array|ctors|dtors)[^[:space:]]*' | sort -u || true)
-	report "${#bad_sections[@]}" "$(basename "$ko"): no .fini_array/.ctors/.dtors (KASAN kernel: KASAN's .init_array allowed)" \
-		"${bad_sections[@]}"
+		grep -oE '\.(ctors|dtors)[^[:space:]]*' | sort -u || true)
+	# Entries of .init_array/.fini_array that are not KASAN's.
+	mapfile -t bad_entries < <(readelf -rW "$ko" | awk '
+		/^Relocation section/ { sec = $3; gsub(/\047/, "", sec); next }
+		sec == ".rela.init_array" && $1 ~ /^[0-9a-f]+$/ && NF >= 5 && $5 != ".text.startup" { print sec ": " $5 " " $6 $7 }
+		sec == ".rela.fini_array" && $1 ~ /^[0-9a-f]+$/ && NF >= 5 && $5 != ".text.exit" { print sec ": " $5 " " $6 $7 }')
+	n_ctor=$(readelf -rW "$ko" | awk '/^Relocation section/ { on = ($3 ~ /rela\.init_array/); next }
+		on && $1 ~ /^[0-9a-f]+$/ && NF >= 5 { n++ } END { print n + 0 }')
+	report $((${#bad_sections[@]} + ${#bad_entries[@]})) \
+		"$(basename "$ko"): no .ctors/.dtors; .init_array/.fini_array only KASAN's ($n_ctor C objects register globals)" \
+		"${bad_sections[@]}" "${bad_entries[@]}"
 	n_asan=$(nm -u "$ko" | grep -c ' __asan_') || true
 	[[ $n_asan -gt 0 ]]
 	report $? "$(basename "$ko"): the C code is KASAN-instrumented ($n_asan __asan_* symbols)"
