@@ -6,6 +6,7 @@
 # linux-source-6.1, or reuse the one already built. docs/debug-kernel.md.
 #
 #   vm-images/build-debug-kernel.sh [--cache DIR] [--jobs N] [--no-deps]
+#                                   [--config-only]
 #
 # The configuration is `make tinyconfig` plus vm-images/debug-kernel.config,
 # then `make olddefconfig`; every option the fragment asks for is checked to
@@ -34,6 +35,9 @@
 #              MMLAB_CACHE defaulting to /var/cache/mmlab)
 # --jobs N     make -j (default: the number of CPUs)
 # --no-deps    do not run tools/install-deps.sh --debug-kernel first
+# --config-only  only configure and check the options, in a temporary
+#              directory (a quick check of an edit of the fragment); prints
+#              the .config's path
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,12 +52,14 @@ note() { echo "${0##*/}: $*" >&2; }
 cache=${MMLAB_CACHE:-/var/cache/mmlab}/debug-kernel
 jobs=$(nproc)
 deps=1
+config_only=0
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--cache) cache=${2:?}; shift 2 ;;
 	--jobs) jobs=${2:?}; shift 2 ;;
 	--no-deps) deps=0; shift ;;
-	-h|--help) sed -n '3,37p' "$0"; exit 0 ;;
+	--config-only) config_only=1; shift ;;
+	-h|--help) sed -n '3,41p' "$0"; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 done
@@ -68,6 +74,7 @@ ccver=$(LC_ALL=C gcc-12 --version | head -n 1)
 key=$( { cat "$frag"; echo "linux-source-6.1 $srcver"; echo "$ccver"; echo "recipe $recipe"; } |
 	sha256sum | cut -c1-16)
 kdir=$cache/$key
+[[ $config_only == 0 ]] || kdir=$(mktemp -d /tmp/mmlab-debug-config.XXXXXX)
 if [[ -f $kdir/done ]]; then
 	note "cached: $(cat "$kdir/release") in $kdir"
 	echo "$kdir"
@@ -133,6 +140,10 @@ if [[ ${#missed[@]} -gt 0 ]]; then
 	die "${#missed[@]} option(s) of ${frag#"$top"/} did not take (a dependency is missing?); .config: $obj/.config"
 fi
 note "configuration checked: every option of the fragment took"
+if [[ $config_only == 1 ]]; then
+	echo "$obj/.config"
+	exit 0
+fi
 cp "$obj/.config" "$kdir/config"
 
 # --- build -------------------------------------------------------------------------
