@@ -23,8 +23,8 @@
 #                            came), any other report fails it
 #   timings                  seconds per step
 #
-# environment: MMLAB_DEBUG_VM_TIMEOUT (per boot, default 2400 s),
-# MMLAB_DEBUG_TEST_TIMEOUT (per selftest program, default 1200 s),
+# environment: MMLAB_DEBUG_VM_TIMEOUT (per boot, default 1500 s),
+# MMLAB_DEBUG_TEST_TIMEOUT (per selftest program, default 900 s),
 # MMLAB_CACHE (where the kernel is kept, see build-debug-kernel.sh).
 # Exit status 0 only if everything passed.
 set -uo pipefail
@@ -32,8 +32,8 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 res=${1:?usage: check-debug.sh <results dir>}
 mkdir -p "$res"
-vm_tmo=${MMLAB_DEBUG_VM_TIMEOUT:-2400}
-test_tmo=${MMLAB_DEBUG_TEST_TIMEOUT:-1200}
+vm_tmo=${MMLAB_DEBUG_VM_TIMEOUT:-1500}
+test_tmo=${MMLAB_DEBUG_TEST_TIMEOUT:-900}
 rc=0
 t0=$SECONDS
 : >"$res/timings"
