@@ -9,7 +9,10 @@
 # Guest layout:
 #   /init                   mounts proc, sysfs, devtmpfs, debugfs, tracefs, tmpfs
 #                           on /tmp; runs /mmlab/run.sh with the arguments given
-#                           after '--'; prints "MMLAB-TAINT: <n>" and, as its
+#                           after '--'; on a kmemleak kernel, scans and clears
+#                           before it and scans twice after it, printing the
+#                           suspects as "mmlab-init: kmemleak: " lines;
+#                           prints "MMLAB-TAINT: <n>" and, as its
 #                           very last line, "MMLAB-EXIT-STATUS: <status>";
 #                           then 'poweroff -f'. It never starts a shell prompt;
 #                           if poweroff fails it exits, the kernel panics and
