@@ -37,7 +37,7 @@ test_tmo=${MMLAB_DEBUG_TEST_TIMEOUT:-900}
 rc=0
 t0=$SECONDS
 : >"$res/timings"
-timing() { echo "$1 $(($SECONDS - t0))" >>"$res/timings"; echo "check-debug: $1: $(($SECONDS - t0)) s" >&2; t0=$SECONDS; }
+timing() { echo "$1 $((SECONDS - t0))" >>"$res/timings"; echo "check-debug: $1: $((SECONDS - t0)) s" >&2; t0=$SECONDS; }
 
 # --- the kernel -------------------------------------------------------------------
 kdir=$("$top/vm-images/build-debug-kernel.sh" | tail -n 1)
