@@ -10,8 +10,8 @@
 #   make check-host      only the host tests (GoogleTest under ASan/UBSan)
 #   make check-debug     the VM suites on the debug kernel (KASAN, kmemleak,
 #                        lockdep, ...), built from linux-source-6.1 into
-#                        /var/cache/mmlab/debug-kernel/ on first use (33 min
-#                        on a busy 2-core machine, ~13 min idle) and reused;
+#                        /var/cache/mmlab/debug-kernel/ on first use (12-33 min
+#                        on 2 cores, idle to busy) and reused;
 #                        then about 11 min a run. docs/debug-kernel.md
 #   make bench           mmlab vs the host allocators, and /dev/mmlab's page
 #                        faults vs anonymous memory, each in one VM boot

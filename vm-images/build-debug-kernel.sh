@@ -29,7 +29,7 @@
 #
 # stdout: the kernel directory DIR/<key>, alone on the last line.
 # Progress and diagnostics go to stderr. A from-scratch build takes about
-# 13 minutes on 2 idle CPUs, 33 on busy ones (docs/debug-kernel.md).
+# 12 minutes on 2 idle CPUs, 33 on busy ones (docs/debug-kernel.md).
 #
 # --cache DIR  where kernels are kept (default $MMLAB_CACHE/debug-kernel,
 #              MMLAB_CACHE defaulting to /var/cache/mmlab)
