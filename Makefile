@@ -13,6 +13,8 @@
 #                        /var/cache/mmlab/debug-kernel/ on first use (12-33 min
 #                        on 2 cores, idle to busy) and reused;
 #                        then about 11 min a run. docs/debug-kernel.md
+#   make stress          the stress program, 60 s with fault injection, in a
+#                        4-vCPU VM on 6.1, 6.12 and 6.12-rt (docs/stress.md)
 #   make bench           mmlab vs the host allocators, and /dev/mmlab's page
 #                        faults vs anonymous memory, each in one VM boot
 #                        (reports numbers, never fails on speed)
@@ -42,12 +44,12 @@ V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
 .PHONY: all modules deps deps-test check check-host check-modules check-vm \
-	check-debug check-debug-steps run bench clean help
+	check-stress stress check-debug check-debug-steps run bench clean help
 
 all: modules
 
 help:
-	@sed -n '3,22p' $(TOP)/Makefile
+	@sed -n '3,24p' $(TOP)/Makefile
 
 # With KVER from the command line, its headers; else the flavour's (resolved
 # after apt's lists are fresh, so KVER is never taken from stale lists).
@@ -105,11 +107,11 @@ CHECK_DEBUG ?= 1
 
 check: deps-test
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
-	$(Q)$(MAKE) --no-print-directory -k check-host check-modules check-vm \
+	$(Q)$(MAKE) --no-print-directory -k check-host check-modules check-vm check-stress \
 		$(if $(filter 1,$(CHECK_DEBUG)),check-debug-steps); \
 	want="host.tap"; for f in $(FLAVOURS); do \
 		kver=$$($(TOP)/vm-images/resolve-kver.sh $$f); \
-		want="$$want build-$$kver.tap vm-$$kver.tap"; \
+		want="$$want build-$$kver.tap vm-$$kver.tap stress-$$kver.tap"; \
 	done; \
 	$(TOP)/tools/check-summary.sh $(RESULTS) $$want \
 		$(if $(filter 1,$(CHECK_DEBUG)),$(DEBUG_WANT))
@@ -138,6 +140,46 @@ check-vm: check-modules
 			--log $(RESULTS)/vm-$$kver.log \
 			> >(tee $(RESULTS)/vm-$$kver.tap) || rc=1; \
 	done; exit $$rc
+
+# ---------------------------------------------------------------------------
+# The stress program (docs/stress.md): a 4-vCPU VM per kernel, fault
+# injection on. `make check` runs it for CHECK_STRESS_SECONDS on FLAVOURS;
+# `make stress` for STRESS_SECONDS on STRESS_FLAVOURS (PREEMPT_RT included),
+# building the modules it needs. STRESS_SEED=S repeats a run's choices.
+
+CHECK_STRESS_SECONDS ?= 30
+STRESS_SECONDS ?= 60
+STRESS_FLAVOURS ?= 6.1 6.12 6.12-rt
+STRESS_SEED ?=
+
+# stress_run <flavours> <seconds>
+define stress_run
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)rc=0; for f in $(1); do \
+		kver=$$($(TOP)/vm-images/resolve-kver.sh $$f) || exit 1; \
+		$(TOP)/vm-images/vm-stress.sh --kver $$kver \
+			--module $(BUILD)/kbuild/$$kver/mmlab.ko \
+			--client $(BUILD)/kbuild/$$kver/mmlab_client/mmlab_client.ko \
+			--seconds $(2) $(if $(STRESS_SEED),--seed $(STRESS_SEED)) \
+			--log $(RESULTS)/stress-$$kver.log \
+			> >(tee $(RESULTS)/stress-$$kver.tap) || rc=1; \
+	done; exit $$rc
+endef
+
+check-stress: check-modules
+	$(call stress_run,$(FLAVOURS),$(CHECK_STRESS_SECONDS))
+
+stress:
+	$(Q)$(TOP)/tools/install-deps.sh --kernels "$(STRESS_FLAVOURS)"
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)for f in $(STRESS_FLAVOURS); do \
+		kver=$$($(TOP)/vm-images/resolve-kver.sh $$f) || exit 1; \
+		kdir=$$($(TOP)/vm-images/fetch-headers.sh $$kver) || exit 1; \
+		$(TOP)/tools/build-module.sh $$kver $$kdir $(BUILD)/kbuild/$$kver \
+			$(RESULTS)/build-$$kver.tap >/dev/null || \
+			{ cat $(RESULTS)/build-$$kver.tap; exit 1; }; \
+	done
+	$(call stress_run,$(STRESS_FLAVOURS),$(STRESS_SECONDS))
 
 # ---------------------------------------------------------------------------
 # make check-debug: the debug kernel (vm-images/build-debug-kernel.sh, cached

@@ -14,13 +14,16 @@
 // and go rarely), so a published index is never written again.
 #include "chunk.h"
 
+#include "fault_inject.h"
 #include "log.h"
 
 namespace mmlab {
 
-Chunk* Chunk::Borrow(Zone* zone, uint32_t order, mmlab_host_zone host_zone, bool can_sleep) {
+Chunk* Chunk::Borrow(Zone* zone, uint32_t order, mmlab_host_zone host_zone, bool can_sleep,
+                     FaultAttr* fail) {
   mmlab_host_chunk host = {};
-  if (mmlab_host_chunk_alloc(order, host_zone, can_sleep ? 1 : 0, &host) != 0)
+  if ((fail && fail->ShouldFail(int64_t{1} << order)) ||
+      mmlab_host_chunk_alloc(order, host_zone, can_sleep ? 1 : 0, &host) != 0)
     return nullptr;
 
   uintptr_t vaddr = reinterpret_cast<uintptr_t>(host.vaddr);

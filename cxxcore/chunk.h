@@ -28,6 +28,7 @@
 namespace mmlab {
 
 class Zone;
+class FaultAttr;
 
 class Chunk {
  public:
@@ -36,8 +37,10 @@ class Chunk {
   // Borrows 2^order pages and builds their descriptors: page 0 a free head
   // of the chunk's order (not yet on any list), every other page a free
   // tail. Returns null when the host has no memory or the chunk it lent is
-  // unusable (reported). No core lock may be held.
-  static Chunk* Borrow(Zone* zone, uint32_t order, mmlab_host_zone host_zone, bool can_sleep);
+  // unusable (reported), or when the fault-injection site `fail` (may be
+  // null) says so, as if the host had none. No core lock may be held.
+  static Chunk* Borrow(Zone* zone, uint32_t order, mmlab_host_zone host_zone, bool can_sleep,
+                       FaultAttr* fail = nullptr);
   // Hands the pages back and frees the descriptors. No core lock may be held.
   static void Return(Chunk* chunk);
   // Frees the descriptors but keeps the pages from the host: used when a

@@ -158,6 +158,9 @@ mmlab_status ParseArgs(Reply* reply, const char* cmd, const Slice* args, size_t 
       case kKeyType:
         out->type = value;
         break;
+      case kKeyDebug:
+        out->debug = value;
+        break;
       case kKeySize:
         st = ParseNumber(reply, key_name, value, &out->size);
         break;

@@ -62,6 +62,7 @@ enum ArgKey : uint32_t {
   kKeyType = 1u << 20,    // raw text, e.g. slab|kmalloc|page
   kKeyByte = 1u << 21,
   kKeyLen = 1u << 22,
+  kKeyDebug = 1u << 23,   // raw text: slub_debug letters, e.g. FZPU
 };
 
 struct KeyName {
@@ -77,7 +78,7 @@ inline constexpr KeyName kKeys[] = {
     {"align", kKeyAlign},     {"flags", kKeyFlags},     {"ctor", kKeyCtor},
     {"cache", kKeyCache},     {"object", kKeyObject},   {"count", kKeyCount},
     {"pool", kKeyPool},       {"min_nr", kKeyMinNr},    {"type", kKeyType},
-    {"byte", kKeyByte},       {"len", kKeyLen},
+    {"byte", kKeyByte},       {"len", kKeyLen},         {"debug", kKeyDebug},
 };
 
 // release=all
@@ -110,6 +111,7 @@ struct Args {
   Slice flags = {"", 0};
   Slice ctor = {"", 0};
   Slice type = {"", 0};
+  Slice debug = {"", 0};
   uint64_t size = 0;
   uint64_t align = 0;
   uint64_t cache = 0;

@@ -11,6 +11,7 @@
 // address.
 #include "command_parse.h"
 #include "kmalloc.h"
+#include "page_debug.h"
 #include "slab.h"
 
 namespace mmlab {
@@ -42,7 +43,7 @@ struct FlagName {
 constexpr FlagName kSlabFlags[] = {
     {"HWCACHE_ALIGN", MMLAB_SLAB_HWCACHE_ALIGN}, {"DMA32", MMLAB_SLAB_CACHE_DMA32},
     {"RECLAIM_ACCOUNT", MMLAB_SLAB_RECLAIM_ACCOUNT}, {"ACCOUNT", MMLAB_SLAB_ACCOUNT},
-    {"NO_MERGE", MMLAB_SLAB_NO_MERGE},
+    {"NO_MERGE", MMLAB_SLAB_NO_MERGE}, {"FAILSLAB", MMLAB_SLAB_FAILSLAB},
 };
 
 mmlab_status ParseSlabFlags(Reply* reply, Slice text, uint32_t* out) {
@@ -96,7 +97,7 @@ class CacheRef {
 mmlab_status DoCacheCreate(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
   mmlab_status st = ParseArgs(reply, "cache_create", args, nargs,
-                              kKeyName | kKeySize | kKeyAlign | kKeyFlags | kKeyCtor,
+                              kKeyName | kKeySize | kKeyAlign | kKeyFlags | kKeyCtor | kKeyDebug,
                               kKeyName | kKeySize, 0, &a);
   if (st != MMLAB_OK)
     return st;
@@ -107,6 +108,14 @@ mmlab_status DoCacheCreate(Core& core, Reply* reply, const Slice* args, size_t n
   uint32_t flags = 0;
   if ((a.seen & kKeyFlags) && (st = ParseSlabFlags(reply, a.flags, &flags)) != MMLAB_OK)
     return st;
+  if (a.seen & kKeyDebug) {
+    uint32_t debug;
+    char bad = 0;
+    if (!SlabDebugParseFlags(a.debug.p, a.debug.n, &debug, &bad) || a.debug.n == 0)
+      return reply->Fail(MMLAB_EINVAL, "cache_create: debug='%s': letters of FZPU, or -",
+                         Quoted(a.debug).buf);
+    flags |= debug;
+  }
   mmlab_ctor_fn ctor = nullptr;
   if (a.seen & kKeyCtor) {
     if (!a.ctor.Is("fill"))
@@ -150,6 +159,217 @@ mmlab_status DoCacheDestroy(Core& core, Reply* reply, const Slice* args, size_t 
   if (st != MMLAB_OK)
     return reply->Fail(st, "cache_destroy: cache %lu not destroyed", a.cache);
   return reply->Ok("cache %lu destroyed", a.cache);
+}
+
+// A control cache by id (pinned) or a kmalloc cache by name (those live as
+// long as the core): what cache_debug and bug work on.
+mmlab_status FindDebugCache(Core& core, Reply* reply, const char* cmd, const Args& a, CacheRef* ref,
+                            KmemCache** out) {
+  if ((a.seen & kKeyCache) && (a.seen & kKeyName))
+    return reply->Fail(MMLAB_EINVAL, "%s: give cache= or name=, not both", cmd);
+  if (a.seen & kKeyCache) {
+    mmlab_status st = ref->Get(reply, cmd, a.cache);
+    *out = ref->get();
+    return st;
+  }
+  if (!(a.seen & kKeyName))
+    return reply->Fail(MMLAB_EINVAL, "%s: cache=<id> or name=kmalloc-<size> required", cmd);
+  for (KmemCache* s : core.slab().kmalloc_caches) {
+    if (s && a.name.Is(s->name)) {
+      *out = s;
+      return MMLAB_OK;
+    }
+  }
+  return reply->Fail(MMLAB_ENOENT, "%s: no kmalloc cache '%s' (only those go by name)", cmd,
+                     Quoted(a.name).buf);
+}
+
+// cache_debug cache=<id>|name=kmalloc-<n> flags=FZPU|-
+mmlab_status DoCacheDebug(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "cache_debug", args, nargs, kKeyCache | kKeyName | kKeyFlags,
+                              kKeyFlags, 0, &a);
+  if (st != MMLAB_OK)
+    return st;
+  uint32_t debug;
+  char bad = 0;
+  if (!SlabDebugParseFlags(a.flags.p, a.flags.n, &debug, &bad) || a.flags.n == 0)
+    return reply->Fail(MMLAB_EINVAL, "cache_debug: flags='%s': letters of FZPU, or -",
+                       Quoted(a.flags).buf);
+  CacheRef ref(core);
+  KmemCache* s = nullptr;
+  if ((st = FindDebugCache(core, reply, "cache_debug", a, &ref, &s)) != MMLAB_OK)
+    return st;
+  st = SlabSetDebug(*s, debug, reply->text());
+  if (st != MMLAB_OK)
+    return reply->Failed(st);
+  char letters[8];
+  SlabDebugFlagsText(debug, letters);
+  const SlabLayout& l = s->layout;
+  return reply->Ok("cache %s debug %s objsize %u size %u order %u objperslab %u", s->name,
+                   letters, l.object_size, l.size, l.order, l.objects);
+}
+
+}  // namespace
+}  // namespace mmlab
+
+// The call site the objects of `bug` are charged to: "Allocated in
+// mmlab_debug_bug_site+0x0/0x.. [mmlab]" in a report.
+extern "C" void mmlab_debug_bug_site(void);
+extern "C" [[gnu::noinline, gnu::used]] void mmlab_debug_bug_site(void) { __asm__ volatile(""); }
+
+namespace mmlab {
+namespace {
+
+// bug page_use_after_free: a page freed, written, then allocated again
+// until the page allocator's poison check (page_poison=1) reports it.
+mmlab_status BugPageUseAfterFree(Core& core, Reply* reply) {
+  if (!mmlab_core_page_poison(core.handle()))
+    return reply->Fail(MMLAB_EINVAL, "bug: page_poison is off (module parameter page_poison=1)");
+  const uint64_t before = PagePoisonOverwrites(core);
+  Page* page = core.AllocPages(MMLAB_GFP_KERNEL, 0);
+  if (!page)
+    return reply->Fail(MMLAB_ENOMEM, "bug: no page");
+  volatile uint8_t* p = reinterpret_cast<uint8_t*>(Core::PageAddress(page));
+  MMLAB_ASSERT(core.FreePages(page, 0) == MMLAB_OK);
+  for (uint32_t i = 0; i < 8; i++)
+    p[64 + i] = static_cast<uint8_t>(0x40 + i);
+  // The per-CPU list hands the page back first (unless the task moved to
+  // another CPU meanwhile: then a later allocation there finds it).
+  Page* again[8] = {};
+  uint32_t n = 0;
+  while (n < 8 && PagePoisonOverwrites(core) == before) {
+    again[n] = core.AllocPages(MMLAB_GFP_KERNEL, 0);
+    if (!again[n])
+      break;
+    n++;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    MMLAB_ASSERT(core.FreePages(again[i], 0) == MMLAB_OK);
+  return reply->Ok("bug: wrote 8 bytes into a freed page, then allocated; %lu caught",
+                   PagePoisonOverwrites(core) - before);
+}
+
+Page* SlabOf(Core& core, const void* p) {
+  uint32_t cpu;
+  unsigned long flags = mmlab_host_local_irq_save(&cpu);
+  Page* page = VirtToPageIrqsOff(core, p);
+  Page* slab = page && page->State() == PageState::kAllocTail ? ReadOnce(page->slab_head) : page;
+  mmlab_host_local_irq_restore(flags);
+  return slab;
+}
+
+// bug <use_after_free|double_free|redzone|bad_free> cache=<id>|name=kmalloc-<n>
+// Test only (docs/debugging.md): makes the mistake a buggy caller would,
+// through the real paths, so the debug checks report it; leaves the cache
+// as it was.
+mmlab_status DoBug(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st =
+      ParseArgs(reply, "bug", args, nargs, kKeyType | kKeyCache | kKeyName, kKeyType, kKeyType, &a);
+  if (st != MMLAB_OK)
+    return st;
+  enum { kUaf, kDouble, kRedzone, kBadFree } kind;
+  if (a.type.Is("page_use_after_free")) {
+    if (a.seen & (kKeyCache | kKeyName))
+      return reply->Fail(MMLAB_EINVAL, "bug: page_use_after_free takes no cache");
+    return BugPageUseAfterFree(core, reply);
+  }
+  if (a.type.Is("use_after_free"))
+    kind = kUaf;
+  else if (a.type.Is("double_free"))
+    kind = kDouble;
+  else if (a.type.Is("redzone"))
+    kind = kRedzone;
+  else if (a.type.Is("bad_free"))
+    kind = kBadFree;
+  else
+    return reply->Fail(MMLAB_EINVAL,
+                       "bug: '%s' unknown (use_after_free, double_free, redzone, bad_free, "
+                       "page_use_after_free)",
+                       Quoted(a.type).buf);
+  CacheRef ref(core);
+  KmemCache* s = nullptr;
+  if ((st = FindDebugCache(core, reply, "bug", a, &ref, &s)) != MMLAB_OK)
+    return st;
+  const uint32_t f = ReadOnce(s->debug_flags);
+  if (kind == kUaf && (!(f & MMLAB_SLAB_POISON) || s->ctor))
+    return reply->Fail(MMLAB_EINVAL, "bug: cache %s is not poisoned (needs P, no ctor)", s->name);
+  if (kind == kRedzone && !(f & MMLAB_SLAB_RED_ZONE))
+    return reply->Fail(MMLAB_EINVAL, "bug: cache %s has no red zones (needs Z)", s->name);
+  if ((kind == kBadFree || kind == kUaf) && !f)
+    return reply->Fail(MMLAB_EINVAL, "bug: cache %s has no debug flags", s->name);
+  if (s->layout.objects < 2)
+    return reply->Fail(MMLAB_EINVAL, "bug: cache %s has one object per slab", s->name);
+  const uintptr_t site = reinterpret_cast<uintptr_t>(&mmlab_debug_bug_site);
+  auto free_obj = [&](void* p) {
+    if (s->kmalloc)
+      mmlab_core_kfree(core.handle(), p, site);
+    else
+      mmlab_core_kmem_cache_free(s->handle(), p, site);
+  };
+  // `keep` holds the slab of `obj` (a neighbour: a slab's objects are
+  // handed out in address order, first from the slab obj came from).
+  auto alloc = [&]() {
+    return KmemCacheAllocCaller(s, MMLAB_GFP_KERNEL, site, s->layout.object_size, false);
+  };
+  void* keep = alloc();
+  void* obj = alloc();
+  for (int tries = 0; obj && keep && SlabOf(core, obj) != SlabOf(core, keep) && tries < 4;
+       tries++) {
+    // obj took the last object of keep's slab, or the reverse: try again
+    // from the slab the free puts first.
+    free_obj(obj);
+    obj = alloc();
+  }
+  if (!obj || !keep || SlabOf(core, obj) != SlabOf(core, keep)) {
+    if (obj)
+      free_obj(obj);
+    if (keep)
+      free_obj(keep);
+    return reply->Fail(obj && keep ? MMLAB_EBUSY : MMLAB_ENOMEM,
+                       "bug: cache %s: could not get two objects of one slab", s->name);
+  }
+  const uint64_t before = ReadOnce(s->dbg_poison_overwrites) + ReadOnce(s->dbg_redzone_overwrites) +
+                          ReadOnce(s->dbg_bad_frees) + ReadOnce(s->bad_frees) +
+                          ReadOnce(core.slab().bad_kfrees);
+  volatile uint8_t* bytes = static_cast<uint8_t*>(obj);
+  const char* what = "";
+  switch (kind) {
+    case kUaf: {
+      free_obj(obj);
+      // What a caller still holding the pointer does; the core is not
+      // instrumented, so only mmlab's poison check can see it.
+      for (uint32_t i = 0; i < Min(8u, s->layout.object_size); i++)
+        bytes[i] = static_cast<uint8_t>(0x40 + i);
+      {
+        IrqSaveGuard guard(s->lock);
+        SlabDebugValidate(*s);  // what `check` runs: finds, reports, restores
+      }
+      what = "wrote 8 bytes into a freed object, then validated the cache";
+      break;
+    }
+    case kDouble:
+      free_obj(obj);
+      free_obj(obj);
+      what = "freed an object twice";
+      break;
+    case kRedzone:
+      bytes[s->layout.object_size] = 0x00;  // one byte past the end
+      free_obj(obj);
+      what = "wrote one byte past an object, then freed it";
+      break;
+    case kBadFree:
+      free_obj(const_cast<uint8_t*>(bytes) + 8);
+      free_obj(obj);
+      what = "freed a pointer 8 bytes into an object";
+      break;
+  }
+  free_obj(keep);
+  const uint64_t after = ReadOnce(s->dbg_poison_overwrites) + ReadOnce(s->dbg_redzone_overwrites) +
+                         ReadOnce(s->dbg_bad_frees) + ReadOnce(s->bad_frees) +
+                         ReadOnce(core.slab().bad_kfrees);
+  return reply->Ok("bug: cache %s: %s; %lu caught", s->name, what, after - before);
 }
 
 struct CacheAllocCall {
@@ -464,6 +684,8 @@ const CommandDef kSlabCommands[] = {
     {"kfree", DoKfree},
     {"obj_fill", DoObjFill},
     {"obj_check", DoObjCheck},
+    {"cache_debug", DoCacheDebug},
+    {"bug", DoBug},  // test only: docs/debugging.md
 };
 const size_t kNrSlabCommands = ArraySize(kSlabCommands);
 

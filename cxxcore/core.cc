@@ -24,6 +24,7 @@
 #include "core.h"
 
 #include "check.h"
+#include "debug_report.h"
 #include "log.h"
 
 namespace mmlab {
@@ -107,6 +108,9 @@ void PcpPassOnThisCpu(void* p) {
 }  // namespace
 
 mmlab_status Core::Create(const mmlab_core_config* cfg, Core** out) {
+  // The debug reports' flood limit and its count start afresh with each
+  // core (in the kernel: with each load of the module).
+  DebugReportResetAll();
   if (!cfg || !out) {
     Log(MMLAB_LOG_WARN, "create: no config or no result pointer");
     return MMLAB_EINVAL;
@@ -163,6 +167,7 @@ mmlab_status Core::Init(const mmlab_core_config& cfg, const uint64_t (&zone_page
   chunk_order_ = cfg.chunk_order;
   capacity_pages_ = cfg.capacity_pages;
   nr_cpus_ = mmlab_host_nr_cpu_ids();
+  fault_.Init(mmlab_host_fail_caps());
   if (!ctl_lock_.Init("mmlab_control") || !pressure_lock_.Init("mmlab_pressure") ||
       !wmark_lock_.Init("mmlab_wmark") || !shrinkers_.Init())
     return MMLAB_ENOMEM;
@@ -189,6 +194,7 @@ mmlab_status Core::Init(const mmlab_core_config& cfg, const uint64_t (&zone_page
                                      zone_pages[z], kHostZones[z], nr_cpus_);
     if (st != MMLAB_OK)
       return st;
+    zones_[z].set_fail_chunk(&fault_.chunk());
   }
   IrqSaveGuard guard(wmark_lock_);
   min_free_kbytes_ =

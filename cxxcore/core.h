@@ -22,6 +22,7 @@
 
 #include "base.h"
 #include "chunk.h"
+#include "fault_inject.h"
 #include "format.h"
 #include "handles.h"
 #include "lock.h"
@@ -176,6 +177,11 @@ class Core {
   MempoolRegistry& mempools() { return *mempools_; }
   RegionSpace& regions() { return *regions_; }
 
+  // --- fault injection (fault_inject.h): the sites' attributes ------------
+  FaultSet& fault() { return fault_; }
+  // page_debug.cc: poison overwrites found (atomic adds).
+  uint64_t page_poison_overwrites = 0;
+
  private:
   Core() = default;
   ~Core() = default;
@@ -256,6 +262,8 @@ class Core {
   VmallocSpace* vmalloc_ = nullptr;
   MempoolRegistry* mempools_ = nullptr;
   RegionSpace* regions_ = nullptr;
+
+  FaultSet fault_;
 };
 
 }  // namespace mmlab

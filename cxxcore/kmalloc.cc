@@ -74,12 +74,30 @@ void ReportFailure(TextBuf* why, mmlab_gfp_t gfp, const char* fmt, ...) {
   SlabAllocator& a = core.slab();
   uint32_t order = large->order;
   mmlab_host_trace_kfree(caller, p);
+  // Unregistered, and accessible again before the pages go to the buddy.
+  mmlab_host_object_free(p, MMLAB_PAGE_SIZE << order);
+  mmlab_host_unpoison(p, MMLAB_PAGE_SIZE << order);
   if (core.FreePages(large, order, why, kPgLargeKmalloc) == MMLAB_OK) {
     Count(a.large_pages, -(int64_t{1} << order));
     return true;
   }
   Count(a.bad_kfrees, 1);
   return false;
+}
+
+// Linux's kasan_kmalloc/poison_kmalloc_redzone: of a slot of `slot`
+// bytes, only the `size` asked for stay accessible (the last granule
+// partly); the rest is red zone, so kmalloc(60) makes bytes 60..63 of a
+// kmalloc-64 object a KASAN report. The slot is accessible on entry.
+void KmallocRedzone(void* obj, size_t size, size_t slot) {
+  if (size >= slot)
+    return;
+  constexpr size_t kGranule = MMLAB_HOST_POISON_GRANULE;
+  const size_t end = (size + kGranule - 1) & ~(kGranule - 1);
+  if (size & (kGranule - 1))
+    mmlab_host_unpoison(obj, size);
+  if (end < slot)
+    mmlab_host_poison(static_cast<char*>(obj) + end, slot - end, MMLAB_HOST_POISON_REDZONE);
 }
 
 [[gnu::noinline]] void ReportNotKmalloc(const void* p, KmemCache* s, TextBuf* why) {
@@ -125,7 +143,9 @@ void* Kmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
   KmemCache* s =
       size <= MMLAB_KMALLOC_MAX_CACHE_SIZE ? a.kmalloc_caches[KmallocIndex(size)] : nullptr;
   if (MMLAB_LIKELY(s)) {
-    void* obj = KmemCacheAllocChecked(s, gfp);
+    void* obj = KmemCacheAllocChecked(s, gfp, caller);
+    if (obj)
+      KmallocRedzone(obj, size, s->layout.object_size);
     mmlab_host_trace_kmalloc(caller, obj, size, s->layout.size, gfp);
     if (!obj)
       ReportFailure(why, gfp, "kmalloc: no memory for %lu bytes (%s)",
@@ -148,6 +168,8 @@ void* Kmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
   if (page) {
     Count(a.large_pages, int64_t{1} << order);
     Count(a.large_allocs, 1);
+    mmlab_host_object_alloc(p, MMLAB_PAGE_SIZE << order, gfp);
+    KmallocRedzone(p, size, MMLAB_PAGE_SIZE << order);
   } else {
     ReportFailure(why, gfp, "kmalloc: no memory for %lu bytes (order %u pages)",
            static_cast<uint64_t>(size), order);
@@ -192,7 +214,9 @@ bool KmallocLookup(Core& core, const void* p, KmallocWhere* out) {
                        ? static_cast<KmemCache*>(ReadOnce(slab->slab_cache))
                        : nullptr;
     if (s && s->kmalloc &&
-        (reinterpret_cast<uintptr_t>(p) - KmemCache::SlabBase(slab)) % s->layout.size == 0) {
+        (reinterpret_cast<uintptr_t>(p) - KmemCache::SlabBase(slab) - s->layout.red_left_pad) %
+                s->layout.size ==
+            0) {
       *out = {s->name, 0, s->layout.object_size};
       ok = true;
     }
@@ -203,7 +227,13 @@ bool KmallocLookup(Core& core, const void* p, KmallocWhere* out) {
 
 size_t Ksize(Core& core, const void* p) {
   KmallocWhere where;
-  return KmallocLookup(core, p, &where) ? where.ksize : 0;
+  if (!KmallocLookup(core, p, &where))
+    return 0;
+  // Linux 6.1's ksize: its caller may use the whole slot, so all of it is
+  // made accessible (kasan_unpoison_range).
+  if (where.ksize)
+    mmlab_host_unpoison(p, where.ksize);
+  return where.ksize;
 }
 
 // Linux's kfree: one interrupts-off section finds the object (one page
@@ -225,7 +255,7 @@ bool Kfree(Core& core, const void* p, uintptr_t caller, TextBuf* why) {
   Page* empty = nullptr;
   if (MMLAB_LIKELY(slab && s->kmalloc)) {
     mmlab_host_trace_kfree(caller, p);
-    empty = s->policy->Free(*s, cpu, slab, const_cast<void*>(p));
+    empty = s->policy->Free(*s, cpu, slab, const_cast<void*>(p), caller);
   } else if (slab) {
     ReportNotKmalloc(p, s, why);
     slab = nullptr;
@@ -250,7 +280,7 @@ void* Krealloc(Core& core, const void* p, size_t new_size, mmlab_gfp_t gfp, uint
     Kfree(core, p, caller, why);
     return nullptr;
   }
-  size_t ks = Ksize(core, p);
+  size_t ks = Ksize(core, p);  // p's whole slot accessible from here
   if (ks == 0) {
     char ptr[32];
     mmlab_host_format_ptr(p, ptr, sizeof(ptr));
@@ -258,15 +288,21 @@ void* Krealloc(Core& core, const void* p, size_t new_size, mmlab_gfp_t gfp, uint
     Report(why, MMLAB_LOG_WARN, "krealloc: %s is not a kmalloc object; refused", ptr);
     return nullptr;
   }
-  // Linux's __do_krealloc: still fits, stays where it is.
-  if (new_size <= ks)
+  // Linux's __do_krealloc: still fits, stays where it is (kasan_krealloc:
+  // accessible up to new_size, red zone after).
+  if (new_size <= ks) {
+    KmallocRedzone(const_cast<void*>(p), new_size, ks);
     return const_cast<void*>(p);
+  }
   void* q = Kmalloc(core, new_size, gfp & ~MMLAB___GFP_ZERO, caller, why);
   if (!q)
-    return nullptr;  // p is untouched, as in Linux
+    return nullptr;  // p is untouched, as in Linux (whole slot accessible, as ksize left it)
   __builtin_memcpy(q, p, ks);
-  if (gfp & MMLAB___GFP_ZERO)
-    __builtin_memset(static_cast<char*>(q) + ks, 0, Ksize(core, q) - ks);
+  if (gfp & MMLAB___GFP_ZERO) {
+    const size_t qs = Ksize(core, q);  // unpoisons q's slot for the memset
+    __builtin_memset(static_cast<char*>(q) + ks, 0, qs - ks);
+    KmallocRedzone(q, new_size, qs);
+  }
   Kfree(core, p, caller, nullptr);
   return q;
 }

@@ -113,15 +113,18 @@ bool MayRefillRacy(Mempool* pool) MMLAB_NO_THREAD_SAFETY_ANALYSIS {
 }
 
 // Empties the reserve into the backing allocator and sets min_nr to 0.
+// min_nr drops only once the reserve is empty: the pool stays listed while
+// it drains, and a concurrent check must keep seeing curr_nr <= min_nr.
 void DrainReserve(Mempool* pool) {
   for (;;) {
     void* element;
     {
       IrqSaveGuard guard(pool->lock);
-      pool->min_nr = 0;
       pool->no_refill = true;
-      if (pool->curr_nr == 0)
+      if (pool->curr_nr == 0) {
+        pool->min_nr = 0;
         return;
+      }
       element = RemoveElementLocked(pool);
     }
     BackingFree(pool, element);
@@ -349,10 +352,12 @@ void* MempoolAlloc(Mempool* pool, mmlab_gfp_t gfp, PoolSource* source) {
   if (gfp & MMLAB___GFP_DIRECT_RECLAIM)
     mmlab_host_might_sleep();
 
+  const mmlab_gfp_t gfp_caller = gfp;  // its __GFP_NOWARN silences fault injection
   gfp |= MMLAB___GFP_NOMEMALLOC | MMLAB___GFP_NORETRY | MMLAB___GFP_NOWARN;
   mmlab_gfp_t gfp_temp = gfp & ~(MMLAB___GFP_DIRECT_RECLAIM | MMLAB___GFP_IO);
   for (;;) {
-    void* element = BackingAlloc(pool, gfp_temp);
+    void* element =
+        pool->core->fault().ShouldFailMempool(gfp_caller) ? nullptr : BackingAlloc(pool, gfp_temp);
     if (MMLAB_LIKELY(element != nullptr)) {
       AtomicAdd(pool->out, uint64_t{1});
       AtomicAdd(pool->allocs, uint64_t{1});

@@ -27,6 +27,7 @@
 #include "core.h"
 #include "gfp.h"
 #include "log.h"
+#include "page_debug.h"
 
 namespace mmlab {
 
@@ -140,6 +141,12 @@ Page* Core::AllocPages(mmlab_gfp_t gfp, uint32_t order, uint16_t flags, TextBuf*
   // fast path would not have to; checked here so misuse shows every time.
   if (gfp & MMLAB___GFP_DIRECT_RECLAIM)
     mmlab_host_might_sleep();
+  // fail_page_alloc (prepare_alloc_pages): counted as a failure, explained
+  // by the site's own report rather than warn_alloc's.
+  if (MMLAB_UNLIKELY(fault_.ShouldFailAllocPage(gfp, order))) {
+    CountFailure(order, gfp);
+    return nullptr;
+  }
 
   const AllocContext ac = PrepareAllocContext(gfp);
   Page* page = GetPageFromFreelist(ac, gfp, order, kWmarkLow, flags);
@@ -149,6 +156,9 @@ Page* Core::AllocPages(mmlab_gfp_t gfp, uint32_t order, uint16_t flags, TextBuf*
       return nullptr;
   }
   mmlab_host_trace_page_alloc(PageToPfn(page), order, gfp, PageZone(page)->type());
+  if (MMLAB_UNLIKELY(PageZone(page)->page_poison()))
+    PagePoisonCheck(*this, PageToPfn(page), reinterpret_cast<void*>(PageAddress(page)), order,
+                    PageZone(page)->name());
   if (gfp & MMLAB___GFP_ZERO)
     __builtin_memset(reinterpret_cast<void*>(PageAddress(page)), 0,
                      size_t{MMLAB_PAGE_SIZE} << order);

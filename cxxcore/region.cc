@@ -469,7 +469,9 @@ enum mmlab_status mmlab_core_region_fault(struct mmlab_region* region, uint64_t 
   if (r.space->OvercommitModeRelaxed() == MMLAB_OVERCOMMIT_NEVER)
     gfp |= MMLAB___GFP_HIGH | MMLAB___GFP_RETRY_MAYFAIL;  // committed: the page is owed
   Page** leaf = need_leaf ? mmlab::NewLeaf() : nullptr;
-  Page* fresh = need_leaf && !leaf ? nullptr : core.AllocPages(gfp, 0, mmlab::kPgRegion);
+  Page* fresh = (need_leaf && !leaf) || core.fault().ShouldFailMmdevFault()
+                    ? nullptr
+                    : core.AllocPages(gfp, 0, mmlab::kPgRegion);
   Page* loser = nullptr;
   mmlab_status st = MMLAB_OK;
   {

@@ -8,8 +8,10 @@
 
 #include "check.h"
 #include "core.h"
+#include "debug_report.h"
 #include "kmalloc.h"
 #include "log.h"
+#include "page_debug.h"
 
 namespace mmlab {
 
@@ -86,14 +88,20 @@ bool Layout(uint32_t size, uint32_t align, uint32_t flags, bool has_ctor,
   SlabLayout l = {};
   l.object_size = size;
   l.align = CalculateAlignment(flags, align, size);
-  uint32_t s = (size + 7) & ~7u;
-  if (has_ctor) {
-    l.offset = s;  // outside the object: a constructed object keeps its state
-    s += sizeof(void*);
+  if (flags & kSlabDebugFlags) {
+    SlabDebugLayout(flags, has_ctor, &l);
   } else {
-    l.offset = (size / 2) & ~7u;  // in the middle, as SLUB (5.7+)
+    uint32_t s = (size + 7) & ~7u;
+    l.inuse = s;
+    if (has_ctor) {
+      l.offset = s;  // outside the object: a constructed object keeps its state
+      s += sizeof(void*);
+    } else {
+      l.offset = (size / 2) & ~7u;  // in the middle, as SLUB (5.7+)
+    }
+    l.info_end = l.track_end = s;
+    l.size = (s + l.align - 1) & ~(l.align - 1);
   }
-  l.size = (s + l.align - 1) & ~(l.align - 1);
   l.order = CalculateOrder(l.size, max_chunk_order, &l.objects);
   if (l.objects == 0)
     return false;
@@ -134,12 +142,25 @@ uint32_t KmemCache::NodeOrder(mmlab_gfp_t, uint32_t (&order)[kSlabNodes]) const 
   return 2;
 }
 
-Page* KmemCache::NewSlab(mmlab_gfp_t gfp) {
-  Page* slab = core->AllocPages(SlabGfp(gfp), layout.order, kPgSlab);
+Page* KmemCache::NewSlab(mmlab_gfp_t gfp, uint64_t* gen_out) {
+  // The layout as of now: cache_debug may change it (under the lock) while
+  // this runs; the caller compares the generation before using the slab.
+  SlabLayout l;
+  uint32_t debug;
+  {
+    IrqSaveGuard guard(lock);
+    l = layout;
+    debug = debug_flags;
+    if (gen_out)
+      *gen_out = layout_gen;
+  }
+  Page* slab = core->AllocPages(SlabGfp(gfp), l.order, kPgSlab);
   if (!slab)
     return nullptr;
   uintptr_t base = SlabBase(slab);
-  uint32_t objects = ObjectsIn(slab);
+  uint32_t objects = static_cast<uint32_t>((MMLAB_PAGE_SIZE << slab->order) / l.size);
+  if (debug & MMLAB_SLAB_POISON)
+    FillBytes(reinterpret_cast<void*>(base), kPoisonInuse, MMLAB_PAGE_SIZE << slab->order);
   for (uint32_t i = 1; i < (1u << slab->order); i++) {
     slab[i].slab_head = slab;
     slab[i].slab_cache = this;
@@ -148,20 +169,30 @@ Page* KmemCache::NewSlab(mmlab_gfp_t gfp) {
   slab->slab_cache = this;
   slab->inuse = 0;
   slab->frozen = 0;
+  // KASAN: no object of a new slab is accessible until it is handed out
+  // (Linux's kasan_poison_slab; the constructor gets each one briefly).
+  mmlab_host_poison(reinterpret_cast<void*>(base), MMLAB_PAGE_SIZE << slab->order,
+                    MMLAB_HOST_POISON_REDZONE);
   // Construct every object once, now (not on each allocation), and chain
   // them in address order.
+  base += l.red_left_pad;
   for (uint32_t i = 0; i < objects; i++) {
-    void* obj = reinterpret_cast<void*>(base + uintptr_t{i} * layout.size);
-    if (ctor == CtorFill)
-      __builtin_memset(obj, kCtorFillByte, layout.object_size);
-    else if (ctor)
-      ctor(obj);
-    void* next = i + 1 < objects
-                     ? reinterpret_cast<void*>(base + uintptr_t{i + 1} * layout.size)
-                     : nullptr;
-    SetFreePointer(obj, next);
+    void* obj = reinterpret_cast<void*>(base + uintptr_t{i} * l.size);
+    if (MMLAB_UNLIKELY(debug))
+      SlabDebugInitObject(l, debug, ctor != nullptr, obj);
+    if (ctor) {
+      mmlab_host_unpoison(obj, l.object_size);
+      if (ctor == CtorFill)
+        __builtin_memset(obj, kCtorFillByte, l.object_size);
+      else
+        ctor(obj);
+      mmlab_host_poison(obj, l.object_size, MMLAB_HOST_POISON_REDZONE);
+    }
+    void* next = i + 1 < objects ? reinterpret_cast<void*>(base + uintptr_t{i + 1} * l.size)
+                                 : nullptr;
+    __builtin_memcpy(static_cast<char*>(obj) + l.offset, &next, sizeof(next));
   }
-  slab->freelist = 0;
+  slab->freelist = l.red_left_pad;
   if (ctor) {
     IrqSaveGuard guard(lock);
     ctor_calls += objects;
@@ -189,6 +220,8 @@ void KmemCache::UnaccountSlab(Page* slab) {
 
 void KmemCache::FreeSlab(Core& core, Page* slab) {
   uint32_t order = slab->order;
+  // The buddy's pages are always accessible (it zeroes them with memset).
+  mmlab_host_unpoison(reinterpret_cast<void*>(SlabBase(slab)), MMLAB_PAGE_SIZE << order);
   for (uint32_t i = 1; i < (1u << order); i++) {
     slab[i].slab_head = nullptr;
     slab[i].slab_cache = nullptr;
@@ -310,18 +343,28 @@ uint64_t SlabShrinkScan(Shrinker* sh, ShrinkControl* sc) {
   return freed ? freed : kShrinkStop;
 }
 
+// list_slab_objects(): per slab with live objects a SLUB report, then each
+// live object with its tracks (U); at most kSlabMaxLeakReports objects in
+// all, then how many more. Never rate limited: it is bounded, and it is
+// what an unload leaves behind.
 void SlabLeakReport(KmemCache& s) MMLAB_REQUIRES(s.lock) {
   Log(MMLAB_LOG_ERR, "kmem_cache_destroy %s: Slab cache still has objects", s.name);
-  Log(MMLAB_LOG_ERR, "slab %s: Objects remaining in %s on __kmem_cache_shutdown()", s.name,
-      s.name);
   uint32_t reported = 0, more = 0;
   for (KmemCacheNode& n : s.node) {
     SlabList* lists[2] = {&n.partial, &n.full};
     for (SlabList* list : lists) {
       for (const ListNode* l = list->sentinel()->next; l != list->sentinel(); l = l->next) {
         const Page* slab = SlabList::Owner(l);
-        uintptr_t base = KmemCache::SlabBase(slab);
-        uint32_t objects = s.ObjectsIn(slab);
+        if (!slab->inuse)
+          continue;
+        const uintptr_t base = KmemCache::SlabBase(slab) + s.layout.red_left_pad;
+        const uint32_t objects = s.ObjectsIn(slab);
+        if (reported < kSlabMaxLeakReports) {
+          DebugBug(s.name, "Objects remaining in %s on __kmem_cache_shutdown()", s.name);
+          DebugLine("Slab 0x%s objects=%u used=%u fp=0x%s flags=slab%s", PtrText(slab).buf,
+                    objects, slab->inuse, PtrText(s.SlabFreelist(slab)).buf,
+                    slab->order ? "|head" : "");
+        }
         // Mark the free ones, walking the freelist (bounded); objects past
         // the map's 4096 are looked up on the freelist one by one.
         uint64_t free_map[64] = {};
@@ -349,11 +392,7 @@ void SlabLeakReport(KmemCache& s) MMLAB_REQUIRES(s.lock) {
             continue;
           }
           reported++;
-          char ptr[32];
-          const void* obj = reinterpret_cast<const void*>(base + uintptr_t{i} * s.layout.size);
-          FormatPtr(obj, ptr, sizeof(ptr));
-          Log(MMLAB_LOG_ERR, "slab %s: Object %s @offset=%lu index %u pfn 0x%lx", s.name, ptr,
-              static_cast<uint64_t>(i) * s.layout.size, i, Core::PageToPfn(slab));
+          SlabDebugPrintLeak(s, slab, s.ObjectAt(slab, i));
         }
       }
     }
@@ -409,6 +448,7 @@ mmlab_status KmemCacheCreate(Core& core, const char* name, uint32_t size, uint32
            flags & ~MMLAB_SLAB_FLAGS_VALID);
     return MMLAB_EINVAL;
   }
+  flags |= SlabDefaultDebugFor(core, name);  // slub_debug=
   SlabLayout layout;
   if (!Layout(size, align, flags, ctor != nullptr, core.chunk_order(), &layout) ||
       layout.order > core.chunk_order()) {
@@ -424,8 +464,10 @@ mmlab_status KmemCacheCreate(Core& core, const char* name, uint32_t size, uint32
     return MMLAB_ENOMEM;
   }
   s->core = &core;
+  s->fault = &core.fault();
   __builtin_memcpy(s->name, name, len);
   s->flags = flags;
+  s->debug_flags = flags & kSlabDebugFlags;
   s->ctor = ctor;
   s->layout = layout;
   s->allocflags = (flags & MMLAB_SLAB_CACHE_DMA32) ? MMLAB___GFP_DMA32 : 0;
@@ -495,8 +537,17 @@ Page* SlabFindObjectAt(Core&, Page* page, KmemCache* s, const void* obj, KmemCac
     WriteOnce(s->bad_frees, s->bad_frees + 1);
     return nullptr;
   }
-  uintptr_t off = reinterpret_cast<uintptr_t>(obj) - KmemCache::SlabBase(slab);
+  uintptr_t off =
+      reinterpret_cast<uintptr_t>(obj) - KmemCache::SlabBase(slab) - c->layout.red_left_pad;
   if (off % c->layout.size != 0 || off / c->layout.size >= c->ObjectsIn(slab)) {
+    if (c->debug_flags && DebugReportBegin()) {
+      // SLUB's free_consistency_checks(): slab_err + slab_fix.
+      DebugBug(c->name, "Invalid object pointer 0x%s", PtrText(obj).buf);
+      DebugLine("Slab 0x%s objects=%u used=%u fp=0x%s flags=slab%s", PtrText(slab).buf,
+                c->ObjectsIn(slab), slab->inuse, PtrText(c->SlabFreelist(slab)).buf,
+                slab->order ? "|head" : "");
+      DebugFix(c->name, "Object at 0x%s not freed", PtrText(obj).buf);
+    }
     FormatPtr(obj, ptr, sizeof(ptr));
     Report(why, MMLAB_LOG_WARN,
            "%s(%s): %s is not the start of an object (offset %lu in the slab at pfn 0x%lx); "
@@ -537,7 +588,7 @@ mmlab_gfp_t SlabAllocGfp(KmemCache* s, mmlab_gfp_t gfp, const char* func) {
 void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size_t bytes_req,
                            bool trace) {
   gfp = SlabFixGfp(s, gfp, s->kmalloc ? "kmalloc" : "kmem_cache_alloc");
-  void* obj = KmemCacheAllocChecked(s, gfp);
+  void* obj = KmemCacheAllocChecked(s, gfp, caller);
   if (trace)
     mmlab_host_trace_kmem_cache_alloc(caller, obj, s->name, bytes_req, s->layout.size, gfp);
   return obj;
@@ -546,14 +597,20 @@ void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size
 size_t KmemCacheAllocBulk(KmemCache* s, mmlab_gfp_t gfp, size_t nr, void** objs) {
   gfp = SlabAllocGfp(s, gfp, "kmem_cache_alloc_bulk");
   size_t got = 0;
-  if (!ReadOnce(s->zombie))
+  // One fault-injection draw per bulk call (failslab fails the whole batch).
+  const bool ok = !ReadOnce(s->zombie) && !s->fault->ShouldFailSlab(gfp, s->layout.object_size, s->flags);
+  if (ok && MMLAB_UNLIKELY(ReadOnce(s->debug_flags)))
+    got = SlabDebugAllocBulk(s, gfp, nr, objs, 0);
+  else if (ok)
     got = s->policy->AllocBulk(*s, gfp, nr, objs);
   else
     for (size_t i = 0; i < nr; i++)
       objs[i] = nullptr;
-  if (got && (gfp & MMLAB___GFP_ZERO))
-    for (size_t i = 0; i < got; i++)
+  for (size_t i = 0; i < got; i++) {
+    mmlab_host_object_alloc(objs[i], s->layout.object_size, gfp);
+    if (gfp & MMLAB___GFP_ZERO)
       __builtin_memset(objs[i], 0, s->layout.object_size);
+  }
   return got;
 }
 
@@ -819,7 +876,7 @@ uint64_t CheckCache(KmemCache& s, CheckReport& report) MMLAB_REQUIRES(s.lock) {
           report.Violation("slab %s: pfn 0x%lx is on node %u's list but in zone %u", s.name, pfn,
                            ni, KmemCache::NodeOf(slab));
         uint32_t nobj = s.ObjectsIn(slab);
-        uintptr_t base = KmemCache::SlabBase(slab);
+        uintptr_t base = KmemCache::SlabBase(slab) + s.layout.red_left_pad;
         uint32_t nfree = 0;
         for (void* p = s.SlabFreelist(slab); p; p = s.FreePointer(p)) {
           uintptr_t off = reinterpret_cast<uintptr_t>(p) - base;
@@ -850,6 +907,14 @@ uint64_t CheckCache(KmemCache& s, CheckReport& report) MMLAB_REQUIRES(s.lock) {
     if (n.nr_partial + n.nr_full + frozen[ni] != n.nr_slabs)
       report.Violation("slab %s: node %u has %lu slabs, lists and CPUs hold %lu", s.name, ni,
                        n.nr_slabs, n.nr_partial + n.nr_full + frozen[ni]);
+  }
+  // Debug caches: every object's bytes (validate_slab), reported in SLUB's
+  // shape and restored.
+  if (MMLAB_UNLIKELY(s.debug_flags)) {
+    const uint64_t found = SlabDebugValidate(s);
+    if (found)
+      report.Violation("slab %s: %lu debug checks failed (reported above and restored)", s.name,
+                       found);
   }
   return bad;
 }
@@ -910,10 +975,16 @@ void SlabCacheInfo(KmemCache& s, TextBuf* out) {
     ctor_calls = s.ctor_calls;
   }
   const SlabLayout& l = s.layout;
+  char letters[8];
+  SlabDebugFlagsText(ReadOnce(s.debug_flags), letters);
   out->Append("name %s objsize %u size %u align %u order %u objperslab %u waste %u active_objs %lu "
-              "num_objs %lu slabs %lu ctor_calls %lu",
+              "num_objs %lu slabs %lu debug %s bad_frees %lu poison_overwrites %lu "
+              "redzone_overwrites %lu freelist_corrupt %lu ctor_calls %lu",
               s.name, l.object_size, l.size, l.align, l.order, l.objects, l.waste,
-              info.active_objs, info.num_objs, info.num_slabs, ctor_calls);
+              info.active_objs, info.num_objs, info.num_slabs, letters,
+              ReadOnce(s.bad_frees) + ReadOnce(s.dbg_bad_frees),
+              ReadOnce(s.dbg_poison_overwrites), ReadOnce(s.dbg_redzone_overwrites),
+              ReadOnce(s.dbg_freelist_corrupt), ctor_calls);
 }
 
 void RenderSlabinfo(Core& core, mmlab_emit_fn emit, void* ctx) {
@@ -946,13 +1017,16 @@ void RenderSlabinfo(Core& core, mmlab_emit_fn emit, void* ctx) {
 
 void RenderSlabStats(Core& core, mmlab_emit_fn emit, void* ctx) {
   SlabAllocator& a = core.slab();
-  uint64_t caches = 0, pages = 0, objs = 0, bad = 0;
+  uint64_t caches = 0, pages = 0, objs = 0, bad = 0, poison = 0, redzone = 0, corrupt = 0;
   {
     IrqSaveGuard list_guard(a.list_lock);
     for (const ListNode* l = a.caches.sentinel()->next; l != a.caches.sentinel(); l = l->next) {
       KmemCache* s = decltype(a.caches)::Owner(l);
       caches++;
-      bad += ReadOnce(s->bad_frees);
+      bad += ReadOnce(s->bad_frees) + ReadOnce(s->dbg_bad_frees);
+      poison += ReadOnce(s->dbg_poison_overwrites);
+      redzone += ReadOnce(s->dbg_redzone_overwrites);
+      corrupt += ReadOnce(s->dbg_freelist_corrupt);
       IrqSaveGuard guard(s->lock);
       CacheInfo info = InfoLocked(*s);
       pages += info.pages;
@@ -969,6 +1043,9 @@ void RenderSlabStats(Core& core, mmlab_emit_fn emit, void* ctx) {
       {"slab_caches", caches},          {"slab_pages", pages},
       {"slab_objects", objs},           {"slab_bad_frees", bad + k.bad_frees},
       {"kmalloc_large_pages", k.large_pages}, {"kmalloc_overflows", k.overflows},
+      {"slab_poison_caught", poison},         {"slab_redzone_caught", redzone},
+      {"slab_freelist_corrupt", corrupt},     {"page_poison_caught", PagePoisonOverwrites(core)},
+      {"debug_reports_dropped", DebugReportsSuppressed()},
   };
   for (const auto& r : rows) {
     text.Clear();
@@ -1035,7 +1112,7 @@ void mmlab_core_kmem_cache_free(struct mmlab_kmem_cache* cache, void* obj, uintp
                                 "kmem_cache_free", nullptr);
   if (slab) {
     mmlab_host_trace_kmem_cache_free(caller, obj, s->name);
-    empty = s->policy->Free(*s, cpu, slab, obj);
+    empty = s->policy->Free(*s, cpu, slab, obj, caller);
   }
   mmlab_host_local_irq_restore(flags);
   if (MMLAB_UNLIKELY(empty))
@@ -1053,11 +1130,11 @@ size_t mmlab_core_kmem_cache_alloc_bulk(struct mmlab_kmem_cache* cache, mmlab_gf
 }
 
 void mmlab_core_kmem_cache_free_bulk(struct mmlab_kmem_cache* cache, size_t nr, void** objs,
-                                     uintptr_t) {
+                                     uintptr_t caller) {
   if (nr == 0 || !MMLAB_ASSERT(cache && objs))
     return;
   KmemCache* s = KmemCache::From(cache);
-  s->policy->FreeBulk(*s, nr, objs, "kmem_cache_free_bulk");
+  s->policy->FreeBulk(*s, nr, objs, "kmem_cache_free_bulk", caller);
 }
 
 uint64_t mmlab_core_kmem_cache_shrink(struct mmlab_kmem_cache* cache) {

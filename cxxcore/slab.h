@@ -30,6 +30,7 @@
 
 #include "base.h"
 #include "chunk.h"
+#include "fault_inject.h"
 #include "format.h"
 #include "lock.h"
 #include "mmlab/core.h"
@@ -78,6 +79,11 @@ struct SlabCacheStats {
 };
 
 // What a cache's slabs look like; filled by Layout().
+// With debug flags it is SLUB's calculate_sizes(): each stride holds
+//   [left red zone][object][right red zone][free pointer][2 tracks][padding]
+// (the red zones with Z, the free pointer outside the object with P or a
+// constructor, the tracks with U); an object starts red_left_pad bytes
+// into its stride.
 struct SlabLayout {
   uint32_t object_size;  // what the caller asked for
   uint32_t size;         // stride: object, free pointer if outside, aligned
@@ -86,7 +92,22 @@ struct SlabLayout {
   uint32_t order;
   uint32_t objects;      // per slab of `order`
   uint32_t waste;        // bytes per slab no object uses
+  uint32_t red_left_pad;  // Z: left red zone before each object (0 without)
+  uint32_t inuse;         // object plus right red zone (SLUB's s->inuse)
+  uint32_t info_end;      // end of the free pointer / start of the tracks
+  uint32_t track_end;     // end of the tracks; padding up to size - red_left_pad
 };
+
+// Debug flags (MMLAB_SLAB_*: F, Z, P, U).
+constexpr uint32_t kSlabDebugFlags = MMLAB_SLAB_DEBUG_FLAGS;
+// Owner tracking (U): one for the last allocation, one for the last free.
+struct SlabTrack {
+  uintptr_t addr;   // call site, 0: none
+  uint64_t when_ns;
+  uint32_t cpu;
+  int32_t pid;
+};
+static_assert(sizeof(SlabTrack) == 24, "layout");
 
 // Linux's calculate_alignment(): the requested alignment, raised to the
 // cache line for SLAB_HWCACHE_ALIGN (halved while the object fits in half
@@ -113,7 +134,8 @@ class SlabPolicy {
   virtual mmlab_status Attach(KmemCache& s) = 0;
   virtual void Detach(KmemCache& s) = 0;
   // One object, or null. gfp already checked; never sleeps unless gfp may.
-  virtual void* Alloc(KmemCache& s, mmlab_gfp_t gfp) = 0;
+  // caller: the call site, for a debug cache's owner tracking.
+  virtual void* Alloc(KmemCache& s, mmlab_gfp_t gfp, uintptr_t caller) = 0;
   // nr objects into objs, all or nothing (Linux's kmem_cache_alloc_bulk):
   // returns nr, or 0 with every object given back and objs[0..nr) null.
   // gfp already checked; pages are only allocated with interrupts on.
@@ -124,12 +146,14 @@ class SlabPolicy {
   // would go on, or the slab has no object in use). Returns a slab the
   // free emptied and took off the cache, for KmemCache::FreeSlab once
   // interrupts are on again, or null.
-  virtual Page* Free(KmemCache& s, uint32_t cpu, Page* slab, void* obj) = 0;
+  // A debug cache's objects go to SlabDebugFreeLocked instead.
+  virtual Page* Free(KmemCache& s, uint32_t cpu, Page* slab, void* obj, uintptr_t caller) = 0;
   // kmem_cache_free_bulk: every non-null pointer is verified as
   // kmem_cache_free's (SlabFindObject, reports under `func`), bad ones
   // reported and skipped; the rest freed in one interrupts-off section.
   // objs is reordered and overwritten, as Linux's is.
-  virtual void FreeBulk(KmemCache& s, size_t nr, void** objs, const char* func) = 0;
+  virtual void FreeBulk(KmemCache& s, size_t nr, void** objs, const char* func,
+                        uintptr_t caller) = 0;
   // Gives every online CPU's objects back to the node lists (may sleep; no
   // lock); with offline_too, also those of CPUs that did not answer - only
   // when nobody else uses the cache any more (destroy).
@@ -151,6 +175,7 @@ SlabPolicy& SlubPolicy();
 class KmemCache {
  public:
   Core* core = nullptr;
+  FaultSet* fault = nullptr;  // the core's fault-injection sites (failslab)
   SlabPolicy* policy = nullptr;
   void* policy_data = nullptr;
   char name[MMLAB_KMEM_CACHE_NAME_MAX] = {};
@@ -173,6 +198,17 @@ class KmemCache {
   uint64_t slabs_allocated MMLAB_GUARDED_BY(lock) = 0;  // ever
   uint64_t slabs_freed MMLAB_GUARDED_BY(lock) = 0;      // ever
   uint64_t bad_frees = 0;  // WriteOnce'd; reported frees refused
+
+  // Slab debugging (slab_debug.cc). debug_flags and layout change only
+  // under the lock while the cache has no slab at all; layout_gen counts
+  // those changes, so a slab made meanwhile from an older layout is
+  // recognised and discarded.
+  uint32_t debug_flags = 0;
+  uint64_t layout_gen MMLAB_GUARDED_BY(lock) = 0;
+  uint64_t dbg_bad_frees = 0;          // WriteOnce'd: double/invalid frees caught
+  uint64_t dbg_poison_overwrites = 0;  // writes after free caught
+  uint64_t dbg_redzone_overwrites = 0; // red zone / padding overwrites caught
+  uint64_t dbg_freelist_corrupt = 0;   // corrupt free pointers isolated
   PerCpu<SlabCacheStats> stats;
 
   KmemCache() = default;
@@ -209,9 +245,16 @@ class KmemCache {
   // Nodes to take partial slabs from, preferred first.
   uint32_t NodeOrder(mmlab_gfp_t gfp, uint32_t (&order)[kSlabNodes]) const;
 
-  // A new slab with every object constructed and on its freelist, inuse 0,
-  // on no list and not yet counted. No lock held; null on failure.
-  Page* NewSlab(mmlab_gfp_t gfp);
+  // Address of object i of a slab.
+  void* ObjectAt(const Page* slab, uint32_t i) const {
+    return reinterpret_cast<void*>(SlabBase(slab) + layout.red_left_pad +
+                                   uintptr_t{i} * layout.size);
+  }
+  // A new slab with every object constructed (and, for a debug cache,
+  // poisoned and red-zoned) and on its freelist, inuse 0, on no list and
+  // not yet counted; *gen_out: the layout generation it was made for. No
+  // lock held; null on failure.
+  Page* NewSlab(mmlab_gfp_t gfp, uint64_t* gen_out = nullptr);
   // Counts a new slab into its node (lock held).
   void AccountNewSlab(Page* slab) MMLAB_REQUIRES(lock);
   // Takes an empty or unwanted slab out of its node's counts (lock held);
@@ -248,6 +291,11 @@ class SlabAllocator {
   uint64_t bad_kfrees = 0;
   uint64_t overflows = 0;  // kmalloc_array/kcalloc refusals and too-large requests
 
+  // slub_debug= (list_lock): the debug flags new caches get, and the one
+  // cache name they are limited to (empty: every cache).
+  uint32_t default_debug MMLAB_GUARDED_BY(list_lock) = 0;
+  char default_debug_name[MMLAB_KMEM_CACHE_NAME_MAX] MMLAB_GUARDED_BY(list_lock) = {};
+
   SlabAllocator() = default;
   MMLAB_NO_COPY(SlabAllocator);
 };
@@ -281,7 +329,8 @@ inline Page* SlabFindObjectFast(Core& core, Page* page, KmemCache* s, const void
       if (MMLAB_LIKELY(c && (!s || c == s))) {
         // An object start: a multiple of the stride whose object ends
         // inside the slab (index < ObjectsIn, without a second division).
-        const uintptr_t off = reinterpret_cast<uintptr_t>(obj) - KmemCache::SlabBase(slab);
+        const uintptr_t off = reinterpret_cast<uintptr_t>(obj) - KmemCache::SlabBase(slab) -
+                              c->layout.red_left_pad;
         const uintptr_t size = c->layout.size;
         const uintptr_t bytes = uintptr_t{MMLAB_PAGE_SIZE} << slab->order;
         if (MMLAB_LIKELY(off < bytes && bytes - off >= size && off % size == 0)) {
@@ -299,11 +348,21 @@ void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size
                            bool trace);
 // KmemCacheAllocCaller after its gfp check (gfp without __GFP_DMA32),
 // without the tracepoint: kmalloc's size classes call it inline.
-inline void* KmemCacheAllocChecked(KmemCache* s, mmlab_gfp_t gfp) {
+// A debug cache never has CPU slabs, so its allocations and frees always
+// reach the policy's slow paths, which hand them to slab_debug.cc: the
+// fast paths pay nothing for debugging.
+inline void* KmemCacheAllocChecked(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller) {
   if (gfp & MMLAB___GFP_DIRECT_RECLAIM)
     mmlab_host_might_sleep();
-  void* obj = MMLAB_UNLIKELY(ReadOnce(s->zombie)) ? nullptr : s->policy->Alloc(*s, gfp);
-  if (obj && (gfp & MMLAB___GFP_ZERO))
+  void* obj = MMLAB_UNLIKELY(ReadOnce(s->zombie)) ||
+                      s->fault->ShouldFailSlab(gfp, s->layout.object_size, s->flags)
+                  ? nullptr
+                  : s->policy->Alloc(*s, gfp, caller);
+  if (!obj)
+    return nullptr;
+  // KASAN/kmemleak (host.h): accessible before the core's memset touches it.
+  mmlab_host_object_alloc(obj, s->layout.object_size, gfp);
+  if (gfp & MMLAB___GFP_ZERO)
     __builtin_memset(obj, 0, s->layout.object_size);
   return obj;
 }
@@ -329,6 +388,49 @@ uint64_t SlabAssignControlId(Core& core, KmemCache* s);
 void SlabCacheInfo(KmemCache& s, TextBuf* out);
 // kmem_cache_destroy (MMLAB_EBUSY, reported, with live objects).
 mmlab_status KmemCacheDestroy(KmemCache* s);
+// --- slab debugging (slab_debug.cc, docs/debugging.md) ----------------------------
+
+// SLUB's calculate_sizes() for the debug flags in `flags` (Layout calls it).
+void SlabDebugLayout(uint32_t flags, bool has_ctor, SlabLayout* l);
+// setup_object_debug(): a new object of a debug cache (before its ctor):
+// red zones inactive, poison, empty tracks, padding.
+void SlabDebugInitObject(const SlabLayout& l, uint32_t flags, bool has_ctor, void* obj);
+// alloc_debug_processing(): an object of a debug cache, taken from a
+// partial slab under the lock (a new slab when none has one), checked,
+// red-zoned active and tracked. No lock held, interrupts on.
+void* SlabDebugAlloc(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller);
+// All or nothing, as kmem_cache_alloc_bulk.
+size_t SlabDebugAllocBulk(KmemCache* s, mmlab_gfp_t gfp, size_t nr, void** objs,
+                          uintptr_t caller);
+// free_debug_processing() and the free of obj (an object start of slab,
+// checked by SlabFindObject) in a debug cache, lock held: double free,
+// red zones, then poison and back on the slab's freelist. A slab the free
+// emptied and the cache gives up goes on *discard.
+void SlabDebugFreeLocked(KmemCache& s, Page* slab, void* obj, uintptr_t caller,
+                         SlabList* discard) MMLAB_REQUIRES(s.lock);
+// The checker's part for a debug cache (SLUB's validate_slab): every
+// object's red zones and padding, every free object's poison and free
+// pointer; reports and restores. Lock held. Returns problems found.
+uint64_t SlabDebugValidate(KmemCache& s) MMLAB_REQUIRES(s.lock);
+// A live object in a destroy report: its line and, with U, its tracks.
+void SlabDebugPrintLeak(KmemCache& s, const Page* slab, const void* obj);
+// Tracks of obj (U only), for the leak report.
+void SlabDebugPrintTracking(KmemCache& s, const void* obj);
+// "FZPU" letters of flags into buf ("-" for none).
+void SlabDebugFlagsText(uint32_t flags, char (&buf)[8]);
+// Parses Linux's slub_debug letters (f z p u, either case; "-" or "" for
+// none). False on an unknown letter (*bad gets it).
+bool SlabDebugParseFlags(const char* p, size_t n, uint32_t* out, char* bad);
+// Switches a cache's debug flags (cache_debug): MMLAB_EBUSY, with the
+// reason in why, while the cache has objects or slabs a CPU holds.
+mmlab_status SlabSetDebug(KmemCache& s, uint32_t debug_flags, TextBuf* why);
+// The default for caches created from now on (slub_debug=): flags, and the
+// one cache name it is limited to ("" for all).
+mmlab_status SlabSetDefaultDebug(Core& core, const char* spec, size_t len, TextBuf* why);
+void SlabDefaultDebugText(Core& core, TextBuf* out);
+// Debug flags a new cache of this name gets by default.
+uint32_t SlabDefaultDebugFor(Core& core, const char* name);
+
 // ctor=fill: the byte it writes.
 constexpr uint8_t kCtorFillByte = 0xc7;
 void CtorFill(void* obj);

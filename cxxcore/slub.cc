@@ -32,6 +32,11 @@
 //    one interrupts-off section.
 //  - c->slab changes only under the cache lock, so the checker and flush
 //    can trust it; c->freelist is the CPU's alone.
+//  - A debug cache (slab_debug.cc) never gets a CPU slab: its allocations
+//    find an empty CPU freelist and its frees a slab that is not the
+//    CPU's, so both take the slow paths here, which see the debug flags
+//    under the lock and hand the object to slab_debug.cc. The fast paths
+//    have no debug test at all.
 #include "check.h"
 #include "core.h"
 #include "log.h"
@@ -95,6 +100,8 @@ void* Pop(KmemCache& s, KmemCacheCpu* c) {
 // a partial slab. Lock held, interrupts off on cpu.
 void* RefillLocked(KmemCache& s, KmemCacheCpu* c, uint32_t cpu, mmlab_gfp_t gfp,
                    SlabList* discard) MMLAB_REQUIRES(s.lock) {
+  if (MMLAB_UNLIKELY(s.debug_flags))
+    return nullptr;  // switched to debugging meanwhile: no CPU slab ever
   if (Page* slab = c->slab) {
     void* remote = s.SlabFreelist(slab);
     if (remote) {
@@ -148,7 +155,7 @@ void ReportDoubleFree(KmemCache& s, Page* slab, void* obj, const char* why) {
 // FreeGroup for the groups of a bulk free.
 [[gnu::always_inline]] inline void FreeDetached(KmemCache& s, uint32_t cpu, Page* slab,
                                                 void* const* objs, size_t cnt,
-                                                SlabList* discard) {
+                                                SlabList* discard, uintptr_t caller) {
   KmemCacheCpu* c = Cpus(s).at(cpu);
   if (MMLAB_LIKELY(c->slab == slab)) {
     void* const top = c->freelist;
@@ -160,6 +167,7 @@ void ReportDoubleFree(KmemCache& s, Page* slab, void* obj, const char* why) {
         ReportDoubleFree(s, slab, obj, obj == top ? "head of the CPU freelist" : "twice in a row");
         continue;
       }
+      mmlab_host_object_free(obj, s.layout.object_size);
       s.SetFreePointer(obj, head);
       head = obj;
       freed++;
@@ -171,6 +179,13 @@ void ReportDoubleFree(KmemCache& s, Page* slab, void* obj, const char* why) {
     return;
   }
   IrqSaveGuard guard(s.lock);
+  if (MMLAB_UNLIKELY(s.debug_flags)) {
+    uint64_t before = ReadOnce(s.dbg_bad_frees);
+    for (size_t i = 0; i < cnt; i++)
+      SlabDebugFreeLocked(s, slab, objs[i], caller, discard);
+    PerCpuAdd(s.stats.at(cpu)->frees, cnt - (ReadOnce(s.dbg_bad_frees) - before));
+    return;
+  }
   const char* gone = slab->slab_cache != &s ? "the slab was freed meanwhile" : nullptr;
   void* const top = gone ? nullptr : s.SlabFreelist(slab);
   void* head = top;
@@ -190,6 +205,7 @@ void ReportDoubleFree(KmemCache& s, Page* slab, void* obj, const char* why) {
       ReportDoubleFree(s, slab, obj, bad);  // may log under a core lock (log.h)
       continue;
     }
+    mmlab_host_object_free(obj, s.layout.object_size);
     s.SetFreePointer(obj, head);
     head = obj;
     freed++;
@@ -212,13 +228,14 @@ void ReportDoubleFree(KmemCache& s, Page* slab, void* obj, const char* why) {
 }
 
 [[gnu::noinline]] void FreeGroup(KmemCache& s, uint32_t cpu, Page* slab, void* const* objs,
-                                 size_t cnt, SlabList* discard) {
-  FreeDetached(s, cpu, slab, objs, cnt, discard);
+                                 size_t cnt, SlabList* discard, uintptr_t caller) {
+  FreeDetached(s, cpu, slab, objs, cnt, discard, caller);
 }
 
-[[gnu::noinline]] Page* FreeOneSlow(KmemCache& s, uint32_t cpu, Page* slab, void* obj) {
+[[gnu::noinline]] Page* FreeOneSlow(KmemCache& s, uint32_t cpu, Page* slab, void* obj,
+                                    uintptr_t caller) {
   SlabList discard;  // one object empties one slab at most
-  FreeDetached(s, cpu, slab, &obj, 1, &discard);
+  FreeDetached(s, cpu, slab, &obj, 1, &discard, caller);
   return discard.PopFront();
 }
 
@@ -241,7 +258,7 @@ size_t BuildDetachedFreelist(KmemCache& s, size_t nr, void** objs, Page** slab_o
   if (!slab)
     return nr;
   *slab_out = slab;
-  const uintptr_t base = KmemCache::SlabBase(slab);
+  const uintptr_t base = KmemCache::SlabBase(slab) + s.layout.red_left_pad;
   const uintptr_t size = s.layout.size;
   const uintptr_t limit = uintptr_t{s.ObjectsIn(slab)} * size;
   size_t same = nr;
@@ -284,14 +301,20 @@ void FlushCpu(void* arg) {
 // interrupts off on cpu (flags from the caller's local_irq_save), which it
 // restores.
 [[gnu::noinline]] void* AllocSlow(KmemCache& s, mmlab_gfp_t gfp, uint32_t cpu,
-                                  unsigned long flags) {
+                                  unsigned long flags, uintptr_t caller) {
   CpuSlabs& cpus = Cpus(s);
   KmemCacheCpu* c = cpus.at(cpu);
   SlabList discard;
   void* obj;
+  bool debug;
   {
     IrqSaveGuard guard(s.lock);
-    obj = RefillLocked(s, c, cpu, gfp, &discard);
+    debug = s.debug_flags != 0;
+    obj = debug ? nullptr : RefillLocked(s, c, cpu, gfp, &discard);
+  }
+  if (MMLAB_UNLIKELY(debug)) {
+    mmlab_host_local_irq_restore(flags);
+    return SlabDebugAlloc(&s, gfp, caller);
   }
   if (obj)
     PerCpuAdd(s.stats.at(cpu)->allocs, 1);
@@ -302,19 +325,31 @@ void FlushCpu(void* arg) {
 
   // A new slab, with interrupts on and no lock: the page allocator may
   // sleep (or not) as the gfp says, and the constructor runs here.
-  Page* slab = s.NewSlab(gfp);
+  uint64_t gen;
+  Page* slab = s.NewSlab(gfp, &gen);
   if (!slab)
     return nullptr;
   flags = mmlab_host_local_irq_save(&cpu);
   c = cpus.at(cpu);
+  bool stale;
   {
     IrqSaveGuard guard(s.lock);
-    s.AccountNewSlab(slab);
-    // Another slab may have been installed meanwhile (an interrupt, or
-    // we run on another CPU now): SLUB flushes it and uses the new one.
-    Deactivate(s, c, &discard);
-    Install(s, c, slab, cpu);
-    obj = Pop(s, c);
+    // cache_debug changed the layout meanwhile: the slab is of the old.
+    stale = gen != s.layout_gen || s.debug_flags;
+    if (MMLAB_LIKELY(!stale)) {
+      s.AccountNewSlab(slab);
+      // Another slab may have been installed meanwhile (an interrupt, or
+      // we run on another CPU now): SLUB flushes it and uses the new one.
+      Deactivate(s, c, &discard);
+      Install(s, c, slab, cpu);
+      obj = Pop(s, c);
+    }
+  }
+  if (MMLAB_UNLIKELY(stale)) {
+    mmlab_host_local_irq_restore(flags);
+    KmemCache::FreeSlab(*s.core, slab);
+    return ReadOnce(s.debug_flags) ? SlabDebugAlloc(&s, gfp, caller)
+                                   : s.policy->Alloc(s, gfp, caller);
   }
   PerCpuAdd(s.stats.at(cpu)->allocs, 1);
   mmlab_host_local_irq_restore(flags);
@@ -347,7 +382,7 @@ class Slub final : public SlabPolicy {
     s.policy_data = nullptr;
   }
 
-  void* Alloc(KmemCache& s, mmlab_gfp_t gfp) override {
+  void* Alloc(KmemCache& s, mmlab_gfp_t gfp, uintptr_t caller) override {
     // The fast path inline and without a frame to speak of; the slow path
     // (which restores interrupts itself) out of line.
     uint32_t cpu;
@@ -361,7 +396,7 @@ class Slub final : public SlabPolicy {
       mmlab_host_local_irq_restore(flags);
       return obj;
     }
-    return AllocSlow(s, gfp, cpu, flags);
+    return AllocSlow(s, gfp, cpu, flags, caller);
   }
 
   size_t AllocBulk(KmemCache& s, mmlab_gfp_t gfp, size_t nr, void** objs) override {
@@ -391,17 +426,36 @@ class Slub final : public SlabPolicy {
         fast = 0;
         mmlab_host_local_irq_restore(flags);
         FreeAll(s, &discard);
-        Page* slab = s.NewSlab(gfp);
+        uint64_t gen;
+        Page* slab = s.NewSlab(gfp, &gen);
         if (!slab) {
-          // All or nothing: what was taken goes back.
+          // All or nothing: what was taken goes back (through the free
+          // path, which unregisters each: register them first).
+          for (size_t j = 0; j < i; j++)
+            mmlab_host_object_alloc(objs[j], s.layout.object_size, gfp);
           if (i)
-            FreeBulk(s, i, objs, "kmem_cache_alloc_bulk");
+            FreeBulk(s, i, objs, "kmem_cache_alloc_bulk", 0);
           for (size_t j = 0; j < nr; j++)
             objs[j] = nullptr;
           return 0;
         }
         flags = mmlab_host_local_irq_save(&cpu);
         c = cpus.at(cpu);
+        bool stale;
+        {
+          IrqSaveGuard guard(s.lock);
+          stale = gen != s.layout_gen || s.debug_flags;
+        }
+        if (MMLAB_UNLIKELY(stale)) {
+          // cache_debug changed the layout meanwhile: give up (rare).
+          mmlab_host_local_irq_restore(flags);
+          KmemCache::FreeSlab(*s.core, slab);
+          if (i)
+            FreeBulk(s, i, objs, "kmem_cache_alloc_bulk", 0);
+          for (size_t j = 0; j < nr; j++)
+            objs[j] = nullptr;
+          return 0;
+        }
         IrqSaveGuard guard(s.lock);
         s.AccountNewSlab(slab);
         Deactivate(s, c, &discard);
@@ -416,12 +470,13 @@ class Slub final : public SlabPolicy {
     return nr;
   }
 
-  Page* Free(KmemCache& s, uint32_t cpu, Page* slab, void* obj) override {
+  Page* Free(KmemCache& s, uint32_t cpu, Page* slab, void* obj, uintptr_t caller) override {
     // The fast path (FreeDetached's first branch for one object) inline,
     // the rest out of line.
     KmemCacheCpu* c = Cpus(s).at(cpu);
     void* top = c->freelist;
     if (MMLAB_LIKELY(c->slab == slab && obj != top)) {
+      mmlab_host_object_free(obj, s.layout.object_size);
       s.SetFreePointer(obj, top);
       c->freelist = obj;
       SlabCacheStats* st = s.stats.at(cpu);
@@ -429,10 +484,11 @@ class Slub final : public SlabPolicy {
       PerCpuAdd(st->fastpath_frees, 1);
       return nullptr;
     }
-    return FreeOneSlow(s, cpu, slab, obj);
+    return FreeOneSlow(s, cpu, slab, obj, caller);
   }
 
-  void FreeBulk(KmemCache& s, size_t nr, void** objs, const char* func) override {
+  void FreeBulk(KmemCache& s, size_t nr, void** objs, const char* func,
+                uintptr_t caller) override {
     if (!nr)
       return;
     SlabList discard;
@@ -443,7 +499,7 @@ class Slub final : public SlabPolicy {
       const size_t end = nr;
       nr = BuildDetachedFreelist(s, nr, objs, &slab, func);
       if (slab)
-        FreeGroup(s, cpu, slab, objs + nr, end - nr, &discard);
+        FreeGroup(s, cpu, slab, objs + nr, end - nr, &discard, caller);
     } while (nr);
     mmlab_host_local_irq_restore(flags);
     FreeAll(s, &discard);

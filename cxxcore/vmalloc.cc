@@ -121,6 +121,7 @@ void* Vmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
     return nullptr;
   }
 
+  mmlab_host_object_alloc(addr, size, gfp);  // kmemleak only (host.h: vmap addresses)
   area->addr = reinterpret_cast<uintptr_t>(addr);
   area->size = size;
   area->nr_pages = nr_pages;
@@ -160,6 +161,7 @@ bool Vfree(Core& core, const void* addr, uintptr_t caller, TextBuf* why) {
            ptr, sym);
     return false;
   }
+  mmlab_host_object_free(addr, area->size);
   mmlab_host_vunmap(reinterpret_cast<void*>(area->addr), area->nr_pages);
   for (uint32_t i = 0; i < area->nr_pages; i++)
     core.FreePages(area->pages[i], 0, nullptr, kPgVmalloc);

@@ -26,6 +26,8 @@
 // may sleep or disable interrupts on another CPU runs under it.
 #include "zone.h"
 
+#include "page_debug.h"
+
 #include "gfp.h"
 #include "log.h"
 
@@ -171,7 +173,7 @@ bool Zone::Grow(bool can_sleep, GrowFor who) {
     WriteOnce(reserved_mirror_, reserved_pages_);
   }
 
-  Chunk* chunk = Chunk::Borrow(this, max_order_, host_zone_, can_sleep);
+  Chunk* chunk = Chunk::Borrow(this, max_order_, host_zone_, can_sleep, fail_chunk_);
   if (!chunk) {
     Unreserve(chunk_pages, GrowFailure::kHost);
     return false;
@@ -211,7 +213,14 @@ bool Zone::Grow(bool can_sleep, GrowFor who) {
   return true;
 }
 
+bool Zone::HasBorrowed() {
+  IrqSaveGuard guard(lock_);
+  return counters_.host_chunks_borrowed != 0;
+}
+
 void Zone::AddChunkLocked(Chunk* chunk, GrowFor who) {
+  if (MMLAB_UNLIKELY(page_poison_))
+    PagePoisonFill(reinterpret_cast<void*>(chunk->vaddr()), chunk->order());
   free_area_[max_order_].Add(chunk->page(0));
   counters_.host_chunks++;
   counters_.host_pages += chunk->nr_pages();
@@ -270,6 +279,7 @@ FreeResult Zone::FreeLocked(Chunk* chunk, uint32_t idx, uint32_t order, uint16_t
         Report(why, MMLAB_LOG_WARN,
                "bad free: pfn 0x%lx freed with order %u but allocated with order %u", pfn, order,
                page->order);
+        PageBadFreeReport("Wrong order", pfn, order, page->order, "allocated");
         return FreeResult::kRefused;
       }
       foreign = page->Flags() & kPgOwnerMask & ~allowed_owners;
@@ -295,6 +305,8 @@ FreeResult Zone::FreeLocked(Chunk* chunk, uint32_t idx, uint32_t order, uint16_t
                                              : "free the area with vfree");
         return FreeResult::kRefused;
       }
+      if (MMLAB_UNLIKELY(page_poison_))
+        PagePoisonFill(reinterpret_cast<void*>(chunk->AddressOf(page)), order);
       counters_.free_pages += BlockPages(order);
       SetFreePagesLocked(counters_.free_pages);
       BuddyFree(free_area_, chunk, idx, order);
@@ -302,6 +314,7 @@ FreeResult Zone::FreeLocked(Chunk* chunk, uint32_t idx, uint32_t order, uint16_t
 
     case PageState::kFreeHead:
       Report(why, MMLAB_LOG_WARN, "bad free: double free of pfn 0x%lx order %u", pfn, order);
+      PageBadFreeReport("Double free", pfn, order, page->order, "free");
       return FreeResult::kRefused;
 
     case PageState::kFreeTail:
@@ -309,12 +322,14 @@ FreeResult Zone::FreeLocked(Chunk* chunk, uint32_t idx, uint32_t order, uint16_t
       Report(why, MMLAB_LOG_WARN,
              "bad free: double free of pfn 0x%lx order %u (inside free order-%u block at pfn 0x%lx)",
              pfn, order, head ? head->order : 0u, head ? chunk->PfnOf(head) : pfn);
+      PageBadFreeReport("Double free", pfn, order, head ? head->order : 0u, "free");
       return FreeResult::kRefused;
 
     case PageState::kPcpHead:
       Report(why, MMLAB_LOG_WARN,
              "bad free: double free of pfn 0x%lx order %u (the block is on a per-CPU list)", pfn,
              order);
+      PageBadFreeReport("Double free", pfn, order, page->order, "per-CPU");
       return FreeResult::kRefused;
 
     case PageState::kPcpTail:
@@ -323,6 +338,7 @@ FreeResult Zone::FreeLocked(Chunk* chunk, uint32_t idx, uint32_t order, uint16_t
              "bad free: double free of pfn 0x%lx order %u (inside per-CPU order-%u block at pfn "
              "0x%lx)",
              pfn, order, head ? head->order : 0u, head ? chunk->PfnOf(head) : pfn);
+      PageBadFreeReport("Double free", pfn, order, head ? head->order : 0u, "per-CPU");
       return FreeResult::kRefused;
 
     case PageState::kAllocTail:
@@ -330,6 +346,7 @@ FreeResult Zone::FreeLocked(Chunk* chunk, uint32_t idx, uint32_t order, uint16_t
       Report(why, MMLAB_LOG_WARN,
              "bad free: pfn 0x%lx order %u is not a block head (tail of order-%u block at pfn 0x%lx)",
              pfn, order, head ? head->order : 0u, head ? chunk->PfnOf(head) : pfn);
+      PageBadFreeReport("Not a block head", pfn, order, head ? head->order : 0u, "allocated");
       return FreeResult::kRefused;
 
     default:
@@ -384,6 +401,8 @@ FreeResult Zone::FreeIrqsOff(uint32_t cpu, FreeTarget target, uint32_t order,
                    page->order == order &&
                    (page->Flags() & kPgOwnerMask & ~allowed_owners) == 0)) {
     *pfn = chunk->PfnOf(page);
+    if (MMLAB_UNLIKELY(page_poison_))
+      PagePoisonFill(reinterpret_cast<void*>(chunk->AddressOf(page)), order);
     FreePcpIrqsOff(pcp, page, order);
     PerCpuAdd(pcp.stats.frees[order], 1);
     return FreeResult::kFreed;

@@ -15,6 +15,7 @@
 #include "buddy.h"
 #include "check.h"
 #include "chunk.h"
+#include "fault_inject.h"
 #include "format.h"
 #include "lock.h"
 #include "page_desc.h"
@@ -153,6 +154,8 @@ class Zone {
   // when the zone's budget is used up or the host says no. Sleeps only if
   // can_sleep.
   bool Grow(bool can_sleep, GrowFor who) MMLAB_EXCLUDES(lock_);
+  // The fault-injection site of the host borrowing Grow does (null: none).
+  void set_fail_chunk(FaultAttr* attr) { fail_chunk_ = attr; }
 
   // --- free -----------------------------------------------------------------
   // Validates the target against this zone's descriptors before touching
@@ -219,6 +222,13 @@ class Zone {
   // nr_free of every order 0..max_order, taken at one moment.
   void NrFree(uint64_t (&out)[kNrOrders]) MMLAB_EXCLUDES(lock_);
 
+  // Page poisoning (page_debug.cc): every block entering the free lists
+  // is filled with PAGE_POISON, checked when allocated. Set before the
+  // zone borrows its first chunk, cleared at any time.
+  bool page_poison() const { return ReadOnce(page_poison_); }
+  void SetPagePoison(bool on) { WriteOnce(page_poison_, on); }
+  bool HasBorrowed() MMLAB_EXCLUDES(lock_);
+
  private:
   static constexpr uint32_t kRetiredIndexBatch = 4;
 
@@ -248,6 +258,8 @@ class Zone {
   SpinLock lock_;
   mmlab_zone_type type_ = MMLAB_ZONE_NORMAL;
   const char* name_ = "";
+  FaultAttr* fail_chunk_ = nullptr;  // the "chunk" fault-injection site
+  bool page_poison_ = false;
   uint32_t max_order_ = 0;      // the chunk order: the largest block a zone holds
   uint32_t pcp_max_order_ = 0;  // min(kPcpMaxOrder, max_order_)
   mmlab_host_zone host_zone_ = MMLAB_HOST_ZONE_ANY;

@@ -173,9 +173,15 @@ static const struct {
 	{ SLAB_CACHE_DMA32,	MMLAB_SLAB_CACHE_DMA32 },
 	{ SLAB_RECLAIM_ACCOUNT,	MMLAB_SLAB_RECLAIM_ACCOUNT },
 	{ SLAB_ACCOUNT,		MMLAB_SLAB_ACCOUNT },	/* 0 without memcg: never matches */
+	/* SLUB's debug flags: mmlab's own slab debugging (docs/debugging.md). */
+	{ SLAB_CONSISTENCY_CHECKS, MMLAB_SLAB_CONSISTENCY_CHECKS },
+	{ SLAB_RED_ZONE,	MMLAB_SLAB_RED_ZONE },
+	{ SLAB_POISON,		MMLAB_SLAB_POISON },
+	{ SLAB_STORE_USER,	MMLAB_SLAB_STORE_USER },
 #ifdef SLAB_NO_MERGE
 	{ SLAB_NO_MERGE,	MMLAB_SLAB_NO_MERGE },
 #endif
+	{ SLAB_FAILSLAB,	MMLAB_SLAB_FAILSLAB },	/* 0 without CONFIG_FAILSLAB */
 };
 
 struct mmlab_kmem_cache *mmlab_kmem_cache_create(const char *name, unsigned int size,

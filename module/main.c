@@ -97,6 +97,9 @@ static int __init mmlab_init(void)
 	st = mmlab_core_create(&cfg, &mmlab_core);
 	if (st != MMLAB_OK)
 		return mmlab_status_to_errno(st);
+	err = mmlab_debug_params();
+	if (err)
+		goto out_core;
 
 	err = mmlab_kswapd_start();
 	if (err)
@@ -109,6 +112,7 @@ static int __init mmlab_init(void)
 	err = mmlab_debugfs_init();
 	if (err)
 		goto out_cpuhp;
+	mmlab_fail_debugfs_init(mmlab_debugfs_dir());
 	err = mmlab_mmdev_init();
 	if (err)
 		goto out_debugfs;

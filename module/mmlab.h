@@ -52,6 +52,11 @@ void mmlab_api_free_all(void);
 int mmlab_mmdev_init(void);
 void mmlab_mmdev_exit(void);
 
+/* debug.c: slub_debug= and page_poison= (docs/debugging.md) */
+struct dentry;
+int mmlab_debug_params(void);
+void mmlab_debug_files(struct dentry *dir);
+
 /* debugfs.c */
 struct dentry;
 int mmlab_debugfs_init(void);
@@ -60,5 +65,8 @@ struct dentry *mmlab_debugfs_dir(void);
 /* A view sink writing to a seq_file (ctx). */
 void mmlab_seq_emit(void *ctx, const char *s, size_t len);
 void mmlab_debugfs_exit(void);
+
+/* fail.c: mmlab/fail/<site>/ (fault injection) */
+void mmlab_fail_debugfs_init(struct dentry *parent);
 
 #endif /* MMLAB_SHIM_H */

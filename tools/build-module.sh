@@ -16,7 +16,9 @@
 # (selftests/mmlab_client) is built against that build's Module.symvers the
 # way another out-of-tree module would be (docs/api.md), into
 # <build dir>/mmlab_client/mmlab_client.ko: it builds without warnings and
-# its undefined symbols all come from mmlab or the kernel.
+# its undefined symbols all come from mmlab or the kernel. So is the
+# deliberate-bug module (selftests/mmlab_bugs, docs/kernel-checkers.md),
+# into <build dir>/mmlab_bugs/mmlab_bugs.ko.
 set -uo pipefail
 
 usage="usage: build-module.sh <release> <kernel build dir> <build dir> [<tap file>]"
@@ -99,6 +101,20 @@ if [[ -f $dir/Module.symvers ]]; then
 	fi
 else
 	tap 1 "mmlab_client # no Module.symvers from the mmlab build"
+fi
+# --- the deliberate-bug module (kernel_checkers selftest), the same way ----------
+bdir=$dir/mmlab_bugs
+rm -rf "$bdir"
+if [[ -f $dir/Module.symvers ]]; then
+	make -C "$top/selftests/mmlab_bugs" KDIR="$kdir" MMLAB_BUILD="$dir" OUT="$bdir" \
+		>"$bdir.log" 2>&1
+	tap $? "mmlab_bugs.ko builds against mmlab's Module.symvers"
+	warnings=$(grep -v '^make' "$bdir.log" | grep -Ei 'warning|objtool|error' || true)
+	[[ -z $warnings && -f $bdir/mmlab_bugs.ko ]]
+	tap $? "mmlab_bugs: built, no compiler/objtool/modpost warnings"
+	[[ -z $warnings ]] || echo "$warnings" | sed 's/^/#   /' | head -40
+else
+	tap 1 "mmlab_bugs # no Module.symvers from the mmlab build"
 fi
 echo "1..$n"
 [[ $fails == 0 ]]

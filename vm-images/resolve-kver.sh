@@ -9,6 +9,7 @@
 #   flavour  headers metapackage        image metapackage
 #   6.1      linux-headers-amd64        linux-image-amd64
 #   6.12     linux-headers-6.12-amd64   linux-image-6.12-amd64
+#   6.12-rt  linux-headers-6.12-rt-amd64 linux-image-6.12-rt-amd64 (PREEMPT_RT)
 #
 # The candidate versions of both metapackages must name the same release;
 # otherwise the archive is mid-update and the script fails.
@@ -22,6 +23,8 @@ Print the kernel release that Debian's metapackages for <flavour> depend on.
 
   flavour   6.1   (linux-headers-amd64 / linux-image-amd64)
             6.12  (linux-headers-6.12-amd64 / linux-image-6.12-amd64)
+            6.12-rt (linux-headers-6.12-rt-amd64 / linux-image-6.12-rt-amd64,
+                  Debian's PREEMPT_RT build of 6.12)
 
 Runs 'apt-get update' only if apt's package lists are missing.
 Example: ${0##*/} 6.1   ->   6.1.0-56-amd64
@@ -35,6 +38,7 @@ case "$1" in
 -h|--help) usage; exit 0 ;;
 6.1)  hdr_meta=linux-headers-amd64;      img_meta=linux-image-amd64 ;;
 6.12) hdr_meta=linux-headers-6.12-amd64; img_meta=linux-image-6.12-amd64 ;;
+6.12-rt) hdr_meta=linux-headers-6.12-rt-amd64; img_meta=linux-image-6.12-rt-amd64 ;;
 *) usage >&2; exit 2 ;;
 esac
 

@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <thread>
 
 namespace sim {
@@ -87,6 +88,12 @@ thread_local uint32_t t_irq_cpu = 0;    // the CPU whose mutex this thread holds
 thread_local int t_locks_held = 0;      // core locks
 thread_local int t_zone_locks_held = 0;
 thread_local int t_atomic_ctx = 0;      // run_in_context(IRQS_OFF / TIMER)
+
+// Fault injection: what the "kernel" offers, and each task's switches.
+std::atomic<uint32_t> g_fail_caps{0};
+std::atomic<uint64_t> g_dump_stacks{0};
+thread_local uint32_t t_fail_nth = 0;     // /proc/self/fail-nth
+thread_local bool t_make_it_fail = false;  // /proc/self/make-it-fail
 
 // Sleeping.
 std::atomic<uint64_t> g_might_sleep{0}, g_sleeps{0};
@@ -222,7 +229,212 @@ void KswapdLoop(mmlab_core* core) {
   }
 }
 
+// --- the kernel's checkers -----------------------------------------------------
+// KASAN generic's shadow, one byte per 8-byte granule of every lent chunk
+// (0: accessible, 1..7: only that many leading bytes, else the poison
+// kind), in an anonymous mapping beside the chunk; and kmemleak's registry
+// of objects (address -> size). Both under g_check_mu: shared for shadow
+// reads and writes of distinct objects, exclusive for chunks coming and
+// going; the registry under its own mutex.
+constexpr uintptr_t kGranule = MMLAB_HOST_POISON_GRANULE;
+struct ShadowRegion {
+  size_t bytes;  // of the chunk
+  uint8_t* shadow;
+};
+std::shared_mutex g_check_mu;
+std::map<uintptr_t, ShadowRegion> g_shadow;  // chunk vaddr -> shadow
+std::mutex g_leak_mu;
+std::map<uintptr_t, size_t> g_registered;  // kmemleak objects
+std::atomic<uint64_t> g_object_allocs{0}, g_object_frees{0};
+
+// The shadow byte of granule-aligned a, or null outside every chunk
+// (g_check_mu held, either way).
+uint8_t* ShadowOf(uintptr_t a) {
+  auto it = g_shadow.upper_bound(a);
+  if (it == g_shadow.begin())
+    return nullptr;
+  --it;
+  if (a - it->first >= it->second.bytes)
+    return nullptr;
+  return it->second.shadow + (a - it->first) / kGranule;
+}
+
+// KASAN's check of one byte (kasan_check_range for size 1).
+bool ByteAccessible(uintptr_t a) {
+  const uint8_t* sh = ShadowOf(a & ~(kGranule - 1));
+  if (!sh || *sh == 0)
+    return true;
+  return *sh < kGranule && (a & (kGranule - 1)) < *sh;
+}
+
+// First byte of [a, a + n) KASAN would report, or 0 (g_check_mu held).
+// One region lookup per chunk the range touches, one shadow byte per
+// granule.
+uintptr_t FirstBadByte(uintptr_t a, size_t n) {
+  const uintptr_t end = a + n;
+  uintptr_t p = a;
+  while (p < end) {
+    auto it = g_shadow.upper_bound(p);
+    const uintptr_t next_region = it == g_shadow.end() ? end : it->first;
+    if (it == g_shadow.begin() || p - std::prev(it)->first >= std::prev(it)->second.bytes) {
+      p = next_region;  // outside every chunk: no shadow, nothing to check
+      continue;
+    }
+    --it;
+    const uintptr_t region_end = it->first + it->second.bytes;
+    const uintptr_t stop = end < region_end ? end : region_end;
+    for (uintptr_t g = p & ~(kGranule - 1); g < stop; g += kGranule) {
+      const uint8_t sh = it->second.shadow[(g - it->first) / kGranule];
+      if (sh == 0)
+        continue;
+      // Bytes g + sh .. g + 7 are bad (all 8 for a poison value).
+      uintptr_t first_bad = sh < kGranule ? g + sh : g;
+      if (first_bad < p)
+        first_bad = p;
+      if (first_bad < stop && first_bad < g + kGranule)
+        return first_bad;
+    }
+    p = stop;
+  }
+  return 0;
+}
+
+void CheckedAccess(const char* what, const void* p, size_t n) {
+  if (!n)
+    return;
+  uintptr_t bad;
+  uint8_t value = 0;
+  {
+    std::shared_lock<std::shared_mutex> g(g_check_mu);
+    bad = FirstBadByte(reinterpret_cast<uintptr_t>(p), n);
+    if (bad)
+      value = *ShadowOf(bad & ~(kGranule - 1));
+  }
+  if (bad) {
+    char detail[160];
+    snprintf(detail, sizeof(detail), "%s of %zu bytes at %p: byte +%zu is poisoned (shadow 0x%02x)",
+             what, n, p, static_cast<size_t>(bad - reinterpret_cast<uintptr_t>(p)), value);
+    Die("KASAN (simulated): the core touched poisoned memory with a checked call", detail);
+  }
+}
+
+void ShadowAddChunk(uintptr_t v, size_t bytes) {
+  void* sh = mmap(nullptr, bytes / kGranule, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (sh == MAP_FAILED)
+    Die("mapping a chunk's shadow", strerror(errno));
+  std::unique_lock<std::shared_mutex> g(g_check_mu);
+  g_shadow[v] = {bytes, static_cast<uint8_t*>(sh)};
+}
+
+// A chunk goes back (check: every byte accessible, as the buddy keeps its
+// pages) or is released after a deliberate leak (no check); kmemleak
+// objects inside a released chunk are forgotten.
+void ShadowRemoveChunk(uintptr_t v, bool check) {
+  ShadowRegion r;
+  {
+    std::unique_lock<std::shared_mutex> g(g_check_mu);
+    auto it = g_shadow.find(v);
+    if (it == g_shadow.end())
+      return;
+    r = it->second;
+    g_shadow.erase(it);
+  }
+  if (check) {
+    for (size_t i = 0; i < r.bytes / kGranule; i++) {
+      if (r.shadow[i]) {
+        char detail[96];
+        snprintf(detail, sizeof(detail), "byte +%zu of the chunk (shadow 0x%02x)", i * kGranule,
+                 r.shadow[i]);
+        Die("a chunk went back to the host with poisoned memory", detail);
+      }
+    }
+  } else {
+    std::lock_guard<std::mutex> g(g_leak_mu);
+    auto it = g_registered.lower_bound(v);
+    while (it != g_registered.end() && it->first < v + r.bytes)
+      it = g_registered.erase(it);
+  }
+  munmap(r.shadow, r.bytes / kGranule);
+}
+
+bool IsVmapAddress(uintptr_t a) {
+  std::lock_guard<std::mutex> g(g_mu);
+  auto it = g_vmaps.upper_bound(a);
+  if (it == g_vmaps.begin())
+    return false;
+  --it;
+  return a - it->first < (uint64_t{it->second} << 12);
+}
+
+// kasan_poison / kasan_unpoison over the simulated shadow.
+void ShadowSet(const char* what, const void* addr, size_t size, bool poison, uint8_t value) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(addr);
+  if (a & (kGranule - 1))
+    Die(what, "address not aligned to the KASAN granule");
+  std::shared_lock<std::shared_mutex> g(g_check_mu);
+  const size_t full = poison ? (size + kGranule - 1) & ~(kGranule - 1) : size & ~(kGranule - 1);
+  for (uintptr_t p = a; p < a + full; p += kGranule) {
+    uint8_t* sh = ShadowOf(p);
+    if (!sh)
+      Die(what, "a range outside every lent chunk");
+    *sh = poison ? value : 0;
+  }
+  if (!poison && (size & (kGranule - 1))) {
+    uint8_t* sh = ShadowOf(a + full);
+    if (!sh)
+      Die(what, "a range outside every lent chunk");
+    *sh = static_cast<uint8_t>(size & (kGranule - 1));
+  }
+}
+
+uint8_t PoisonValue(enum mmlab_host_poison kind) {
+  switch (kind) {
+    case MMLAB_HOST_POISON_SLAB_FREE:
+      return kShadowSlabFree;
+    case MMLAB_HOST_POISON_REDZONE:
+      return kShadowSlabRedzone;
+    case MMLAB_HOST_POISON_PAGE_FREE:
+      return kShadowPageFree;
+  }
+  Die("mmlab_host_poison", "unknown kind");
+}
+
 }  // namespace
+
+uint8_t ShadowByte(const void* p) {
+  std::shared_lock<std::shared_mutex> g(g_check_mu);
+  const uint8_t* sh = ShadowOf(reinterpret_cast<uintptr_t>(p) & ~(kGranule - 1));
+  return sh ? *sh : 0;
+}
+
+bool IsAccessible(const void* p, size_t n) {
+  std::shared_lock<std::shared_mutex> g(g_check_mu);
+  return FirstBadByte(reinterpret_cast<uintptr_t>(p), n) == 0;
+}
+
+size_t PoisonedBytes(const void* p, size_t n) {
+  std::shared_lock<std::shared_mutex> g(g_check_mu);
+  size_t bad = 0;
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  for (uintptr_t q = a; q < a + n; q++)
+    bad += !ByteAccessible(q);
+  return bad;
+}
+
+uint64_t RegisteredObjects() {
+  std::lock_guard<std::mutex> g(g_leak_mu);
+  return g_registered.size();
+}
+
+size_t RegisteredSize(const void* p) {
+  std::lock_guard<std::mutex> g(g_leak_mu);
+  auto it = g_registered.find(reinterpret_cast<uintptr_t>(p));
+  return it == g_registered.end() ? 0 : it->second;
+}
+
+uint64_t ObjectAllocCalls() { return g_object_allocs; }
+uint64_t ObjectFreeCalls() { return g_object_frees; }
 
 void Reset() {
   {
@@ -240,9 +452,18 @@ void Reset() {
   for (auto& online : g_cpu_online)
     online = true;
   t_cpu = 0;
+  g_fail_caps = 0;
+  t_fail_nth = 0;
+  t_make_it_fail = false;
   ClearTraces();
   RecordTraces(false);
 }
+
+void SetFailCaps(uint32_t caps) { g_fail_caps = caps; }
+void SetFailNth(uint32_t n) { t_fail_nth = n; }
+uint32_t FailNth() { return t_fail_nth; }
+void SetMakeItFail(bool on) { t_make_it_fail = on; }
+uint64_t DumpStackCalls() { return g_dump_stacks; }
 
 std::vector<LogLine> Logs() {
   std::lock_guard<std::mutex> g(g_mu);
@@ -321,8 +542,10 @@ uint64_t LocksOutstanding() { return static_cast<uint64_t>(g_locks.load()); }
 uint64_t ReleaseLeakedChunks() {
   std::lock_guard<std::mutex> g(g_mu);
   uint64_t n = g_chunks.size();
-  for (auto& [vaddr, c] : g_chunks)
+  for (auto& [vaddr, c] : g_chunks) {
+    ShadowRemoveChunk(vaddr, false);
     ReleaseMemory(vaddr, c);
+  }
   g_returned += n;
   g_chunks.clear();
   return n;
@@ -522,6 +745,7 @@ int mmlab_host_chunk_alloc(uint32_t order, enum mmlab_host_zone zone, int can_sl
   if (zone == MMLAB_HOST_ZONE_NORMAL && v < (uintptr_t{1} << 32))
     Die("a Normal chunk below 4 GiB: fake pfns would look like DMA32", nullptr);
   memset(p, 0xa5, bytes);  // the host's pages are never zeroed for us
+  ShadowAddChunk(v, bytes);
   {
     std::lock_guard<std::mutex> g(g_mu);
     g_chunks[v] = {bytes, zone, arena, off};
@@ -543,6 +767,7 @@ void mmlab_host_chunk_free(const struct mmlab_host_chunk* chunk, uint32_t order)
   LentChunk c = it->second;
   g_chunks.erase(it);
   g_returned++;
+  ShadowRemoveChunk(reinterpret_cast<uintptr_t>(chunk->vaddr), true);
   ReleaseMemory(reinterpret_cast<uintptr_t>(chunk->vaddr), c);
 }
 
@@ -864,12 +1089,82 @@ void mmlab_host_assert_fail(const char* expr, const char* file, int line) {
   abort();
 }
 
-// --- the kernel's checkers: the simulation keeps no shadow (yet) ---------------
+// --- the kernel's checkers: a KASAN shadow and a kmemleak registry -------------
+// What kmemleak would warn about (an object registered twice or overlapping
+// another, freeing an unknown one) and what KASAN's kasan_poison would WARN
+// about (a misaligned range) abort, as do poisoned ranges outside the chunks.
 
-void mmlab_host_object_alloc(const void*, size_t, uint32_t) {}
-void mmlab_host_object_free(const void*, size_t) {}
-void mmlab_host_poison(const void*, size_t, enum mmlab_host_poison) {}
-void mmlab_host_unpoison(const void*, size_t) {}
+void mmlab_host_object_alloc(const void* obj, size_t size, uint32_t) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(obj);
+  g_object_allocs++;
+  if (!obj || size == 0)
+    Die("mmlab_host_object_alloc", "a null object or size 0");
+  {
+    std::lock_guard<std::mutex> g(g_leak_mu);
+    auto next = g_registered.lower_bound(a);
+    if (next != g_registered.end() && next->first < a + size)
+      Die("kmemleak (simulated): object_alloc overlaps a registered object", nullptr);
+    if (next != g_registered.begin() && std::prev(next)->first + std::prev(next)->second > a)
+      Die("kmemleak (simulated): object_alloc inside a registered object", nullptr);
+    g_registered[a] = size;
+  }
+  if (!IsVmapAddress(a))
+    ShadowSet("mmlab_host_object_alloc", obj, size, false, 0);
+}
+
+void mmlab_host_object_free(const void* obj, size_t size) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(obj);
+  g_object_frees++;
+  {
+    std::lock_guard<std::mutex> g(g_leak_mu);
+    auto it = g_registered.find(a);
+    if (it == g_registered.end())
+      Die("kmemleak (simulated): freeing an unknown object", nullptr);
+    if (size < it->second)
+      Die("mmlab_host_object_free", "size smaller than the object's");
+    g_registered.erase(it);
+  }
+  if (IsVmapAddress(a))
+    return;
+  if (!IsAccessible(obj, 1))
+    Die("mmlab_host_object_free", "the object's first byte is already poisoned");
+  ShadowSet("mmlab_host_object_free", obj, size, true, kShadowSlabFree);
+}
+
+void mmlab_host_poison(const void* addr, size_t size, enum mmlab_host_poison kind) {
+  ShadowSet("mmlab_host_poison", addr, size, true, PoisonValue(kind));
+}
+
+void mmlab_host_unpoison(const void* addr, size_t size) {
+  ShadowSet("mmlab_host_unpoison", addr, size, false, 0);
+}
+
+void* mmlab_sim_kasan_memset(void* dst, int c, size_t n) {
+  CheckedAccess("memset", dst, n);
+  return memset(dst, c, n);
+}
+
+void* mmlab_sim_kasan_memcpy(void* dst, const void* src, size_t n) {
+  CheckedAccess("memcpy (source)", src, n);
+  CheckedAccess("memcpy (destination)", dst, n);
+  return memcpy(dst, src, n);
+}
 int32_t mmlab_host_current_pid(void) { return static_cast<int32_t>(getpid()); }
+
+uint32_t mmlab_host_fail_caps(void) { return g_fail_caps; }
+
+// should_fail_ex()'s first step, on this thread's countdown; only ever
+// called by a core whose host offered MMLAB_HOST_FAIL_NTH.
+int mmlab_host_fail_nth(int64_t) {
+  if (!(g_fail_caps & MMLAB_HOST_FAIL_NTH))
+    Die("mmlab_host_fail_nth called on a host without fail-nth", nullptr);
+  if (t_fail_nth == 0 || t_atomic_ctx)
+    return 0;
+  return --t_fail_nth == 0;
+}
+
+int mmlab_host_fail_task(void) { return !t_atomic_ctx && t_make_it_fail; }
+
+void mmlab_host_dump_stack(void) { g_dump_stacks++; }
 
 }  // extern "C"

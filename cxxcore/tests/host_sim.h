@@ -146,6 +146,41 @@ uint64_t VmapCalls();
 uint64_t WaitCalls();  // mmlab_host_wait_event_timeout calls
 uint64_t WakeUps();    // mmlab_host_wake_up calls
 
+// --- fault injection: the kernel's per-task switches -----------------------------
+// MMLAB_HOST_FAIL_* for cores created from now on (Reset: none, as on a
+// kernel without CONFIG_FAULT_INJECTION).
+void SetFailCaps(uint32_t caps);
+// The calling thread's /proc/self/fail-nth (counts down as the kernel's
+// does) and /proc/self/make-it-fail. In a run_in_context(IRQS_OFF/TIMER)
+// callback neither applies (not in_task()).
+void SetFailNth(uint32_t n);
+uint32_t FailNth();
+void SetMakeItFail(bool on);
+uint64_t DumpStackCalls();  // mmlab_host_dump_stack calls
+
+// --- the kernel's checkers (host.h's object hooks) ---------------------------------
+// A KASAN generic shadow over every lent chunk (one byte per 8 bytes: 0
+// accessible, 1..7 only that many leading bytes, else one of the values
+// below) and a kmemleak registry. The core's own memset/memcpy calls are
+// checked against the shadow (sim_kasan.h) and abort on a poisoned byte,
+// as KASAN reports them in the kernel; so does a chunk given back with a
+// poisoned byte, an object registered twice or freed unregistered.
+constexpr uint8_t kShadowPageFree = 0xff;     // KASAN_PAGE_FREE
+constexpr uint8_t kShadowSlabRedzone = 0xfc;  // KASAN_SLAB_REDZONE
+constexpr uint8_t kShadowSlabFree = 0xfb;     // KASAN_SLAB_FREE
+// The shadow byte of p's granule (0 outside the chunks).
+uint8_t ShadowByte(const void* p);
+// Whether KASAN would let every byte of [p, p + n) be accessed.
+bool IsAccessible(const void* p, size_t n);
+// How many bytes of [p, p + n) KASAN would report.
+size_t PoisonedBytes(const void* p, size_t n);
+// kmemleak: objects registered now; p's registered size (0: none).
+uint64_t RegisteredObjects();
+size_t RegisteredSize(const void* p);
+// mmlab_host_object_alloc / _free calls ever.
+uint64_t ObjectAllocCalls();
+uint64_t ObjectFreeCalls();
+
 }  // namespace sim
 
 #endif  // MMLAB_TESTS_HOST_SIM_H

@@ -123,7 +123,11 @@ struct mmlab_page *mmlab_virt_to_page(const void *addr);
  * @size: object size, 1..16384
  * @align: alignment, a power of two or 0 (the minimum, 8)
  * @flags: SLAB_HWCACHE_ALIGN, SLAB_CACHE_DMA32, SLAB_RECLAIM_ACCOUNT,
- *	   SLAB_ACCOUNT, SLAB_NO_MERGE (6.5+); any other flag is refused
+ *	   SLAB_ACCOUNT, SLAB_NO_MERGE (6.5+), SLAB_FAILSLAB (CONFIG_FAILSLAB;
+ *	   picked by mmlab/fail/slab/cache-filter), and the debug flags
+ *	   SLAB_CONSISTENCY_CHECKS, SLAB_RED_ZONE, SLAB_POISON,
+ *	   SLAB_STORE_USER (mmlab's own SLUB-style checks, docs/debugging.md);
+ *	   any other flag is refused
  * @ctor: run once per object when its slab is created; may be NULL
  *
  * May sleep. Caches are never merged.

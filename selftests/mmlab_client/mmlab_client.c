@@ -11,12 +11,20 @@
  * Everything is allocated and freed inside init; the module holds nothing
  * once loaded, so rmmod is immediate and mmlab's unload accounting still
  * has to come out even.
+ *
+ * With stress_seconds=N it runs the stress mode instead (see below; the
+ * stress program selftests/mmlab_stress loads it that way, docs/stress.md).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
 #include <linux/io.h>
 #include <linux/jiffies.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/minmax.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
 #include <linux/workqueue.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
@@ -39,7 +47,7 @@ KSTM_MODULE_GLOBALS();
 	} while (0)
 
 /* First offset in [p, p + len) whose byte is not @c, or -1. */
-static long __init first_not(const void *p, size_t len, u8 c)
+static long first_not(const void *p, size_t len, u8 c)
 {
 	const u8 *b = p;
 	size_t i;
@@ -290,9 +298,21 @@ static void __init test_cache_misc(void)
 		mmlab_kmem_cache_free(s, o);
 		mmlab_kmem_cache_destroy(s);
 	}
+	/* SLUB's debug flags turn on mmlab's own checks (docs/debugging.md). */
+	s = mmlab_kmem_cache_create("client_dbg", 64, 0,
+				    SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON |
+				    SLAB_STORE_USER, NULL);
+	CHECK(s, "SLAB_POISON|SLAB_RED_ZONE|SLAB_STORE_USER must be accepted");
+	if (s) {
+		unsigned char *o = mmlab_kmem_cache_alloc(s, GFP_KERNEL);
+
+		CHECK(o && o[0] == 0x6b && o[63] == 0xa5, "a new object holds POISON_FREE");
+		mmlab_kmem_cache_free(s, o);
+		mmlab_kmem_cache_destroy(s);
+	}
 	/* Flags mmlab does not implement are refused, not ignored. */
-	s = mmlab_kmem_cache_create("client_bad", 64, 0, SLAB_POISON, NULL);
-	CHECK(!s, "SLAB_POISON must be refused");
+	s = mmlab_kmem_cache_create("client_bad", 64, 0, SLAB_TYPESAFE_BY_RCU, NULL);
+	CHECK(!s, "SLAB_TYPESAFE_BY_RCU must be refused");
 	mmlab_kmem_cache_destroy(s);
 	s = mmlab_kmem_cache_create("client_bad", 0, 0, 0, NULL);
 	CHECK(!s, "size 0 must be refused");
@@ -629,8 +649,390 @@ static void __init test_mempool_ready_made(void)
 	mmlab_mempool_destroy(NULL);
 }
 
+/* ---- stress mode (stress_seconds=N) -------------------------------------------- */
+
+/*
+ * With stress_seconds=N, init runs no functional test: it starts
+ * stress_threads kernel threads (default: one per online CPU, at least 4)
+ * that for N seconds mix every kind of allocation of the exported API
+ * (pages, three shared slab caches one of them with a constructor, kmalloc,
+ * krealloc, kvmalloc, vmalloc, a page and a kmalloc mempool) with random
+ * sizes and gfp. Every object is filled with a pattern derived from its own
+ * seed and checked before it is freed; a NULL is counted, not a failure
+ * (fault injection or a full allocator), but a pattern that changed, a
+ * constructor's bytes missing or a mempool_alloc(GFP_KERNEL) returning NULL
+ * is. One line per thread and a total go to the log; the checks count as
+ * tests, so insmod fails and "failed F out of N tests" is printed when one
+ * fails. insmod returns when the run is over; the module holds nothing
+ * afterwards.
+ */
+static unsigned int stress_seconds;
+module_param(stress_seconds, uint, 0444);
+MODULE_PARM_DESC(stress_seconds,
+		 "run the in-kernel stress for this many seconds instead of the functional tests (0: off)");
+
+static unsigned int stress_threads;
+module_param(stress_threads, uint, 0444);
+MODULE_PARM_DESC(stress_threads,
+		 "threads of the stress mode (default: online CPUs, at least 4)");
+
+#define STRESS_MAX_THREADS	64
+#define STRESS_LIVE		48	/* objects a thread holds at most */
+#define STRESS_CTOR_SIZE	320
+
+enum stress_kind {
+	SK_PAGES, SK_CACHE, SK_KMALLOC, SK_KVMALLOC, SK_VMALLOC, SK_POOL_PAGE,
+	SK_POOL_KMALLOC, SK_NR
+};
+
+static const char *const stress_kind_name[SK_NR] = {
+	"pages", "kmem_cache", "kmalloc", "kvmalloc", "vmalloc", "mempool_page",
+	"mempool_kmalloc",
+};
+
+struct stress_obj {
+	void *p;		/* NULL: slot free */
+	size_t size;		/* bytes covered by the pattern */
+	u32 seed;
+	u8 kind, order, cache;
+};
+
+struct stress_thread {
+	struct task_struct *task;
+	unsigned int id;
+	u32 rnd;
+	struct stress_obj live[STRESS_LIVE];
+	unsigned long ops[SK_NR], nulls[SK_NR], reallocs;
+	unsigned long bad;	/* pattern or constructor mismatches, impossible NULLs */
+	unsigned int pool_held[2];	/* elements of the page, kmalloc pool */
+};
+
+static struct stress_thread *stress_th;
+static unsigned long stress_end;	/* jiffies */
+static struct mmlab_kmem_cache *stress_cache[3];
+static mmlab_mempool_t *stress_pool_page, *stress_pool_kmalloc;
+static const unsigned int stress_cache_size[3] = { 64, 200, STRESS_CTOR_SIZE };
+static atomic_t stress_ctor_calls = ATOMIC_INIT(0);
+
+static void stress_ctor(void *obj)
+{
+	memset(obj, CTOR_BYTE, STRESS_CTOR_SIZE);
+	atomic_inc(&stress_ctor_calls);
+}
+
+static u32 stress_rand(struct stress_thread *t)
+{
+	/* xorshift32: reproducible per thread, no locking */
+	t->rnd ^= t->rnd << 13;
+	t->rnd ^= t->rnd >> 17;
+	t->rnd ^= t->rnd << 5;
+	return t->rnd;
+}
+
+static u8 stress_byte(u32 seed, size_t i)
+{
+	return (u8)(seed + i * 31 + (i >> 9) * 7);
+}
+
+static void stress_fill(void *p, size_t len, u32 seed)
+{
+	u8 *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = stress_byte(seed, i);
+}
+
+static long stress_verify(const void *p, size_t len, u32 seed)
+{
+	const u8 *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != stress_byte(seed, i))
+			return i;
+	return -1;
+}
+
+/* @pages: __GFP_DMA32 too (kmalloc and caches warn about it, as Linux does). */
+static gfp_t stress_gfp(struct stress_thread *t, bool pages)
+{
+	static const gfp_t g[] = {
+		GFP_KERNEL, GFP_KERNEL, GFP_KERNEL | __GFP_NORETRY, GFP_ATOMIC,
+		GFP_NOWAIT, GFP_KERNEL | __GFP_DMA32,
+	};
+
+	return g[stress_rand(t) % (ARRAY_SIZE(g) - !pages)] | __GFP_NOWARN;
+}
+
+static void stress_bad(struct stress_thread *t, struct stress_obj *o, long off, const char *what)
+{
+	t->bad++;
+	pr_err("stress: thread %u: %s of a %s object of %zu bytes at offset %ld\n",
+	       t->id, what, stress_kind_name[o->kind], o->size, off);
+}
+
+static void stress_free(struct stress_thread *t, struct stress_obj *o)
+{
+	long off = stress_verify(o->p, o->size, o->seed);
+
+	if (off >= 0)
+		stress_bad(t, o, off, "pattern changed");
+	switch (o->kind) {
+	case SK_PAGES:
+		mmlab___free_pages(mmlab_virt_to_page(o->p), o->order);
+		break;
+	case SK_CACHE:
+		if (o->cache == 2)	/* give it back constructed */
+			memset(o->p, CTOR_BYTE, STRESS_CTOR_SIZE);
+		mmlab_kmem_cache_free(stress_cache[o->cache], o->p);
+		break;
+	case SK_KMALLOC:
+		mmlab_kfree(o->p);
+		break;
+	case SK_KVMALLOC:
+		mmlab_kvfree(o->p);
+		break;
+	case SK_VMALLOC:
+		mmlab_vfree(o->p);
+		break;
+	case SK_POOL_PAGE:
+		mmlab_mempool_free(mmlab_virt_to_page(o->p), stress_pool_page);
+		t->pool_held[0]--;
+		break;
+	case SK_POOL_KMALLOC:
+		mmlab_mempool_free(o->p, stress_pool_kmalloc);
+		t->pool_held[1]--;
+		break;
+	}
+	o->p = NULL;
+}
+
+static void stress_alloc(struct stress_thread *t, struct stress_obj *o)
+{
+	u32 r = stress_rand(t);
+	gfp_t gfp;
+	struct mmlab_page *pg;
+	long off;
+
+	o->kind = r % SK_NR;
+	o->seed = stress_rand(t);
+	gfp = stress_gfp(t, o->kind == SK_PAGES);
+	o->p = NULL;
+	switch (o->kind) {
+	case SK_PAGES:
+		o->order = (r >> 8) % 4;
+		pg = mmlab_alloc_pages(gfp, o->order);
+		o->p = pg ? mmlab_page_address(pg) : NULL;
+		o->size = PAGE_SIZE << o->order;
+		break;
+	case SK_CACHE:
+		o->cache = (r >> 8) % 3;
+		o->size = stress_cache_size[o->cache];
+		o->p = mmlab_kmem_cache_alloc(stress_cache[o->cache], gfp);
+		if (o->p && o->cache == 2) {
+			off = first_not(o->p, STRESS_CTOR_SIZE, CTOR_BYTE);
+			if (off >= 0)
+				stress_bad(t, o, off, "constructor's bytes missing");
+		}
+		break;
+	case SK_KMALLOC:
+		o->size = 1 + (stress_rand(t) % ((r & 0x100) ? 256 : 12000));
+		o->p = mmlab_kmalloc(o->size, gfp);
+		if (o->p && mmlab_ksize(o->p) < o->size) {
+			stress_bad(t, o, mmlab_ksize(o->p), "ksize below the size");
+			o->size = mmlab_ksize(o->p);
+		}
+		break;
+	case SK_KVMALLOC:
+		/* kvmalloc and vmalloc may sleep: GFP_KERNEL only */
+		o->size = 1 + stress_rand(t) % (5 * PAGE_SIZE);
+		o->p = mmlab_kvmalloc(o->size, GFP_KERNEL | __GFP_NOWARN);
+		break;
+	case SK_VMALLOC:
+		o->size = 1 + stress_rand(t) % (16 * PAGE_SIZE);
+		o->p = mmlab_vmalloc(o->size);
+		break;
+	case SK_POOL_PAGE:
+	case SK_POOL_KMALLOC:
+		/*
+		 * A sleeping mempool_alloc() never fails: it waits for an
+		 * element to come back. Only a thread that holds none of the
+		 * pool's elements may sleep (the rule mempool users follow),
+		 * or all threads could wait for each other.
+		 */
+		if (t->pool_held[o->kind == SK_POOL_KMALLOC])
+			gfp = GFP_NOWAIT | __GFP_NOWARN;
+		if (o->kind == SK_POOL_PAGE) {
+			o->size = PAGE_SIZE;
+			pg = mmlab_mempool_alloc(stress_pool_page, gfp);
+			o->p = pg ? mmlab_page_address(pg) : NULL;
+		} else {
+			o->size = 128;
+			o->p = mmlab_mempool_alloc(stress_pool_kmalloc, gfp);
+		}
+		if (!o->p && (gfp & __GFP_DIRECT_RECLAIM))
+			stress_bad(t, o, -1, "NULL from a sleeping mempool_alloc");
+		if (o->p)
+			t->pool_held[o->kind == SK_POOL_KMALLOC]++;
+		break;
+	}
+	t->ops[o->kind]++;
+	if (!o->p) {
+		t->nulls[o->kind]++;
+		return;
+	}
+	stress_fill(o->p, o->size, o->seed);
+}
+
+/* krealloc of a live kmalloc object: the common prefix must survive. */
+static void stress_realloc(struct stress_thread *t, struct stress_obj *o)
+{
+	size_t nsize = 1 + stress_rand(t) % 9000, keep = min(nsize, o->size);
+	long off = stress_verify(o->p, o->size, o->seed);
+	void *q;
+
+	if (off >= 0)
+		stress_bad(t, o, off, "pattern changed before krealloc");
+	q = mmlab_krealloc(o->p, nsize, GFP_KERNEL | __GFP_NOWARN);
+	t->reallocs++;
+	if (!q)		/* the old object is untouched */
+		return;
+	off = stress_verify(q, keep, o->seed);
+	if (off >= 0)
+		stress_bad(t, o, off, "krealloc lost the contents");
+	o->p = q;
+	o->size = nsize;
+	stress_fill(q, nsize, o->seed);
+}
+
+static int stress_fn(void *arg)
+{
+	struct stress_thread *t = arg;
+	unsigned long end = stress_end;
+	struct stress_obj *o;
+	unsigned int i;
+
+	while (!kthread_should_stop() && time_before(jiffies, end)) {
+		o = &t->live[stress_rand(t) % STRESS_LIVE];
+		if (!o->p)
+			stress_alloc(t, o);
+		else if (o->kind == SK_KMALLOC && !(stress_rand(t) % 4))
+			stress_realloc(t, o);
+		else
+			stress_free(t, o);
+		cond_resched();
+	}
+	for (i = 0; i < STRESS_LIVE; i++)
+		if (t->live[i].p)
+			stress_free(t, &t->live[i]);
+	/* kthread_stop() collects the thread; wait for it */
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule_timeout(HZ / 10);
+		__set_current_state(TASK_RUNNING);
+	}
+	return 0;
+}
+
+static void __init stress(void)
+{
+	unsigned long ops = 0, nulls = 0, bad = 0, per[SK_NR] = { 0 }, pnull[SK_NR] = { 0 };
+	unsigned int n = stress_threads, i, k, started = 0;
+	static const char *const names[3] = { "client_stress64", "client_stress200",
+					      "client_stress_ctor" };
+
+	if (!n)
+		n = max(4u, num_online_cpus());
+	n = min(n, (unsigned int)STRESS_MAX_THREADS);
+	pr_info("stress: %u threads for %u s\n", n, stress_seconds);
+	stress_end = jiffies + stress_seconds * HZ;
+
+	/*
+	 * With fault injection on, creating a cache or filling a pool's
+	 * reserve may fail: try again a few times before calling it a failure.
+	 */
+	for (i = 0; i < 3; i++) {
+		for (k = 0; k < 20 && !stress_cache[i]; k++)
+			stress_cache[i] = mmlab_kmem_cache_create(names[i], stress_cache_size[i], 0,
+								  i == 1 ? SLAB_HWCACHE_ALIGN : 0,
+								  i == 2 ? stress_ctor : NULL);
+		CHECK(stress_cache[i], "cache %s", names[i]);
+	}
+	for (k = 0; k < 20 && !stress_pool_page; k++)
+		stress_pool_page = mmlab_mempool_create_page_pool(4, 0);
+	CHECK(stress_pool_page, "page pool");
+	for (k = 0; k < 20 && !stress_pool_kmalloc; k++)
+		stress_pool_kmalloc = mmlab_mempool_create_kmalloc_pool(n * 2, 128);
+	CHECK(stress_pool_kmalloc, "kmalloc pool");
+	stress_th = kcalloc(n, sizeof(*stress_th), GFP_KERNEL);
+	CHECK(stress_th, "");
+	if (!stress_th || !stress_cache[0] || !stress_cache[1] || !stress_cache[2] ||
+	    !stress_pool_page || !stress_pool_kmalloc)
+		goto out;
+
+	for (i = 0; i < n; i++) {
+		stress_th[i].id = i;
+		stress_th[i].rnd = 0x9e3779b9u * (i + 1) ^ (u32)jiffies;
+		stress_th[i].task = kthread_run(stress_fn, &stress_th[i], "mmlab_stress/%u", i);
+		if (IS_ERR(stress_th[i].task)) {
+			stress_th[i].task = NULL;
+			break;
+		}
+		started++;
+	}
+	CHECK(started == n, "%u of %u threads started", started, n);
+	/*
+	 * Each thread stops by itself after stress_seconds and then waits for
+	 * kthread_stop(). Sleep interruptibly meanwhile: a long uninterruptible
+	 * insmod would look like a hung task.
+	 */
+	while (time_before(jiffies, stress_end))
+		msleep_interruptible(100);
+	for (i = 0; i < started; i++)
+		kthread_stop(stress_th[i].task);
+
+	for (i = 0; i < started; i++) {
+		struct stress_thread *t = &stress_th[i];
+		unsigned long tops = t->reallocs, tnull = 0;
+
+		for (k = 0; k < SK_NR; k++) {
+			tops += t->ops[k];
+			tnull += t->nulls[k];
+			per[k] += t->ops[k];
+			pnull[k] += t->nulls[k];
+		}
+		pr_info("stress: thread %u: %lu ops, %lu NULL, %lu krealloc, %lu bad\n",
+			i, tops, tnull, t->reallocs, t->bad);
+		CHECK(t->bad == 0, "thread %u: %lu bad objects", i, t->bad);
+		CHECK(tops > 0, "thread %u did nothing", i);
+		ops += tops;
+		nulls += tnull;
+		bad += t->bad;
+	}
+	for (k = 0; k < SK_NR; k++)
+		pr_info("stress: %-15s %8lu ops %6lu NULL\n", stress_kind_name[k], per[k], pnull[k]);
+	pr_info("stress: total %lu ops, %lu NULL, %lu bad, %d constructor calls\n",
+		ops, nulls, bad, atomic_read(&stress_ctor_calls));
+out:
+	mmlab_mempool_destroy(stress_pool_kmalloc);
+	mmlab_mempool_destroy(stress_pool_page);
+	for (i = 0; i < 3; i++)
+		if (stress_cache[i])
+			mmlab_kmem_cache_destroy(stress_cache[i]);
+	kfree(stress_th);
+	stress_pool_kmalloc = stress_pool_page = NULL;
+	memset(stress_cache, 0, sizeof(stress_cache));
+	stress_th = NULL;
+}
+
 static void __init selftest(void)
 {
+	if (stress_seconds) {
+		stress();
+		return;
+	}
 	test_pages();
 	test_cache_ctor();
 	test_cache_align();

@@ -189,7 +189,14 @@ struct mmlab_kmem_cache;	/* opaque */
 #define MMLAB_SLAB_RECLAIM_ACCOUNT	(1u << 2)	/* accounted as reclaimable */
 #define MMLAB_SLAB_ACCOUNT		(1u << 3)	/* accepted, nothing to charge */
 #define MMLAB_SLAB_NO_MERGE		(1u << 4)	/* accepted; mmlab never merges */
-#define MMLAB_SLAB_FLAGS_VALID		0x1fu
+#define MMLAB_SLAB_FAILSLAB		(1u << 5)	/* fail/slab/cache-filter picks it */
+/* Debug flags (Linux's slub_debug letters F, Z, P, U; docs/debugging.md). */
+#define MMLAB_SLAB_CONSISTENCY_CHECKS	(1u << 8)	/* F: sanity checks on alloc and free */
+#define MMLAB_SLAB_RED_ZONE		(1u << 9)	/* Z: red zones around each object */
+#define MMLAB_SLAB_POISON		(1u << 10)	/* P: 0x6b..0xa5 in free objects */
+#define MMLAB_SLAB_STORE_USER		(1u << 11)	/* U: last alloc/free call site, cpu, pid */
+#define MMLAB_SLAB_DEBUG_FLAGS		0xf00u
+#define MMLAB_SLAB_FLAGS_VALID		(0x3fu | MMLAB_SLAB_DEBUG_FLAGS)
 
 #define MMLAB_KMEM_CACHE_NAME_MAX	32	/* bytes including the NUL */
 #define MMLAB_CACHE_LINE_SIZE		64
@@ -468,6 +475,85 @@ enum mmlab_status mmlab_core_render(struct mmlab_core *core, enum mmlab_view vie
  */
 enum mmlab_status mmlab_core_control(struct mmlab_core *core, const char *cmd,
 				     size_t len, char *result, size_t result_cap);
+
+/* --- fault injection (fault_inject.h; docs/fault-injection.md) ------------ */
+
+/*
+ * Where mmlab can be made to fail on purpose. Each site has the attributes
+ * of Linux's struct fault_attr (lib/fault-inject.c) plus a seed for its
+ * random draws; the shim shows them as debugfs files under
+ * mmlab/fail/<site name>/ with the kernel's file names.
+ */
+enum mmlab_fault_site {
+	MMLAB_FAULT_CHUNK = 0,		/* borrowing a chunk from the host */
+	MMLAB_FAULT_BUDDY,		/* alloc_pages, any order (fail_page_alloc) */
+	MMLAB_FAULT_SLAB,		/* kmem_cache_alloc and kmalloc classes (failslab) */
+	MMLAB_FAULT_MEMPOOL,		/* mempool_alloc's backing allocation */
+	MMLAB_FAULT_MMDEV_FAULT,	/* a /dev/mmlab fault that needs a new page */
+	MMLAB_FAULT_NR_SITES,
+};
+
+enum mmlab_fault_param {
+	MMLAB_FAULT_PROBABILITY = 0,	/* percent, 0..100 */
+	MMLAB_FAULT_INTERVAL,		/* fail only every interval-th eligible call */
+	MMLAB_FAULT_TIMES,		/* failures left; -1 = no limit */
+	MMLAB_FAULT_SPACE,		/* size to let through before failing */
+	MMLAB_FAULT_VERBOSE,		/* 0 quiet, 1 a message, 2 also a stack */
+	MMLAB_FAULT_VERBOSE_RATELIMIT_INTERVAL_MS,
+	MMLAB_FAULT_VERBOSE_RATELIMIT_BURST,
+	MMLAB_FAULT_TASK_FILTER,	/* only tasks with /proc/<pid>/make-it-fail */
+	MMLAB_FAULT_SEED,		/* seed of the site's draws; writing restarts them */
+	MMLAB_FAULT_IGNORE_GFP_WAIT,	/* buddy, slab: spare __GFP_DIRECT_RECLAIM */
+	MMLAB_FAULT_MIN_ORDER,		/* buddy: spare orders below this */
+	MMLAB_FAULT_CACHE_FILTER,	/* slab: only caches with SLAB_FAILSLAB */
+	MMLAB_FAULT_CALLS,		/* read-only: calls that met an enabled site */
+	MMLAB_FAULT_INJECTED,		/* read-only: failures injected */
+	MMLAB_FAULT_NR_PARAMS,
+};
+
+/* "chunk", "buddy", ...; NULL past the last site. */
+const char *mmlab_core_fault_site_name(enum mmlab_fault_site site);
+/* The debugfs file name ("probability", "ignore-gfp-wait", ...); NULL past the last. */
+const char *mmlab_core_fault_param_name(enum mmlab_fault_param param);
+/* The file's mode for this site: 0 (no such file), 0400 or 0600. */
+unsigned int mmlab_core_fault_param_mode(enum mmlab_fault_site site,
+					 enum mmlab_fault_param param);
+/*
+ * The value as the kernel's debugfs shows it ("%llu\n", "%d\n" or "Y\n"/"N\n"),
+ * NUL-terminated; returns the length, 0 for no such file.
+ */
+size_t mmlab_core_fault_read(struct mmlab_core *core, enum mmlab_fault_site site,
+			     enum mmlab_fault_param param, char *buf, size_t cap);
+/*
+ * Parse and set one value (untrusted bytes; a trailing newline is fine).
+ * MMLAB_EINVAL with the reason logged and copied into why for a bad value,
+ * a read-only or absent file. Never sleeps; any context.
+ */
+enum mmlab_status mmlab_core_fault_write(struct mmlab_core *core, enum mmlab_fault_site site,
+					 enum mmlab_fault_param param, const char *buf,
+					 size_t len, char *why, size_t why_cap);
+/*
+ * slub_debug (module parameter and debugfs file; docs/debugging.md):
+ * Linux's syntax subset "<flags>[,<cache>]" with flags of F Z P U (either
+ * case), "-" for none and nothing before the comma for all four. Sets the
+ * debug flags caches created from now on get (only the named one, if a
+ * name is given) and switches the kmalloc caches it covers now if they are
+ * empty. Untrusted input; the outcome or the reason for MMLAB_EINVAL goes
+ * into result. May sleep.
+ */
+enum mmlab_status mmlab_core_slub_debug_set(struct mmlab_core *core, const char *spec,
+					    size_t len, char *result, size_t result_cap);
+/*
+ * page_poison (module parameter and debugfs file): free pages are filled
+ * with PAGE_POISON (0xaa) and checked when allocated. Switching it on is
+ * refused (MMLAB_EBUSY, reason in result) once a page was borrowed, as
+ * Linux's page_poison= is a boot parameter; off works at any time.
+ */
+enum mmlab_status mmlab_core_page_poison_set(struct mmlab_core *core, int on, char *result,
+					     size_t result_cap);
+int mmlab_core_page_poison(struct mmlab_core *core);
+/* The current setting, one line ("FZPU,kmalloc-64\n", "-\n"). */
+void mmlab_core_slub_debug_show(struct mmlab_core *core, mmlab_emit_fn emit, void *ctx);
 
 #ifdef __cplusplus
 }

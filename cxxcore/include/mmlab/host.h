@@ -226,13 +226,25 @@ enum mmlab_host_poison {
  */
 void mmlab_host_object_alloc(const void *obj, size_t size, uint32_t gfp);
 /*
- * obj (size bytes, as given to mmlab_host_object_alloc) was freed:
- * kmemleak_free, then KASAN poisons it as MMLAB_HOST_POISON_SLAB_FREE.
+ * obj was freed: kmemleak_free, then KASAN poisons size bytes (rounded up
+ * to the granule) as MMLAB_HOST_POISON_SLAB_FREE. size is the object's
+ * whole slot (a cache's object_size), at least what object_alloc was given.
  */
 void mmlab_host_object_free(const void *obj, size_t size);
-/* Mark [addr, addr + size) bad (KASAN only), or good again. */
+/*
+ * Mark [addr, addr + size) bad (KASAN only), or good again. poison: addr a
+ * multiple of MMLAB_HOST_POISON_GRANULE, size rounded up to it. unpoison:
+ * addr aligned the same, size any (KASAN generic: the last granule is
+ * left partly accessible, exactly size bytes are).
+ */
 void mmlab_host_poison(const void *addr, size_t size, enum mmlab_host_poison kind);
 void mmlab_host_unpoison(const void *addr, size_t size);
+/* KASAN_GRANULE_SIZE of the generic mode: one shadow byte per 8 bytes. */
+#define MMLAB_HOST_POISON_GRANULE	8
+/*
+ * Addresses the host's vmap returned (vmalloc areas) get the kmemleak part
+ * only: their KASAN shadow is the host's vmap's business.
+ */
 /*
  * Rules for the core (which the kernel build compiles without KASAN
  * instrumentation, as Linux compiles mm/slub.c): plain loads and stores of
@@ -258,6 +270,28 @@ void mmlab_host_format_ptr(const void *ptr, char *buf, size_t size);
  * then refuses the operation); the host test build aborts.
  */
 void mmlab_host_assert_fail(const char *expr, const char *file, int line);
+
+/* --- fault injection: the kernel's own per-task switches ------------------------ */
+
+/*
+ * What the host kernel offers (CONFIG_FAULT_INJECTION), asked once when a
+ * core is created: MMLAB_HOST_FAIL_NTH, the per-task /proc/<pid>/fail-nth
+ * countdown; MMLAB_HOST_FAIL_TASK, /proc/<pid>/make-it-fail (task-filter).
+ */
+#define MMLAB_HOST_FAIL_NTH	(1u << 0)
+#define MMLAB_HOST_FAIL_TASK	(1u << 1)
+uint32_t mmlab_host_fail_caps(void);
+/*
+ * The kernel's should_fail() on an attribute of probability 0: only its
+ * fail-nth step runs, so this is non-zero exactly when the current task's
+ * fail-nth countdown reaches this call (and counts the call down otherwise).
+ * size is should_fail's size. Any context; never sleeps.
+ */
+int mmlab_host_fail_nth(int64_t size);
+/* in_task() && current->make_it_fail. Never sleeps. */
+int mmlab_host_fail_task(void);
+/* dump_stack(), for verbose 2. Any context; never sleeps. */
+void mmlab_host_dump_stack(void);
 
 #ifdef __cplusplus
 }
