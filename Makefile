@@ -12,7 +12,7 @@
 #                        lockdep, ...), built from linux-source-6.1 into
 #                        /var/cache/mmlab/debug-kernel/ on first use (12-33 min
 #                        on 2 cores, idle to busy) and reused;
-#                        then about 11 min a run. docs/debug-kernel.md
+#                        then 8-14 min a run. docs/debug-kernel.md
 #   make stress          the stress program, 60 s with fault injection, in a
 #                        4-vCPU VM on 6.1, 6.12 and 6.12-rt (docs/stress.md)
 #   make bench           mmlab vs the host allocators, and /dev/mmlab's page
@@ -101,8 +101,8 @@ bench: modules
 
 RESULTS := $(BUILD)/results
 
-# CHECK_DEBUG=0: without the debug kernel (about 11 min more with the
-# kernel cached, 25-45 min when it has to be built; CI builds it every time).
+# CHECK_DEBUG=0: without the debug kernel (8-14 min more with the
+# kernel cached, 20-50 min when it has to be built; CI builds it every time).
 CHECK_DEBUG ?= 1
 
 check: deps-test
