@@ -5,8 +5,14 @@
 #   make                 build mmlab.ko for Debian's default kernel (6.1)
 #   make KVER=<release>  ... for another installed kernel (or KDIR=<build dir>)
 #   make run             build, boot a VM, load mmlab, narrate a demo
-#   make check           host tests, module checks and VM tests on 6.1 and 6.12
+#   make check           host tests, module checks and VM tests on 6.1 and
+#                        6.12, then check-debug (CHECK_DEBUG=0 leaves it out)
 #   make check-host      only the host tests (GoogleTest under ASan/UBSan)
+#   make check-debug     the VM suites on the debug kernel (KASAN, kmemleak,
+#                        lockdep, ...), built from linux-source-6.1 into
+#                        /var/cache/mmlab/debug-kernel/ on first use (12-33 min
+#                        on 2 cores, idle to busy) and reused;
+#                        then 8-14 min a run. docs/debug-kernel.md
 #   make stress          the stress program, 60 s with fault injection, in a
 #                        4-vCPU VM on 6.1, 6.12 and 6.12-rt (docs/stress.md)
 #   make bench           mmlab vs the host allocators, and /dev/mmlab's page
@@ -38,12 +44,12 @@ V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
 .PHONY: all modules deps deps-test check check-host check-modules check-vm \
-	check-stress stress run bench clean help
+	check-stress stress check-debug check-debug-steps run bench clean help
 
 all: modules
 
 help:
-	@sed -n '3,17p' $(TOP)/Makefile
+	@sed -n '3,24p' $(TOP)/Makefile
 
 # With KVER from the command line, its headers; else the flavour's (resolved
 # after apt's lists are fresh, so KVER is never taken from stale lists).
@@ -95,14 +101,20 @@ bench: modules
 
 RESULTS := $(BUILD)/results
 
+# CHECK_DEBUG=0: without the debug kernel (8-14 min more with the
+# kernel cached, 20-50 min when it has to be built; CI builds it every time).
+CHECK_DEBUG ?= 1
+
 check: deps-test
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
-	$(Q)$(MAKE) --no-print-directory -k check-host check-modules check-vm check-stress; \
+	$(Q)$(MAKE) --no-print-directory -k check-host check-modules check-vm check-stress \
+		$(if $(filter 1,$(CHECK_DEBUG)),check-debug-steps); \
 	want="host.tap"; for f in $(FLAVOURS); do \
 		kver=$$($(TOP)/vm-images/resolve-kver.sh $$f); \
 		want="$$want build-$$kver.tap vm-$$kver.tap stress-$$kver.tap"; \
 	done; \
-	$(TOP)/tools/check-summary.sh $(RESULTS) $$want
+	$(TOP)/tools/check-summary.sh $(RESULTS) $$want \
+		$(if $(filter 1,$(CHECK_DEBUG)),$(DEBUG_WANT))
 
 check-host:
 	$(Q)mkdir -p $(RESULTS)
@@ -168,6 +180,28 @@ stress:
 			{ cat $(RESULTS)/build-$$kver.tap; exit 1; }; \
 	done
 	$(call stress_run,$(STRESS_FLAVOURS),$(STRESS_SECONDS))
+
+# ---------------------------------------------------------------------------
+# make check-debug: the debug kernel (vm-images/build-debug-kernel.sh, cached
+# by configuration hash in /var/cache/mmlab/debug-kernel/), mmlab built
+# against it, boot 1 with every VM suite but kernel_checkers, boot 2 with
+# kernel_checkers alone (its KASAN/kmemleak reports expected). Results in
+# build/results-debug/, one summary line as check's; within `make check`
+# (check-debug-steps, after check-vm) in build/results/ with the rest.
+# docs/debug-kernel.md.
+
+DEBUG_RESULTS := $(BUILD)/results-debug
+DEBUG_WANT := build-debug.tap vm-debug.tap \
+	$(if $(wildcard $(TOP)/selftests/mmlab/kernel_checkers.c),vm-debug-checkers.tap)
+
+check-debug:
+	$(Q)rm -rf $(DEBUG_RESULTS) && mkdir -p $(DEBUG_RESULTS)
+	$(Q)$(TOP)/tools/check-debug.sh $(DEBUG_RESULTS); \
+	$(TOP)/tools/check-summary.sh $(DEBUG_RESULTS) $(DEBUG_WANT)
+
+check-debug-steps:
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)$(TOP)/tools/check-debug.sh $(RESULTS)
 
 # Without the kernel's Makefile: clean must not need (or fetch) headers.
 clean:

@@ -6,10 +6,13 @@
 # before `make`, `make run` and `make check`; safe to run again.
 #
 #   tools/install-deps.sh [--kernels "6.1 6.12"] [--release REL] [--tests]
+#                         [--debug-kernel]
 #
 # --kernels  which Debian kernel flavours to install headers for (default 6.1)
 # --release  install headers for this exact release instead (e.g. make KVER=)
 # --tests    also what the host tests need (cmake, GoogleTest, clang)
+# --debug-kernel  also what building the debug kernel from linux-source-6.1
+#            needs (vm-images/build-debug-kernel.sh)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,12 +21,14 @@ flavours="6.1"
 releases=""
 kpkgs=()
 tests=0
+debugk=0
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--kernels) flavours=$2; shift 2 ;;
 	--release) releases="$releases $2"; flavours=""; shift 2 ;;
 	--tests) tests=1; shift ;;
-	-h|--help) sed -n '3,13p' "$0"; exit 0 ;;
+	--debug-kernel) debugk=1; shift ;;
+	-h|--help) sed -n '3,16p' "$0"; exit 0 ;;
 	*) echo "${0##*/}: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -70,6 +75,10 @@ for p in "${kpkgs[@]}"; do
 done
 if [[ $tests == 1 ]]; then
 	pkgs+=(cmake libgtest-dev googletest clang-14 libclang-rt-14-dev)
+fi
+
+if [[ $debugk == 1 ]]; then
+	pkgs+=(linux-source-6.1 bc bison flex libelf-dev libssl-dev dwarves perl xz-utils)
 fi
 
 missing=()

@@ -18,12 +18,17 @@ top=$(cd "$here/.." && pwd)
 
 usage() {
 	cat <<EOF
-usage: ${0##*/} --kver RELEASE --module MMLAB.KO [--client CLIENT.KO] [--selftests-dir DIR]
-                  [--examples-dir DIR] [--log FILE]
+usage: ${0##*/} {--kver RELEASE | --kernel-dir DIR} --module MMLAB.KO [--client CLIENT.KO]
+                  [--selftests-dir DIR] [--examples-dir DIR] [--log FILE]
                   [--param NAME=VALUE]... [--extra-module KO]... [--timeout SECS]
-                  [--mem SIZE] [--cpus N]
+                  [--mem SIZE] [--cpus N] [--append ARGS] [--expect CLASSES]
+                  [--only "PROG..."] [--skip "PROG..."] [--test-timeout SECS]
+                  [--suite NAME]
 
   --kver RELEASE       Debian kernel release, e.g. \$(vm-images/resolve-kver.sh 6.1)
+  --kernel-dir DIR     boot a kernel built here instead: DIR/bzImage, its
+                       release in DIR/release, brd.ko from DIR/brd.ko (the
+                       debug kernel: vm-images/build-debug-kernel.sh)
   --module MMLAB.KO    mmlab.ko built for RELEASE
   --client CLIENT.KO   mmlab_client.ko built against that mmlab.ko; the guest
                        loads it after the selftests (default: DIR/mmlab_client/
@@ -40,6 +45,13 @@ usage: ${0##*/} --kver RELEASE --module MMLAB.KO [--client CLIENT.KO] [--selftes
   --param NAME=VALUE   module parameter for insmod (repeatable)
   --extra-module KO    another module to put into /lib/mmlab/ (repeatable)
   --timeout SECS       whole VM run (default 300)
+  --append ARGS        more kernel command line (e.g. kasan_multi_shot)
+  --expect CLASSES     kernel reports the guest makes on purpose, e.g.
+                       kasan,kmemleak: not failures (tools/scan-kernel-log.sh)
+  --only "PROG..."     run only these selftest programs
+  --skip "PROG..."     run every selftest program but these
+  --test-timeout SECS  the guest's limit per selftest program (default 600)
+  --suite NAME         name in the closing line (default mmlab-vm)
   --mem SIZE, --cpus N guest memory (default 6G) and vCPUs (default 2). 6G
                        puts memory on both sides of 4 GiB, so the guest has a
                        ZONE_NORMAL as well as a ZONE_DMA32 (the zone tests
@@ -57,6 +69,7 @@ die() { echo "${0##*/}: $*" >&2; exit 2; }
 note() { echo "${0##*/}: $*" >&2; }
 
 kver='' module='' client='' stdir=$top/build/selftests exdir=$top/build/examples log='' tmo=300 mem=6G cpus=2
+kernel_dir='' append='' expect='' only='' skip='' test_tmo='' suite=mmlab-vm
 params=() extra=()
 while [[ $# -gt 0 ]]; do
 	case "$1" in
@@ -71,11 +84,26 @@ while [[ $# -gt 0 ]]; do
 	--timeout) tmo=${2:?}; shift 2 ;;
 	--mem) mem=${2:?}; shift 2 ;;
 	--cpus) cpus=${2:?}; shift 2 ;;
+	--kernel-dir) kernel_dir=${2:?}; shift 2 ;;
+	--append) append=${2?}; shift 2 ;;
+	--expect) expect=${2?}; shift 2 ;;
+	--only) only=${2?}; shift 2 ;;
+	--skip) skip=${2?}; shift 2 ;;
+	--test-timeout) test_tmo=${2:?}; shift 2 ;;
+	--suite) suite=${2:?}; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
+if [[ -n $kernel_dir ]]; then
+	[[ -f $kernel_dir/bzImage && -f $kernel_dir/release ]] ||
+		die "--kernel-dir $kernel_dir: no bzImage and release there (vm-images/build-debug-kernel.sh)"
+	krel=$(cat "$kernel_dir/release")
+	[[ -z $kver || $kver == "$krel" ]] || die "--kver $kver, but $kernel_dir holds $krel"
+	kver=$krel
+fi
 [[ -n $kver && -n $module ]] || { usage >&2; exit 2; }
+[[ -z $test_tmo ]] || [[ $test_tmo =~ ^[0-9]+$ ]] || die "--test-timeout wants seconds"
 [[ -f $module ]] || die "module '$module' not found (build it first: make KVER=$kver)"
 if [[ -z $client ]]; then
 	client=$(dirname "$module")/mmlab_client/mmlab_client.ko
@@ -113,7 +141,11 @@ if [[ $mem =~ ^[0-9]+[GgMmKk]?$ && -n $avail ]] && (($(mem_kib "$mem") > avail))
 fi
 
 start=$SECONDS
-vmlinuz=$("$here/fetch-kernel.sh" "$kver")
+if [[ -n $kernel_dir ]]; then
+	vmlinuz=$kernel_dir/bzImage
+else
+	vmlinuz=$("$here/fetch-kernel.sh" "$kver")
+fi
 
 note "building selftests into $stdir"
 make -s -C "$top/selftests/mmlab" OUT="$stdir" >&2 || die "selftest build failed"
@@ -133,22 +165,46 @@ for m in "${extra[@]}"; do mods+=(-m "$m"); done
 # other block device. The guest test loads /lib/mmlab/brd.ko itself; Debian
 # ships it xz-compressed from 6.12 on, and busybox's finit_module path wants
 # it plain.
-brd=$(find "$(dirname "$(dirname "$vmlinuz")")/lib/modules/$kver/kernel/drivers/block" \
-	-maxdepth 1 -name 'brd.ko*' 2>/dev/null | head -n 1)
+if [[ -n $kernel_dir ]]; then
+	brd=$(ls "$kernel_dir"/brd.ko 2>/dev/null) || true
+else
+	brd=$(find "$(dirname "$(dirname "$vmlinuz")")/lib/modules/$kver/kernel/drivers/block" \
+		-maxdepth 1 -name 'brd.ko*' 2>/dev/null | head -n 1)
+fi
 case $brd in
 '') note "no brd.ko in the $kver package: the O_DIRECT test will fail" ;;
 *.xz) xz -dc "$brd" >"$work/brd.ko"; mods+=(-m "$work/brd.ko") ;;
 *.zst) zstd -qdc "$brd" >"$work/brd.ko"; mods+=(-m "$work/brd.ko") ;;
 *) cp "$brd" "$work/brd.ko"; mods+=(-m "$work/brd.ko") ;;
 esac
+# --only/--skip: the chosen programs, in a folder of their own.
+tdir=$stdir
+if [[ -n $only || -n $skip ]]; then
+	tdir=$work/selftests
+	mkdir -p "$tdir"
+	for t in "$stdir"/*; do
+		[[ -f $t && -x $t ]] || continue
+		name=${t##*/}
+		[[ -z $only || " $only " == *" $name "* ]] || continue
+		[[ " $skip " != *" $name "* ]] || continue
+		cp "$t" "$tdir/"
+	done
+	for name in $only; do
+		[[ -f $tdir/$name ]] || die "--only $name: no such selftest program in $stdir"
+	done
+	[[ -n $(ls "$tdir") ]] || die "--only/--skip left no selftest program to run"
+fi
 "$here/mkinitramfs.sh" -o "$initrd" -s "$top/selftests/run-in-vm.sh" "${mods[@]}" \
-	-t "$stdir" -f "$exdir:/mmlab/examples" -- "${params[@]}"
+	-t "$tdir" -f "$exdir:/mmlab/examples" -- "${params[@]}"
+# Words of the form NAME=VALUE without a dot on the kernel command line
+# reach /init's environment, hence the guest script's.
+[[ -z $test_tmo ]] || append="MMLAB_TEST_TIMEOUT=$test_tmo${append:+ $append}"
 
 # Stream the guest's TAP to stdout: from its "TAP version 13" on, every line
 # that is neither kernel output (printk timestamp) nor /init's bookkeeping.
 set +e
 "$here/run-vm.sh" -k "$vmlinuz" -i "$initrd" -l "$log" -t "$tmo" -m "$mem" -c "$cpus" \
-	-r "$work/reasons" |
+	-r "$work/reasons" ${append:+-a "$append"} ${expect:+-e "$expect"} |
 	awk '{ sub(/\r$/, "") }
 	     /^TAP version 13$/ { on = 1 }
 	     on && !/^\[ *[0-9]+\.[0-9]+\]/ && !/^MMLAB-(EXIT-STATUS|TAINT|NONCE):/ && !/^mmlab-init:/ {
@@ -180,6 +236,6 @@ elif [[ $vmrc -ne 0 && $failed -eq 0 ]]; then
 	failed=1
 fi
 
-echo "# $kver/mmlab-vm: $passed passed, $failed failed"
-note "$kver: $passed passed, $failed failed in $((SECONDS - start))s; log: $log"
+echo "# $kver/$suite: $passed passed, $failed failed"
+note "$kver/$suite: $passed passed, $failed failed in $((SECONDS - start))s; log: $log"
 [[ $failed -eq 0 ]]
