@@ -1243,6 +1243,12 @@ static int mm_map(struct mm_worker *w)
 	}
 	atomic_fetch_add(&mm_maps, 1);
 	w->map = m;
+	/*
+	 * An mmap of a region whose size is 0 (shrunk to nothing) sets the
+	 * size to the mapping's end, as the first mmap does (docs/mmdev.md).
+	 */
+	if (!w->size_pages)
+		w->size_pages = w->map_pages;
 	return 0;
 }
 
