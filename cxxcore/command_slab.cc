@@ -384,12 +384,22 @@ void RunCacheAlloc(void* p) {
   c->obj = mmlab_core_kmem_cache_alloc(c->s->handle(), c->gfp, 0);
 }
 
-mmlab_status RunIn(Reply* reply, const char* cmd, mmlab_host_context ctx, void (*fn)(void*),
-                   void* arg) {
+// Runs fn(arg) in ctx. A gfp that may sleep is refused in an atomic context,
+// as `alloc` and `mempool_alloc` refuse it (Linux: might_sleep()'s "sleeping
+// function called from invalid context"; found by the VM fuzzer on the
+// debug kernel, where kmalloc context=timer with the default GFP_KERNEL
+// reached might_sleep in a timer).
+mmlab_status RunIn(Reply* reply, const char* cmd, mmlab_host_context ctx, mmlab_gfp_t gfp,
+                   void (*fn)(void*), void* arg) {
   if (ctx == MMLAB_HOST_CTX_PROCESS) {
     fn(arg);
     return MMLAB_OK;
   }
+  if (gfp & MMLAB___GFP_DIRECT_RECLAIM)
+    return reply->Fail(MMLAB_EINVAL,
+                       "%s: gfp may sleep (__GFP_DIRECT_RECLAIM) and cannot run in context %s; "
+                       "use GFP_ATOMIC or GFP_NOWAIT",
+                       cmd, ctx == MMLAB_HOST_CTX_IRQS_OFF ? "irqoff" : "timer");
   if (mmlab_host_run_in_context(ctx, fn, arg) != 0)
     return reply->Fail(MMLAB_EINVAL, "%s: cannot run in that context here", cmd);
   return MMLAB_OK;
@@ -408,7 +418,7 @@ mmlab_status DoCacheAlloc(Core& core, Reply* reply, const Slice* args, size_t na
   if ((st = core.ObjReserve(1, reply->text())) != MMLAB_OK)
     return reply->Failed(st);
   CacheAllocCall call = {s, a.gfp, nullptr};
-  st = RunIn(reply, "cache_alloc", a.context, RunCacheAlloc, &call);
+  st = RunIn(reply, "cache_alloc", a.context, a.gfp, RunCacheAlloc, &call);
   if (st == MMLAB_OK && !call.obj)
     st = reply->Fail(MMLAB_ENOMEM, "cache_alloc: cache %lu: no memory", a.cache);
   if (st != MMLAB_OK) {
@@ -547,7 +557,7 @@ mmlab_status KmallocCommon(Core& core, Reply* reply, const char* cmd, uint64_t s
   if (st != MMLAB_OK)
     return reply->Failed(st);
   KmallocCall call = {&core, static_cast<size_t>(size), gfp, reply->text(), nullptr};
-  st = RunIn(reply, cmd, ctx, RunKmalloc, &call);
+  st = RunIn(reply, cmd, ctx, gfp, RunKmalloc, &call);
   if (st == MMLAB_OK && !call.p)
     st = reply->Failed(MMLAB_ENOMEM);
   if (st != MMLAB_OK) {

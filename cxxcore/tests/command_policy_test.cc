@@ -38,6 +38,23 @@ TEST_F(PolicyControl, AllocNamesTheZoneAndRunsInTheContextAsked) {
   EXPECT_EQ(Result("free_all"), "freed 4 handles");
 }
 
+TEST_F(PolicyControl, SleepingGfpIsRefusedForKmallocAndCacheAllocInAtomicContexts) {
+  // kmalloc and cache_alloc too (the VM fuzzer found kmalloc context=timer
+  // with the default GFP_KERNEL reaching might_sleep() in a timer).
+  ExpectError("kmalloc size=64 context=timer", MMLAB_EINVAL,
+              "control: kmalloc: gfp may sleep (__GFP_DIRECT_RECLAIM) and cannot run in context "
+              "timer; use GFP_ATOMIC or GFP_NOWAIT");
+  ExpectError("kmalloc size=100000 gfp=GFP_KERNEL context=irqoff", MMLAB_EINVAL,
+              "control: kmalloc: gfp may sleep (__GFP_DIRECT_RECLAIM) and cannot run in context "
+              "irqoff");
+  EXPECT_EQ(Result("cache_create name=ctx size=64").rfind("cache ", 0), 0u);
+  ExpectError("cache_alloc cache=1 context=irqoff", MMLAB_EINVAL,
+              "control: cache_alloc: gfp may sleep (__GFP_DIRECT_RECLAIM) and cannot run in "
+              "context irqoff");
+  EXPECT_EQ(Result("kmalloc size=64 gfp=GFP_ATOMIC context=timer").rfind("object ", 0), 0u);
+  EXPECT_EQ(Result("free_all").find("destroyed 1 caches") != std::string::npos, true);
+}
+
 TEST_F(PolicyControl, SleepingGfpInAnAtomicContextIsRefused) {
   ExpectError("alloc order=0 context=irqoff", MMLAB_EINVAL,
               "control: alloc: gfp may sleep (__GFP_DIRECT_RECLAIM) and cannot run in context "

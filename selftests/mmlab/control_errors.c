@@ -271,6 +271,7 @@ TEST_F(mmlab, reclaim_and_pcp_commands_malformed)
 		BAD("alloc order=0 context=irq\n"), BAD("alloc order=0 context=timer context=timer\n"),
 		BAD("alloc order=0 gfp=GFP_KERNEL context=irqoff\n"),	/* sleeping gfp, atomic */
 		BAD("alloc order=0 context=timer\n"),			/* default GFP_KERNEL */
+		BAD("kmalloc size=64 context=timer\n"),			/* default GFP_KERNEL, in a timer */
 		BAD("pressure\n"), BAD("pressure consume\n"), BAD("pressure consume=\n"),
 		BAD("pressure consume=-1\n"), BAD("pressure consume=18446744073709551616\n"),
 		BAD("pressure release=\n"), BAD("pressure release=some\n"),
