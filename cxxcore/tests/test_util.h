@@ -142,22 +142,10 @@ class CoreTest : public ::testing::Test {
   }
   // nr_free per order of one zone, parsed back from the buddyinfo view.
   std::vector<unsigned long> NrFree(const std::string& zone_name = "Normal") {
-    std::istringstream lines(Render(MMLAB_VIEW_BUDDYINFO));
-    std::string line;
-    while (std::getline(lines, line)) {
-      std::istringstream in(line);
-      std::string node, node_id, zone, name;
-      in >> node >> node_id >> zone >> name;
-      if (name != zone_name)
-        continue;
-      std::vector<unsigned long> v;
-      unsigned long n;
-      while (in >> n)
-        v.push_back(n);
-      return v;
-    }
-    ADD_FAILURE() << "no zone " << zone_name << " in buddyinfo";
-    return {};
+    std::vector<unsigned long> v = BuddyinfoNrFree(Render(MMLAB_VIEW_BUDDYINFO), zone_name);
+    if (v.empty())
+      ADD_FAILURE() << "no zone " << zone_name << " in buddyinfo";
+    return v;
   }
 
   mmlab_core* core_ = nullptr;
