@@ -470,15 +470,21 @@ mmlab_status DoCacheAllocBulk(Core& core, Reply* reply, const Slice* args, size_
                        "cache_alloc_bulk: cache %lu: no memory for %u objects (none taken)",
                        a.cache, n);
   }
-  uint64_t first = 0, last = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    CtlObject obj = {0, ObjKind::kSlab, objs[i], objs[i], s->layout.object_size, s, a.cache};
-    last = core.ObjCommit(&obj);
-    if (i == 0)
-      first = last;
-  }
+  struct Batch {
+    void** objs;
+    KmemCache* s;
+    uint64_t cache;
+  } batch = {objs, s, a.cache};
+  const uint64_t first = core.ObjCommitEach(
+      n,
+      [](void* ctx, uint32_t i, CtlObject* out) {
+        const Batch* b = static_cast<const Batch*>(ctx);
+        *out = {0, ObjKind::kSlab, b->objs[i], b->objs[i], b->s->layout.object_size, b->s,
+                b->cache};
+      },
+      &batch);
   mmlab_host_meta_free(objs, bytes);
-  return reply->Ok("objects %u first %lu last %lu", n, first, last);
+  return reply->Ok("objects %u first %lu last %lu", n, first, first + n - 1);
 }
 
 mmlab_status TakeObject(Core& core, Reply* reply, const char* cmd, const Slice* args,

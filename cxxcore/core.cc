@@ -577,6 +577,20 @@ uint64_t Core::ObjCommit(CtlObject* obj) {
   return objects_.Commit(obj);
 }
 
+uint64_t Core::ObjCommitEach(uint32_t n, void (*make)(void* ctx, uint32_t i, CtlObject* out),
+                             void* ctx) {
+  IrqSaveGuard guard(ctl_lock_);
+  uint64_t first = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    CtlObject obj;
+    make(ctx, i, &obj);
+    const uint64_t id = objects_.Commit(&obj);
+    if (i == 0)
+      first = id;
+  }
+  return first;
+}
+
 mmlab_status Core::ObjTake(uint64_t id, uint32_t kind_mask, CtlObject* out, TextBuf* why) {
   ObjKind kind;
   {

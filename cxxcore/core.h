@@ -161,6 +161,11 @@ class Core {
   mmlab_status ObjReserve(uint32_t n, TextBuf* why) MMLAB_EXCLUDES(ctl_lock_);
   void ObjUnreserve(uint32_t n) MMLAB_EXCLUDES(ctl_lock_);
   uint64_t ObjCommit(CtlObject* obj) MMLAB_EXCLUDES(ctl_lock_);
+  // Commits n objects, made by make(ctx, i, &obj), under one hold of the
+  // table's lock so they get consecutive ids (cache_alloc_bulk promises
+  // that even with other writers); returns the first id.
+  uint64_t ObjCommitEach(uint32_t n, void (*make)(void* ctx, uint32_t i, CtlObject* out),
+                         void* ctx) MMLAB_EXCLUDES(ctl_lock_);
   // MMLAB_ENOENT for an unknown id; MMLAB_EINVAL when its kind is not in
   // kind_mask (the reason names the command that frees it). Reported.
   mmlab_status ObjTake(uint64_t id, uint32_t kind_mask, CtlObject* out, TextBuf* why)

@@ -290,5 +290,45 @@ TEST_F(Concurrency, ControlFileFromSeveralThreads) {
   EXPECT_EQ(Counters().used_pages, 0u);
 }
 
+// cache_alloc_bulk promises consecutive ids (docs/debugfs.md) while other
+// writers commit objects too (found by the VM stress program: 4 objects
+// "first 222 last 226").
+TEST_F(Concurrency, BulkObjectsGetConsecutiveIdsWhileOthersAllocate) {
+  NewCore(4, 8);
+  char r[MMLAB_CONTROL_MAX];
+  const std::string create = "cache_create name=bulk size=64";
+  ASSERT_EQ(mmlab_core_control(core_, create.data(), create.size(), r, sizeof(r)), MMLAB_OK) << r;
+  std::atomic<int> bad{0}, bulks{0};
+  std::atomic<bool> stop{false};
+  std::thread other([&] {
+    char o[MMLAB_CONTROL_MAX];
+    const std::string cmd = "kmalloc size=32";
+    while (!stop.load())
+      mmlab_core_control(core_, cmd.data(), cmd.size(), o, sizeof(o));
+  });
+  for (int i = 0; i < 300; i++) {
+    const std::string cmd = "cache_alloc_bulk cache=1 count=64";
+    if (mmlab_core_control(core_, cmd.data(), cmd.size(), r, sizeof(r)) != MMLAB_OK)
+      continue;
+    unsigned n = 0;
+    unsigned long first = 0, last = 0;
+    ASSERT_EQ(sscanf(r, "objects %u first %lu last %lu", &n, &first, &last), 3) << r;
+    bulks++;
+    if (last - first + 1 != n)
+      bad++;
+    for (unsigned long id = first; id <= last; id++) {
+      const std::string f = "cache_free object=" + std::to_string(id);
+      if (mmlab_core_control(core_, f.data(), f.size(), r, sizeof(r)) != MMLAB_OK)
+        bad++;
+    }
+  }
+  stop = true;
+  other.join();
+  EXPECT_GT(bulks.load(), 0);
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(Control("check"), MMLAB_OK);
+  Control("free_all");
+}
+
 }  // namespace
 }  // namespace mmlab_test
