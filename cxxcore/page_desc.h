@@ -64,12 +64,16 @@ enum PageFlags : uint16_t {
   // The page belongs to a /dev/mmlab region (region.h); only the region
   // frees it, once nothing maps or pins it.
   kPgRegion = 1u << 5,
+  // The block is one of the SLOB policy's shared pages (slob.cc): objects
+  // of every SLOB cache, of any size, first-fit; slab_cache is null (no one
+  // cache owns it). SlabFindObjectAt hands such pages to SlobFindObject.
+  kPgSlob = 1u << 6,
   // Flags naming an owner other than the caller of the page allocator: a
   // __free_pages of such a block is refused and reported (Linux's
   // free_page_is_bad() catches slab pages the same way), so a stray free
   // cannot pull a page out from under a slab, a kmalloc or a vmalloc area.
   kPgOwnerMask =
-      kPgControl | kPgPressure | kPgSlab | kPgLargeKmalloc | kPgVmalloc | kPgRegion,
+      kPgControl | kPgPressure | kPgSlab | kPgLargeKmalloc | kPgVmalloc | kPgRegion | kPgSlob,
 };
 
 const char* PageStateName(PageState state);

@@ -410,6 +410,8 @@ void SlabLeakReport(KmemCache& s) MMLAB_REQUIRES(s.lock) {
 
 uint64_t LiveObjects(KmemCache& s) MMLAB_REQUIRES(s.lock) {
   uint64_t live = 0;
+  if (s.policy->LiveObjectsLocked(s, &live))
+    return live;
   for (KmemCacheNode& n : s.node) {
     SlabList* lists[2] = {&n.partial, &n.full};
     for (SlabList* list : lists)
@@ -512,12 +514,14 @@ Page* SlabFindObject(Core& core, KmemCache* s, const void* obj, KmemCache** owne
   return SlabFindObjectAt(core, VirtToPageIrqsOff(core, obj), s, obj, owner, func, why);
 }
 
-Page* SlabFindObjectAt(Core&, Page* page, KmemCache* s, const void* obj, KmemCache** owner,
+Page* SlabFindObjectAt(Core& core, Page* page, KmemCache* s, const void* obj, KmemCache** owner,
                        const char* func, TextBuf* why) {
   char ptr[32];
   Page* slab = nullptr;
   if (page) {
     PageState st = page->State();
+    if (st == PageState::kAllocHead && (page->Flags() & kPgSlob))
+      return SlobFindObject(core, page, s, obj, owner, func, why);
     if (st == PageState::kAllocHead)
       slab = page;
     else if (st == PageState::kAllocTail)
@@ -955,6 +959,9 @@ struct CacheInfo {
 
 CacheInfo InfoLocked(KmemCache& s) MMLAB_REQUIRES(s.lock) {
   CacheInfo info = {};
+  SlabUsage usage;
+  if (s.policy->UsageLocked(s, &usage))
+    return {usage.active_objs, usage.num_objs, usage.active_slabs, usage.num_slabs, usage.pages};
   for (KmemCacheNode& n : s.node) {
     info.num_objs += n.total_objects;
     info.num_slabs += n.nr_slabs;

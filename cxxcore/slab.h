@@ -122,6 +122,17 @@ uint32_t CalculateOrder(uint32_t size, uint32_t max_chunk_order, uint32_t* objec
 bool Layout(uint32_t size, uint32_t align, uint32_t flags, bool has_ctor,
             uint32_t max_chunk_order, SlabLayout* out);
 
+// slabinfo's numbers for one cache.
+struct SlabUsage {
+  uint64_t active_objs, num_objs, active_slabs, num_slabs, pages;
+};
+// slabinfo's "tunables <limit> <batchcount> <sharedfactor>" and
+// "<sharedavail>": SLAB's array caches; zero for the other policies.
+struct SlabTunables {
+  uint32_t limit, batchcount, sharedfactor;
+  uint64_t sharedavail;
+};
+
 // --- the policy interface ----------------------------------------------------
 // How a cache's alloc and free run. One instance per policy, stateless;
 // what it keeps per cache hangs off KmemCache::policy_data (allocated by
@@ -166,12 +177,44 @@ class SlabPolicy {
   // With s.lock held: the CPU slabs (counted into *frozen per node) and
   // objects held per CPU; logs and counts violations.
   virtual uint64_t CheckCpuSlabs(KmemCache& s, uint64_t (&frozen)[kSlabNodes]) = 0;
+  // With s.lock held: slabinfo's numbers when the cache's objects are not
+  // all in its own slabs on the node lists (SLOB's shared pages); false:
+  // the generic count from the node lists.
+  virtual bool UsageLocked(KmemCache& s, SlabUsage* out) {
+    (void)s;
+    (void)out;
+    return false;
+  }
+  // With s.lock held: objects still allocated, for destroy's leak check;
+  // false: count the node lists' inuse.
+  virtual bool LiveObjectsLocked(KmemCache& s, uint64_t* out) {
+    (void)s;
+    (void)out;
+    return false;
+  }
+  // slabinfo's tunables section (SLAB).
+  virtual void Tunables(KmemCache& s, SlabTunables* out) {
+    (void)s;
+    *out = {};
+  }
+  // Whether the cache may carry slub_debug flags (SLOB has no debugging,
+  // as Linux's had none).
+  virtual bool SupportsDebug() const { return true; }
 
  protected:
   ~SlabPolicy() = default;
 };
 
 SlabPolicy& SlubPolicy();
+SlabPolicy& SlabArrayPolicy();  // slab_array.cc: Linux's mm/slab.c (SLAB)
+SlabPolicy& SlobPolicy();       // slob.cc: Linux's mm/slob.c (SLOB)
+
+// The free path's check for a kPgSlob page (slob.cc): obj must lie in an
+// allocated block of the page (not inside one of its free blocks); for s
+// null (kfree) the block's kmalloc header names the size class, which
+// *owner gets. Reports and returns null otherwise. Interrupts off.
+Page* SlobFindObject(Core& core, Page* page, KmemCache* s, const void* obj, KmemCache** owner,
+                     const char* func, TextBuf* why);
 
 // --- a cache -------------------------------------------------------------------
 class KmemCache {

@@ -555,6 +555,21 @@ int mmlab_core_page_poison(struct mmlab_core *core);
 /* The current setting, one line ("FZPU,kmalloc-64\n", "-\n"). */
 void mmlab_core_slub_debug_show(struct mmlab_core *core, mmlab_emit_fn emit, void *ctx);
 
+/* --- slab policies: SLUB, SLAB, SLOB (slab.h; docs/slab-policies.md) ------- */
+/*
+ * Which policy runs a cache, chosen at creation, switchable while empty.
+ */
+
+/* --- allocation trace and replay (alloc_trace.h, replay.h; docs/replay.md) - */
+/*
+ * Record allocation events; replay a trace through a fresh core per policy.
+ */
+
+/* --- page map and explain (pagemap.h; docs/pagemap.md) --------------------- */
+/*
+ * Every managed page's state; what an address is.
+ */
+
 #ifdef __cplusplus
 }
 #endif
