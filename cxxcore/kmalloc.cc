@@ -7,6 +7,7 @@
 #include "core.h"
 #include "log.h"
 #include "slab.h"
+#include "slob.h"
 
 namespace mmlab {
 
@@ -209,6 +210,12 @@ bool KmallocLookup(Core& core, const void* p, KmallocWhere* out) {
   if (Page* large = LargeHead(page, p)) {
     *out = {nullptr, large->order, MMLAB_PAGE_SIZE << large->order};
     ok = true;
+  } else if (page && page->IsAllocHead() && (page->Flags() & kPgSlob)) {
+    // A kmalloc class under SLOB (its header names the class).
+    if (KmemCache* s = SlobKmallocOwner(core, page, p)) {
+      *out = {s->name, 0, s->layout.object_size};
+      ok = true;
+    }
   } else {
     Page* slab = nullptr;
     if (page && page->State() == PageState::kAllocHead)

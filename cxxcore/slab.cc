@@ -12,6 +12,7 @@
 #include "kmalloc.h"
 #include "log.h"
 #include "page_debug.h"
+#include "slob.h"
 
 namespace mmlab {
 
@@ -943,6 +944,7 @@ uint64_t SlabCheck(SlabAllocator& a) {
     IrqSaveGuard guard(s->lock);
     logged += CheckCache(*s, report);
   }
+  logged += SlobCheck(a);  // the SLOB heap, once
   if (count != a.nr_caches)
     report.Violation("slab: %lu caches on the list, %lu counted", count, a.nr_caches);
   report.Finish();
@@ -1027,6 +1029,7 @@ void RenderSlabinfo(Core& core, mmlab_emit_fn emit, void* ctx) {
                 1 << s->layout.order, 0u, 0u, 0u, info.active_slabs, info.num_slabs, 0ul);
     emit(ctx, text.c_str(), text.len());
   }
+  SlobRenderSlabinfo(a, emit, ctx);  // the shared SLOB heap's line
 }
 
 void RenderSlabStats(Core& core, mmlab_emit_fn emit, void* ctx) {
@@ -1046,6 +1049,7 @@ void RenderSlabStats(Core& core, mmlab_emit_fn emit, void* ctx) {
       pages += info.pages;
       objs += info.active_objs;
     }
+    pages += SlobPages(a);  // the SLOB heap's pages
   }
   KmallocCounters k = KmallocCountersSum(core);
   char line[96];

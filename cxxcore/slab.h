@@ -326,6 +326,9 @@ class SlabAllocator {
   uint64_t next_control_id MMLAB_GUARDED_BY(list_lock) = 1;
   Shrinker shrinker = {};
   bool shrinker_registered = false;
+  // slob.cc's heap shared by every SLOB cache of this core, while one is
+  // attached (set and cleared under list_lock; see slob.h).
+  void* slob_heap = nullptr;
 
   static constexpr uint32_t kNrKmallocCaches = 13;
   KmemCache* kmalloc_caches[kNrKmallocCaches] = {};
