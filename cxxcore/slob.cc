@@ -728,6 +728,9 @@ class Slob final : public SlabPolicy {
     return true;
   }
 
+  // No array caches.
+  void Tunables(KmemCache&, SlabTunables* out) override { *out = {}; }
+
   bool SupportsDebug() const override { return false; }
 };
 
