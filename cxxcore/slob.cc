@@ -529,7 +529,7 @@ class Slob final : public SlabPolicy {
       {
         IrqSaveGuard guard(a.list_lock);
         if (!a.slob_heap && fresh) {
-          a.slob_heap = fresh;
+          WriteOnce(a.slob_heap, static_cast<void*>(fresh));
           fresh = nullptr;
         }
         if (a.slob_heap) {
@@ -568,7 +568,7 @@ class Slob final : public SlabPolicy {
       IrqSaveGuard guard(a.list_lock);
       if (--sc->heap->refs == 0) {
         dead = sc->heap;
-        a.slob_heap = nullptr;
+        WriteOnce(a.slob_heap, static_cast<void*>(nullptr));
       }
     }
     if (dead) {

@@ -621,6 +621,52 @@ TEST_F(Slob, TwoCpusAtOnce) {
   EXPECT_EQ(mmlab_core_kmem_cache_destroy(b), MMLAB_OK);
 }
 
+TEST_F(Slob, ControlFileAndAtomicContextNeverSleep) {
+  NewCore(4, 8);
+  const bool kmalloc = KmallocUnderSlob();
+  ASSERT_EQ(Result("cache_create name=atomic size=200 ctor=fill").rfind("cache 1 ", 0), 0u);
+  mmlab::KmemCache* s = mmlab::SlabGetControlCache(C(), 1);
+  ASSERT_NE(s, nullptr);
+  UseSlob(s);
+  mmlab::SlabPutControlCache(C(), s);
+  const uint64_t sleeps = sim::MightSleepCalls();
+  for (int i = 0; i < 50; i++) {
+    EXPECT_EQ(Control("cache_alloc cache=1 gfp=GFP_ATOMIC context=irqoff"), MMLAB_OK)
+        << sim::LogText();
+    EXPECT_EQ(Control("cache_alloc cache=1 gfp=GFP_NOWAIT context=timer"), MMLAB_OK);
+    if (kmalloc) {
+      EXPECT_EQ(Control("kmalloc size=700 gfp=GFP_ATOMIC context=irqoff"), MMLAB_OK);
+    }
+  }
+  EXPECT_EQ(sim::MightSleepCalls(), sleeps) << "no might_sleep on the atomic path";
+  EXPECT_EQ(Result("obj_check object=1 byte=0xc7"), "ok 200 bytes") << "constructed";
+  EXPECT_EQ(Result("cache_free 1"), "freed object 1");
+  Check();
+  EXPECT_EQ(Result("free_all").find("freed"), 0u);
+  EXPECT_EQ(HeapPages(), 0u) << HeapLine();
+}
+
+TEST_F(Slob, Dma32CachesTakeOnlyDma32Pages) {
+  NewCore(4, 8);
+  mmlab_kmem_cache* n = SlobCache("slob_normal", 64);
+  mmlab_kmem_cache* d = SlobCache("slob_dma", 64, 0, MMLAB_SLAB_CACHE_DMA32);
+  void* a = Alloc(n);
+  void* b = Alloc(d);
+  auto zone = [&](void* p) {
+    return mmlab::Core::PageZone(C().VirtToPage(reinterpret_cast<uintptr_t>(p)))->type();
+  };
+  EXPECT_EQ(zone(b), MMLAB_ZONE_DMA32);
+  if (zone(a) != MMLAB_ZONE_DMA32) {
+    EXPECT_NE(PfnOf(a), PfnOf(b)) << "a Normal heap page is no DMA32 cache's";
+  }
+  void* c = Alloc(n);  // a Normal cache may share the DMA32 page (Linux's fallback)
+  EXPECT_NE(c, nullptr);
+  for (auto [k, p] : std::vector<std::pair<mmlab_kmem_cache*, void*>>{{n, a}, {d, b}, {n, c}})
+    Free(k, p);
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(n), MMLAB_OK);
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(d), MMLAB_OK);
+}
+
 TEST_F(Slob, EveryPageBackAtCoreDestroy) {
   NewCore(4, 8);
   mmlab_kmem_cache* c = SlobCache("slob_end", 100);
