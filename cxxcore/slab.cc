@@ -118,12 +118,6 @@ bool Layout(uint32_t size, uint32_t align, uint32_t flags, bool has_ctor,
 
 void CtorFill(void*) {}  // marker: NewSlab fills object_size bytes with kCtorFillByte
 
-// The policy hooks' defaults (out of line: see slab.h).
-bool SlabPolicy::UsageLocked(KmemCache&, SlabUsage*) { return false; }
-bool SlabPolicy::LiveObjectsLocked(KmemCache&, uint64_t*) { return false; }
-void SlabPolicy::Tunables(KmemCache&, SlabTunables* out) { *out = {}; }
-bool SlabPolicy::SupportsDebug() const { return true; }
-
 // --- KmemCache ---------------------------------------------------------------------
 
 uint32_t KmemCache::NodeOf(const Page* slab) {
