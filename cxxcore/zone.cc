@@ -297,12 +297,12 @@ FreeResult Zone::FreeLocked(Chunk* chunk, uint32_t idx, uint32_t order, uint16_t
       }
       if (foreign) {
         Report(why, MMLAB_LOG_WARN, "bad free: pfn 0x%lx order %u is %s; %s", pfn, order,
-               (foreign & kPgSlab)          ? "a slab"
-               : (foreign & kPgLargeKmalloc) ? "a kmalloc block"
-                                             : "a page of a vmalloc area",
-               (foreign & kPgSlab)          ? "free its objects with kmem_cache_free/kfree"
-               : (foreign & kPgLargeKmalloc) ? "free it with kfree"
-                                             : "free the area with vfree");
+               (foreign & (kPgSlab | kPgSlob)) ? "a slab"
+               : (foreign & kPgLargeKmalloc)   ? "a kmalloc block"
+                                               : "a page of a vmalloc area",
+               (foreign & (kPgSlab | kPgSlob)) ? "free its objects with kmem_cache_free/kfree"
+               : (foreign & kPgLargeKmalloc)   ? "free it with kfree"
+                                               : "free the area with vfree");
         return FreeResult::kRefused;
       }
       if (MMLAB_UNLIKELY(page_poison_))

@@ -667,6 +667,19 @@ TEST_F(Slob, Dma32CachesTakeOnlyDma32Pages) {
   EXPECT_EQ(mmlab_core_kmem_cache_destroy(d), MMLAB_OK);
 }
 
+TEST_F(Slob, ThePageAllocatorRefusesAHeapPage) {
+  NewCore(4, 8);
+  mmlab_kmem_cache* c = SlobCache("slob_pagefree", 64);
+  void* a = Alloc(c);
+  sim::ClearLogs();
+  EXPECT_EQ(mmlab_core___free_pages(core_, mmlab_core_virt_to_page(core_, a), 0), MMLAB_EINVAL);
+  EXPECT_EQ(sim::CountLogs("is a slab; free its objects with kmem_cache_free/kfree"), 1u)
+      << sim::LogText();
+  Free(c, a);
+  EXPECT_EQ(HeapPages(), 0u);
+  EXPECT_EQ(mmlab_core_kmem_cache_destroy(c), MMLAB_OK);
+}
+
 TEST_F(Slob, EveryPageBackAtCoreDestroy) {
   NewCore(4, 8);
   mmlab_kmem_cache* c = SlobCache("slob_end", 100);
