@@ -200,7 +200,8 @@ void RotateToFront(SlabList& list, Page* sp) {
 
 void ReportCorrupt(SlobHeap& h, const Page* sp, uint32_t idx) MMLAB_REQUIRES(h.lock) {
   h.corrupt++;
-  Report(nullptr, MMLAB_LOG_ERR,
+  // A warning, so rate limited: every search passing the page meets it.
+  Report(nullptr, MMLAB_LOG_WARN,
          "slob: free block at offset %u of the page at pfn 0x%lx is corrupt (written after "
          "free?); page not used for allocation",
          idx * kSlobUnit, Core::PageToPfn(sp));
@@ -344,20 +345,20 @@ KmemCache* LookupLocked(Core& core, SlobHeap& h, Page* sp, KmemCache* s, const v
   }
   const uint32_t b = static_cast<uint32_t>((kmalloc ? off - kMinAlign : off) / kSlobUnit);
   // In a free block? Walk the page's blocks (bounded; sane or refused).
-  Block blocks[1];
+  Block fb;
   uint32_t cur = FirstFree(sp);
   for (uint32_t steps = 0; cur != kEnd; steps++) {
-    if (steps >= kPageUnits || !ReadBlock(base, cur, &blocks[0])) {
+    if (steps >= kPageUnits || !ReadBlock(base, cur, &fb)) {
       ReportCorrupt(h, sp, cur);
       *why = "its page's free list is corrupt";
       return nullptr;
     }
-    if (b >= blocks[0].idx && b < blocks[0].idx + blocks[0].units) {
+    if (b >= fb.idx && b < fb.idx + fb.units) {
       *double_free = true;
       *why = "it lies in a free block";
       return nullptr;
     }
-    cur = blocks[0].next;
+    cur = fb.next;
   }
   KmemCache* c = s;
   if (kmalloc) {
@@ -389,9 +390,9 @@ KmemCache* LookupLocked(Core& core, SlobHeap& h, Page* sp, KmemCache* s, const v
     *why = "its page has fewer units in use";
     return nullptr;
   }
-  for (cur = FirstFree(sp); cur != kEnd; cur = blocks[0].next) {
-    ReadBlock(base, cur, &blocks[0]);  // checked above
-    if (blocks[0].idx < b + units && b < blocks[0].idx + blocks[0].units) {
+  for (cur = FirstFree(sp); cur != kEnd; cur = fb.next) {
+    ReadBlock(base, cur, &fb);  // checked above
+    if (fb.idx < b + units && b < fb.idx + fb.units) {
       *why = "it overlaps a free block";
       return nullptr;
     }
