@@ -1072,6 +1072,16 @@ void RenderSlabStats(Core& core, mmlab_emit_fn emit, void* ctx) {
   }
 }
 
+// The policy interface's defaults, out of line: inline virtuals would be
+// emitted as COMDAT copies in every policy's object, and 6.1's
+// -mrecord-mcount leaves __mcount_loc entries pointing at the discarded
+// copies, which the module link refuses (notrace copies link but then
+// insmod warns of missing return thunks).
+bool SlabPolicy::UsageLocked(KmemCache&, SlabUsage*) { return false; }
+bool SlabPolicy::LiveObjectsLocked(KmemCache&, uint64_t*) { return false; }
+void SlabPolicy::Tunables(KmemCache&, SlabTunables* out) { *out = {}; }
+bool SlabPolicy::SupportsDebug() const { return true; }
+
 }  // namespace mmlab
 
 // --- the C ABI ---------------------------------------------------------------------

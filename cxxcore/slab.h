@@ -180,30 +180,16 @@ class SlabPolicy {
   // With s.lock held: slabinfo's numbers when the cache's objects are not
   // all in its own slabs on the node lists (SLOB's shared pages); false:
   // the generic count from the node lists.
-  // (The defaults are notrace: an inline virtual is a COMDAT copy in every
-  // object that needs it, and __mcount_loc entries of the discarded
-  // duplicates break the kernel's link. Out of line they would make this
-  // class's vtable, with its pure slots, a symbol of slab.o.)
-  [[gnu::no_instrument_function]] virtual bool UsageLocked(KmemCache& s, SlabUsage* out) {
-    (void)s;
-    (void)out;
-    return false;
-  }
+  // (The defaults are out of line, in slab.cc: see there why.)
+  virtual bool UsageLocked(KmemCache& s, SlabUsage* out);
   // With s.lock held: objects still allocated, for destroy's leak check;
   // false: count the node lists' inuse.
-  [[gnu::no_instrument_function]] virtual bool LiveObjectsLocked(KmemCache& s, uint64_t* out) {
-    (void)s;
-    (void)out;
-    return false;
-  }
+  virtual bool LiveObjectsLocked(KmemCache& s, uint64_t* out);
   // slabinfo's tunables section (SLAB).
-  [[gnu::no_instrument_function]] virtual void Tunables(KmemCache& s, SlabTunables* out) {
-    (void)s;
-    *out = {};
-  }
+  virtual void Tunables(KmemCache& s, SlabTunables* out);
   // Whether the cache may carry slub_debug flags (SLOB has no debugging,
   // as Linux's had none).
-  [[gnu::no_instrument_function]] virtual bool SupportsDebug() const { return true; }
+  virtual bool SupportsDebug() const;
 
  protected:
   ~SlabPolicy() = default;
