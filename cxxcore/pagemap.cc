@@ -464,11 +464,14 @@ void LookObject(Core& core, const PageFacts& f, ObjFacts* o) {
   }
 }
 
+// SLUB's print_track(): "<what> in <call site> age=<ms> cpu=<n> pid=<n>".
+// The control file allocates and frees with no call site (0): "(control)".
 void AppendTrack(TextBuf* out, const char* what, const SlabTrack& t, uint64_t now) {
-  if (!t.addr)
-    return;
-  out->Append("track: %s in %s age=%lu cpu=%u pid=%d\n", what, SymText(t.addr).buf,
-              (now - t.when_ns) / 1000000, t.cpu, t.pid);
+  if (!t.addr && !t.when_ns)
+    return;  // never recorded
+  out->Append("track: %s in %s age=%lu cpu=%u pid=%d\n", what,
+              t.addr ? SymText(t.addr).buf : "(control)", (now - t.when_ns) / 1000000, t.cpu,
+              t.pid);
 }
 
 const char* ObjStateText(ObjState st, const char* policy) {

@@ -320,6 +320,12 @@ TEST_F(PageMap, ExplainKmallocAndTracksOfADebugCache) {
   e = Explain(core_, b);
   EXPECT_EQ(Key(e, "state"), "free (on the slab's freelist)") << e;
   EXPECT_TRUE(Has(e, "track: freed in caller_0x5678 age=")) << e;
+  // The control file passes no call site.
+  void* d = mmlab_core_kmem_cache_alloc(c, MMLAB_GFP_KERNEL, 0);
+  ASSERT_NE(d, nullptr);
+  e = Explain(core_, d);
+  EXPECT_TRUE(Has(e, "track: allocated in (control) age=")) << e;
+  mmlab_core_kmem_cache_free(c, d, 0);
   mmlab_core_kmem_cache_free(c, a, 0);
   EXPECT_EQ(mmlab_core_kmem_cache_destroy(c), MMLAB_OK);
 }
