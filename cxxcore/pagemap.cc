@@ -424,7 +424,9 @@ void LookObject(Core& core, const PageFacts& f, ObjFacts* o) {
   o->objects = s.ObjectsIn(slab);
   o->size = s.layout.size;
   o->object_size = s.layout.object_size;
-  const uintptr_t first = base + s.layout.red_left_pad;
+  // Object 0's start: past the left red zone (debug) and, under the SLAB
+  // policy, the slab's colour offset, as ObjectAt() knows.
+  const uintptr_t first = reinterpret_cast<uintptr_t>(s.ObjectAt(slab, 0));
   if (f.addr < first || (f.addr - first) / o->size >= o->objects) {
     o->state = ObjState::kNone;  // slab padding or the first left red zone
     return;
@@ -451,9 +453,10 @@ void LookObject(Core& core, const PageFacts& f, ObjFacts* o) {
     }
     p = s.FreePointer(p);
   }
-  if (o->state == ObjState::kAllocated && slab->frozen) {
-    // A CPU's slab: its free objects are on that CPU's freelist, which
-    // only that CPU may walk.
+  if (o->state == ObjState::kAllocated && StrEq(ReadOnce(s.policy)->name(), "slub") &&
+      slab->frozen) {
+    // A SLUB CPU slab: its free objects are on that CPU's freelist, which
+    // only that CPU may walk. (Other policies use these bytes otherwise.)
     o->state = ObjState::kCpuHeld;
     o->frozen_cpu = slab->frozen - 1u;
   }
