@@ -462,6 +462,57 @@ TEST_F(PageMap, ExplainRegionPagesMempoolsAndControlObjects) {
   ASSERT_EQ(Control("free_all"), MMLAB_OK);
 }
 
+// Each slab policy the core has gets its own character and "policy" word.
+// Before the SLAB and SLOB policies exist, cache_create refuses policy=
+// (EINVAL) and only SLUB is checked.
+TEST_F(PageMap, PoliciesHaveTheirOwnCharacters) {
+  NewCore(6, 8);
+  struct Want {
+    const char* policy;
+    char ch;
+    bool made = false;
+  } wants[] = {{"slub", 'U'}, {"slab", 'A'}, {"slob", 'O'}};
+  std::vector<uint64_t> objs;
+  uint64_t id = 1;
+  for (Want& w : wants) {
+    std::string r;
+    if (Control(std::string("cache_create name=pm_") + w.policy + " size=64 policy=" + w.policy,
+                &r) != MMLAB_OK)
+      continue;
+    w.made = true;
+    for (int i = 0; i < 40; i++) {
+      ASSERT_EQ(Control("cache_alloc cache=" + std::to_string(id), &r), MMLAB_OK) << r;
+      objs.push_back(std::stoull(r.substr(strlen("object "))));
+    }
+    // The last object: its owner names the cache and the policy.
+    std::string e = Query(core_, "object " + std::to_string(objs.back()));
+    EXPECT_EQ(Key(e, "owner").rfind(std::string("slab cache pm_") + w.policy + " policy " +
+                                        w.policy, 0),
+              0u)
+        << e;
+    id++;
+  }
+  sim::ClearLogs();
+  const std::string map = Pagemap(core_);
+  const Parsed p = Parse(map);
+  auto all = p.all;
+  EXPECT_EQ(all['U'] + all['A'] + all['O'], Stat("slab_pages")) << map;
+  uint64_t slab_line_pages = 0;
+  for (const std::string& l : p.slab_lines)
+    slab_line_pages += uint64_t{1} << std::stoul(l.substr(l.find(" order ") + 7));
+  EXPECT_EQ(slab_line_pages, all['U'] + all['A']) << map;
+  for (const Want& w : wants) {
+    if (!w.made || w.ch == 'O')
+      continue;
+    EXPECT_GT(all[w.ch], 0u) << w.policy << "\n" << map;
+    EXPECT_EQ(p.slab_policy.at(std::string("pm_") + w.policy), w.policy) << map;
+  }
+  if (wants[2].made) {
+    EXPECT_GT(all['O'], 0u) << map;
+  }
+  ASSERT_EQ(Control("free_all"), MMLAB_OK);
+}
+
 TEST_F(PageMap, BadAddressesAndQueries) {
   NewCore(6, 8);
   std::string e = Explain(core_, nullptr, MMLAB_EINVAL);
