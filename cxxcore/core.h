@@ -176,6 +176,16 @@ class Core {
   // Frees every control object, mempool elements first; returns how many.
   uint64_t ObjFreeAll() MMLAB_EXCLUDES(ctl_lock_);
 
+  // --- page map and explain (pagemap.cc) -----------------------------------
+  // Lookups in the control file's tables under its lock, by id or by
+  // pointer comparison only (nothing is dereferenced). False: none.
+  bool ControlHandleOf(const Page* head, uint64_t* id) MMLAB_EXCLUDES(ctl_lock_);
+  bool ControlHandleById(uint64_t id, uintptr_t* addr, uint32_t* order)
+      MMLAB_EXCLUDES(ctl_lock_);
+  bool ControlObjectById(uint64_t id, CtlObject* out) MMLAB_EXCLUDES(ctl_lock_);
+  // The control object whose bytes [mem, mem + size) hold addr.
+  bool ControlObjectAt(uintptr_t addr, CtlObject* out) MMLAB_EXCLUDES(ctl_lock_);
+
   // --- the layers above (subsys.h); valid from Init to Destroy --------------
   SlabAllocator& slab() { return *slab_; }
   VmallocSpace& vmalloc() { return *vmalloc_; }

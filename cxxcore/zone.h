@@ -177,6 +177,12 @@ class Zone {
   // Whether page is an allocated head of this zone with the given flags.
   bool IsAllocHeadWith(const Page* page, uint32_t order, uint16_t flags) MMLAB_EXCLUDES(lock_);
   bool Contains(const Page* page) const;  // interrupts off or any lock
+  // The page map and explain (pagemap.cc): with the zone lock held, calls
+  // fn(ctx, chunk, n) for the chunk holding addr or, when `above`, the
+  // lowest chunk starting above addr (n: its place in address order);
+  // false when there is none. fn must be short: interrupts are off.
+  using ChunkVisitFn = void (*)(void* ctx, Chunk* chunk, uint32_t n);
+  bool VisitChunk(uintptr_t addr, bool above, ChunkVisitFn fn, void* ctx) MMLAB_EXCLUDES(lock_);
 
   // --- per-CPU lists (pcp.cc) -----------------------------------------------
   // Empties cpu's lists into the buddy; returns the pages moved. Called on

@@ -258,6 +258,7 @@ int mmlab_debugfs_init(void)
 	debugfs_create_file("control", 0600, mmlab_dir, NULL, &mmlab_control_fops);
 	debugfs_create_file("bench", 0600, mmlab_dir, NULL, &mmlab_bench_fops);
 	mmlab_debug_files(mmlab_dir);
+	mmlab_explain_files(mmlab_dir);
 	return 0;
 }
 

@@ -176,6 +176,21 @@ static const struct vm_operations_struct mmdev_vm_ops = {
 	.fault = mmdev_fault,
 };
 
+/*
+ * explain.c's "uva": the core region behind a /dev/mmlab mapping, or NULL
+ * for any other VMA. The caller holds the mmap lock, which keeps the VMA's
+ * file, and so its region, alive.
+ */
+struct mmlab_region *mmlab_mmdev_vma_region(struct vm_area_struct *vma)
+{
+	struct mmdev_region *mr;
+
+	if (vma->vm_ops != &mmdev_vm_ops)
+		return NULL;
+	mr = vma->vm_private_data;
+	return mr->core;
+}
+
 /* --- region lifetime -------------------------------------------------------- */
 
 static int mmdev_faults_show(struct seq_file *m, void *v)

@@ -52,6 +52,14 @@ void mmlab_api_free_all(void);
 int mmlab_mmdev_init(void);
 void mmlab_mmdev_exit(void);
 
+struct dentry;
+/* mmdev.c: the region behind a /dev/mmlab VMA (NULL: not one); mmap lock held */
+struct vm_area_struct;
+struct mmlab_region *mmlab_mmdev_vma_region(struct vm_area_struct *vma);
+
+/* explain.c: debugfs pagemap and explain (docs/pagemap.md) */
+void mmlab_explain_files(struct dentry *dir);
+
 /* debug.c: slub_debug= and page_poison= (docs/debugging.md) */
 struct dentry;
 int mmlab_debug_params(void);

@@ -151,6 +151,8 @@ note "building selftests into $stdir"
 make -s -C "$top/selftests/mmlab" OUT="$stdir" >&2 || die "selftest build failed"
 note "building examples into $exdir"
 make -s -C "$top/examples/mmdev" OUT="$exdir" >&2 || die "example build failed"
+# The VM's slabtop (docs/pagemap.md), at /bin/mmlab-slabtop in the guest.
+make -s -C "$top/tools/slabtop" OUT="$top/build/tools" >&2 || die "mmlab-slabtop build failed"
 
 work=$(mktemp -d /tmp/mmlab-vm-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -195,7 +197,8 @@ if [[ -n $only || -n $skip ]]; then
 	[[ -n $(ls "$tdir") ]] || die "--only/--skip left no selftest program to run"
 fi
 "$here/mkinitramfs.sh" -o "$initrd" -s "$top/selftests/run-in-vm.sh" "${mods[@]}" \
-	-t "$tdir" -f "$exdir:/mmlab/examples" -- "${params[@]}"
+	-t "$tdir" -f "$exdir:/mmlab/examples" -f "$top/build/tools/mmlab-slabtop:/bin/mmlab-slabtop" \
+	-- "${params[@]}"
 # Words of the form NAME=VALUE without a dot on the kernel command line
 # reach /init's environment, hence the guest script's.
 [[ -z $test_tmo ]] || append="MMLAB_TEST_TIMEOUT=$test_tmo${append:+ $append}"

@@ -453,4 +453,20 @@ int mmlab_mempool_resize(mmlab_mempool_t *pool, int new_min_nr);
  */
 void mmlab_mempool_destroy(mmlab_mempool_t *pool);
 
+/* --- explain (docs/pagemap.md) -------------------------------------------- */
+
+/**
+ * mmlab_explain - what an address is, as mmlab sees it
+ * @addr: any kernel address (an object, a page, a vmalloc address)
+ * @buf: receives "key: value" lines (address, page, zone, block, owner,
+ *       object, state, track, mempool, control), NUL-terminated
+ * @len: size of @buf; 2048 holds every answer, a shorter one is cut
+ *
+ * The address is compared against mmlab's managed memory before anything
+ * is read, so any value is safe to pass. Never sleeps.
+ * Return: 0, -EINVAL for NULL, -ENOENT when mmlab does not manage @addr
+ * (@buf says so).
+ */
+int mmlab_explain(const void *addr, char *buf, size_t len);
+
 #endif /* MMLAB_MMLAB_H */

@@ -411,6 +411,98 @@ static void __init test_kmalloc(void)
 	}
 }
 
+/* ---- explain (docs/pagemap.md) ------------------------------------------------------ */
+
+static char explain_buf[2048];
+
+/* The answer's line for "key: ", or NULL (explain_buf holds the answer). */
+static const char *explain_line(const char *key)
+{
+	char want[24];
+	const char *p = explain_buf;
+
+	snprintf(want, sizeof(want), "%s: ", key);
+	while (p && *p) {
+		if (!strncmp(p, want, strlen(want)))
+			return p;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+static bool explain_has(const char *key, const char *part)
+{
+	const char *line = explain_line(key);
+	const char *end = line ? strchr(line, '\n') : NULL;
+	const char *hit = line ? strstr(line, part) : NULL;
+
+	return hit && (!end || hit < end);
+}
+
+static noinline void __init test_explain(void)
+{
+	struct mmlab_kmem_cache *c;
+	void *k, *a, *b, *v;
+	int on_stack = 0, err;
+
+	/* kmalloc: the size class's cache and the object. */
+	k = mmlab_kmalloc(40, GFP_KERNEL);
+	CHECK(k, "");
+	err = mmlab_explain(k, explain_buf, sizeof(explain_buf));
+	CHECK(!err && explain_has("owner", "slab cache kmalloc-64 policy "), "err %d: %s", err,
+	      explain_buf);
+	CHECK(explain_has("object", " offset 0 size 64"), "%s", explain_buf);
+	CHECK(explain_has("block", "state allocated"), "%s", explain_buf);
+	CHECK(explain_line("page") && explain_line("zone") && explain_line("state"), "%s",
+	      explain_buf);
+	mmlab_kfree(k);
+
+	/* A cache with owner tracking: cache, object, its offset, who allocated it. */
+	c = mmlab_kmem_cache_create("client_explain", 100, 0, SLAB_STORE_USER, NULL);
+	CHECK(c, "");
+	if (c) {
+		a = mmlab_kmem_cache_alloc(c, GFP_KERNEL);
+		b = mmlab_kmem_cache_alloc(c, GFP_KERNEL);
+		CHECK(a && b, "");
+		if (a && b) {
+			mmlab_kmem_cache_free(c, b);
+			err = mmlab_explain((char *)a + 10, explain_buf, sizeof(explain_buf));
+			CHECK(!err && explain_has("owner", "slab cache client_explain policy "),
+			      "err %d: %s", err, explain_buf);
+			CHECK(explain_has("object", " offset 10 size 100"), "%s", explain_buf);
+			CHECK(explain_has("state", "allocated"), "%s", explain_buf);
+			CHECK(explain_has("track", "allocated in test_explain+"), "%s", explain_buf);
+			err = mmlab_explain(b, explain_buf, sizeof(explain_buf));
+			CHECK(!err && explain_has("state", "free"), "err %d: %s", err, explain_buf);
+			mmlab_kmem_cache_free(c, a);
+		}
+		mmlab_kmem_cache_destroy(c);
+	}
+
+	/* A vmalloc address: its area and the page behind it. */
+	v = mmlab_vmalloc(3 * PAGE_SIZE);
+	CHECK(v, "");
+	if (v) {
+		err = mmlab_explain((char *)v + PAGE_SIZE + 5, explain_buf, sizeof(explain_buf));
+		CHECK(!err && explain_has("vmalloc", " page 1 of 3 size ") &&
+		      explain_has("owner", "vmalloc area "), "err %d: %s", err, explain_buf);
+		mmlab_vfree(v);
+	}
+
+	/* What mmlab does not manage, and NULL: refused, never read. */
+	err = mmlab_explain(&on_stack, explain_buf, sizeof(explain_buf));
+	CHECK(err == -ENOENT && explain_has("owner", "none (not an address mmlab manages)"),
+	      "err %d: %s", err, explain_buf);
+	CHECK(mmlab_explain(NULL, explain_buf, sizeof(explain_buf)) == -EINVAL, "");
+	CHECK(mmlab_explain(&on_stack, NULL, 0) == -EINVAL, "");
+	/* A short buffer is cut and terminated. */
+	explain_buf[8] = 'x';
+	mmlab_explain(&on_stack, explain_buf, 8);
+	CHECK(strnlen(explain_buf, 8) < 8 && explain_buf[8] == 'x', "");
+}
+
 /* ---- kvmalloc and vmalloc --------------------------------------------------------- */
 
 static void __init test_vmalloc(void)
@@ -1042,6 +1134,7 @@ static void __init selftest(void)
 	test_kvmalloc();
 	test_mempool_custom();
 	test_mempool_ready_made();
+	test_explain();
 }
 
 KSTM_MODULE_LOADERS(mmlab_client);

@@ -570,6 +570,44 @@ void mmlab_core_slub_debug_show(struct mmlab_core *core, mmlab_emit_fn emit, voi
  * Every managed page's state; what an address is.
  */
 
+/* Room for a whole explain answer, NUL included. */
+#define MMLAB_EXPLAIN_MAX	2048
+
+/*
+ * debugfs pagemap: "# mmlab-pagemap v1 pages=<n> page_size=<n>", a legend,
+ * then per zone and chunk "zone <name> chunk <n> pfn 0x<pfn> pages <n>" and
+ * rows "0x<pfn> <one character per page, 64 per row>", then one line per
+ * slab "slab 0x<pfn> order <o> policy <p> cache <name> inuse <n> objects <n>".
+ * The zone lock is held per row only. MMLAB_ENOMEM without scratch memory.
+ * May sleep.
+ */
+enum mmlab_status mmlab_core_render_pagemap(struct mmlab_core *core, mmlab_emit_fn emit,
+					    void *ctx);
+/*
+ * What a kernel address is, as "key: value" lines (docs/pagemap.md):
+ * address (hashed), page, zone, block, owner, object, track, mempool,
+ * control. The address is compared against the managed chunks and vmalloc
+ * areas before anything is read. MMLAB_EINVAL for NULL, MMLAB_ENOENT when
+ * mmlab does not manage it (the answer says so). Never sleeps.
+ */
+enum mmlab_status mmlab_core_explain_addr(struct mmlab_core *core, const void *addr, char *buf,
+					  size_t cap);
+/*
+ * A query from debugfs explain (untrusted): "kaddr 0x<addr>", "object <id>"
+ * or "handle <id>" (control-file ids). MMLAB_EINVAL (reason logged and
+ * written into buf) for a malformed query, MMLAB_ENOENT for an unknown id.
+ */
+enum mmlab_status mmlab_core_explain(struct mmlab_core *core, const char *query, size_t len,
+				     char *buf, size_t cap);
+/*
+ * The page at pgoff of a region and the byte at offset in it (the shim's
+ * "uva" query, after it translated the user address). MMLAB_ENOENT when
+ * the region has no page there yet (the answer says so).
+ */
+enum mmlab_status mmlab_core_explain_region(struct mmlab_core *core, struct mmlab_region *region,
+					    uint64_t pgoff, uint64_t offset, char *buf,
+					    size_t cap);
+
 #ifdef __cplusplus
 }
 #endif
