@@ -581,7 +581,7 @@ void mmlab_core_slub_debug_show(struct mmlab_core *core, mmlab_emit_fn emit, voi
 /* Events per CPU ring: default and bounds of mmlab_core_trace_set. */
 #define MMLAB_TRACE_EVENTS_DEFAULT	8192
 #define MMLAB_TRACE_EVENTS_MIN		16
-#define MMLAB_TRACE_EVENTS_MAX		(1u << 20)
+#define MMLAB_TRACE_EVENTS_MAX		(1u << 18)
 
 /*
  * on: (re)allocate and empty the rings (events_per_cpu 0: the default;
