@@ -149,6 +149,30 @@ static uint64_t event_lines(const char *text)
 	return n;
 }
 
+/*
+ * Does any id= or cache= value look like a kernel address (the direct map
+ * and vmalloc space start ffff8..ffffc, with or without KASLR)? A hashed id
+ * starts like that once in ~250000.
+ */
+static int has_raw_pointer(const char *text)
+{
+	static const char *const keys[] = { " id=", " cache=" };
+	const char *p;
+	unsigned int k;
+
+	for (k = 0; k < 2; k++) {
+		for (p = text; (p = strstr(p, keys[k])); p++) {
+			const char *v = p + strlen(keys[k]);
+
+			if (!strncmp(v, "0x", 2))
+				v += 2;
+			if (!strncmp(v, "ffff", 4) && strchr("89abc", v[4]))
+				return 1;
+		}
+	}
+	return 0;
+}
+
 #define RUN(policy) ASSERT_EQ(0, put("replay", "run policy=%s", policy)) \
 			TH_LOG("run policy=%s failed (see the kernel log)", policy)
 #define RESULT(policy, r) ASSERT_EQ(0, read_result(policy, r, self->why, sizeof(self->why))) \
@@ -275,8 +299,7 @@ TEST_F_TIMEOUT(mmlab, record_load_replay, 300)
 	EXPECT_NE(NULL, strstr(text, " size=1040 ")) TH_LOG("%.4000s", text);
 	EXPECT_NE(NULL, strstr(text, " cache_destroy ")) TH_LOG("%.4000s", text);
 	/* Ids are hashed, never kernel addresses. */
-	EXPECT_EQ(NULL, strstr(text, "ffff8")) TH_LOG("%.4000s", text);
-	EXPECT_EQ(NULL, strstr(text, "ffff9")) TH_LOG("%.4000s", text);
+	EXPECT_FALSE(has_raw_pointer(text)) TH_LOG("%.4000s", text);
 	/* Recording is off: more work adds nothing. */
 	ASSERT_EQ(0, CTL("kmalloc size=64")) TH_LOG("%s", self->res);
 	saved = mmlab_read_view("trace", self->why, sizeof(self->why));
@@ -346,7 +369,7 @@ TEST_F(mmlab, extfrag_index_format)
 	ASSERT_EQ(0, CTL("alloc order=0")) TH_LOG("%s", self->res);
 	ASSERT_LT(0, mmlab_read_file("extfrag_index", buf, sizeof(buf)));
 	while ((ret = mmlab_next_line(&p, line, sizeof(line))) > 0) {
-		EXPECT_TRUE(mmlab_match("^Node [0-9]+, zone +[A-Za-z0-9]+ (-?[0-9]\\.[0-9]{3} )+$",
+		EXPECT_TRUE(mmlab_match("^Node [0-9]+, zone +[A-Za-z0-9]+ ([ -][0-9]\\.[0-9]{3} ){11}$",
 					line)) TH_LOG("'%s'", line);
 		lines++;
 	}
