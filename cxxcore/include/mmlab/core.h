@@ -644,7 +644,7 @@ enum mmlab_replay_opcode {
 	MMLAB_REPLAY_KMALLOC = 0,	/* slot = kmalloc(size, gfp) */
 	MMLAB_REPLAY_KFREE,		/* kfree(slot) */
 	MMLAB_REPLAY_CACHE_CREATE,	/* cache: kmem_cache_create(info of cache) */
-	MMLAB_REPLAY_CACHE_DESTROY,	/* frees the cache's live slots first, then destroys */
+	MMLAB_REPLAY_CACHE_DESTROY,	/* kmem_cache_destroy; never has live slots (see below) */
 	MMLAB_REPLAY_CACHE_ALLOC,	/* slot = kmem_cache_alloc(cache, gfp) */
 	MMLAB_REPLAY_CACHE_FREE,	/* kmem_cache_free(cache, slot) */
 	MMLAB_REPLAY_ALLOC_PAGES,	/* slot = alloc_pages(gfp, order) */
@@ -652,6 +652,11 @@ enum mmlab_replay_opcode {
 	MMLAB_REPLAY_NR_OPCODES,
 };
 
+/*
+ * A cache_destroy of a cache with live objects is preceded by CACHE_FREE ops
+ * for them (the parser adds them), so a replayer never destroys a busy cache.
+ * A slot whose alloc failed during a run is NULL; its free is then skipped.
+ */
 struct mmlab_replay_op {
 	uint32_t op;		/* enum mmlab_replay_opcode */
 	uint32_t order;		/* alloc_pages/free_pages */
@@ -682,7 +687,7 @@ struct mmlab_replay_trace_info {
 /* Bounds of a trace (the parser refuses more). */
 #define MMLAB_REPLAY_MAX_OPS		(1u << 20)
 #define MMLAB_REPLAY_MAX_SLOTS		(1u << 18)
-#define MMLAB_REPLAY_MAX_CACHES		256
+#define MMLAB_REPLAY_MAX_CACHES		4096	/* cache_create ops in one trace */
 #define MMLAB_REPLAY_MAX_LINE		512
 #define MMLAB_REPLAY_MAX_KMALLOC	(MMLAB_PAGE_SIZE << MMLAB_MAX_CHUNK_ORDER)
 
@@ -697,8 +702,8 @@ enum mmlab_status mmlab_replay_parse(const char *text, size_t len,
 /*
  * A bundled workload (docs/replay.md): "kmalloc-mix", "cache-churn",
  * "fragmenter", "ctor-heavy". The same (workload, seed, nr_ops) gives the
- * same trace. nr_ops 1..MMLAB_REPLAY_MAX_OPS (the trace ends with frees of
- * some of what is still live, so it may hold a few more ops). May sleep.
+ * same trace. nr_ops 1..MMLAB_REPLAY_MAX_OPS: exactly that many ops (what
+ * is live at the end is freed by the replayer, not by ops). May sleep.
  */
 enum mmlab_status mmlab_replay_generate(const char *workload, uint64_t seed, uint64_t nr_ops,
 					struct mmlab_replay_trace **out, char *why,
