@@ -1016,14 +1016,10 @@ static int mmlab_replay_flush(struct file *file, fl_owner_t id)
 		goto out;
 	why[0] = '\0';
 	st = mmlab_replay_parse(rf->buf ? rf->buf : "", rf->len, &trace, why, sizeof(why));
+	/* The core logs why it refused a trace ("replay: trace refused: line N: ..."). */
 	err = mmlab_status_to_errno(st);
-	if (err) {
-		if (st == MMLAB_EINVAL) {
-			mmlab_replay_sanitize(why);
-			pr_warn_ratelimited("replay: load: %s\n", why);
-		}
+	if (err)
 		goto out;
-	}
 	mmlab_replay_trace_info(trace, &info);
 	if (!info.name[0])
 		mmlab_replay_set_name(trace, "loaded");
