@@ -78,6 +78,7 @@ static DEFINE_MUTEX(mmlab_replay_res_lock);
 static struct mmlab_replay_result mmlab_replay_res[MMLAB_NR_COLS];	/* under res_lock */
 static bool mmlab_replay_have[MMLAB_NR_COLS];
 static char mmlab_replay_res_trace[64];		/* name of the trace they belong to */
+static char mmlab_replay_load_err[160];		/* why the last load was refused */
 static u64 mmlab_replay_host_seq;		/* host cache names, under run_lock */
 
 /*
@@ -250,6 +251,21 @@ static long mmlab_replay_host_slab_pages(void)
 		}
 	}
 	return pages;
+}
+
+/*
+ * Empty slabs of the host's kmalloc caches (a previous run's, mostly) back
+ * to the page allocator, so that a run does not get them for free; the
+ * free slots in partly used slabs stay (other users' objects live there).
+ */
+static void mmlab_replay_host_shrink_kmalloc(void)
+{
+	unsigned int t, i;
+
+	for (t = 0; t < NR_KMALLOC_TYPES; t++)
+		for (i = 0; i <= KMALLOC_SHIFT_HIGH; i++)
+			if (kmalloc_caches[t][i])
+				kmem_cache_shrink(kmalloc_caches[t][i]);
 }
 
 /* Pages the run holds now: its slab growth plus its page allocations. */
@@ -504,7 +520,9 @@ static void mmlab_replay_host_extfrag(struct mmlab_hrun *h, struct mmlab_replay_
  * it; the replay's own caches, the shared kmalloc caches and large
  * kmallocs are in it) plus the pages of the run's alloc_pages ops, which
  * are counted here. Sampled after every op; the peak is the largest
- * sample. The time is the allocator calls' own, each op bracketed by
+ * sample. Objects that land in free slots of slabs the host already had
+ * cost no new page, so the figure is a lower bound of what the trace
+ * needs (and the waste, clamped at 0, can read 0). The time is the allocator calls' own, each op bracketed by
  * ktime_get_ns() (sampling excluded).
  */
 static int mmlab_replay_host(const struct mmlab_replay_trace *trace,
@@ -528,6 +546,7 @@ static int mmlab_replay_host(const struct mmlab_replay_trace *trace,
 		err = -ENOMEM;
 		goto out;
 	}
+	mmlab_replay_host_shrink_kmalloc();
 	h.slab_base = mmlab_replay_host_slab_pages();
 
 	for (i = 0; i < info.nr_ops; i++) {
@@ -599,6 +618,7 @@ out:
 	}
 	kvfree(h.slot);
 	kvfree(h.cache);
+	mmlab_replay_host_shrink_kmalloc();
 	return err;
 }
 
@@ -797,6 +817,7 @@ static void mmlab_replay_install(struct mmlab_replay_trace *trace)
 	mutex_lock(&mmlab_replay_res_lock);
 	memset(mmlab_replay_have, 0, sizeof(mmlab_replay_have));
 	strscpy(mmlab_replay_res_trace, info.name, sizeof(mmlab_replay_res_trace));
+	mmlab_replay_load_err[0] = '\0';
 	mutex_unlock(&mmlab_replay_res_lock);
 	pr_info("replay: trace %s: %llu ops, %u slots, %u caches\n", info.name, info.nr_ops,
 		info.nr_slots, info.nr_caches);
@@ -866,6 +887,8 @@ static int mmlab_replay_show(struct seq_file *m, void *v)
 	for (col = 0; col < MMLAB_NR_COLS; col++)
 		if (mmlab_replay_have[col])
 			rows[n++] = mmlab_replay_res[col];
+	if (mmlab_replay_load_err[0])
+		seq_printf(m, "# last load refused: %s\n", mmlab_replay_load_err);
 	if (!mmlab_replay_res_trace[0])
 		seq_puts(m, "# no trace: write 'generate workload=<name> seed=<n> ops=<n>' or a trace\n");
 	else if (!n)
@@ -1016,10 +1039,21 @@ static int mmlab_replay_flush(struct file *file, fl_owner_t id)
 		goto out;
 	why[0] = '\0';
 	st = mmlab_replay_parse(rf->buf ? rf->buf : "", rf->len, &trace, why, sizeof(why));
-	/* The core logs why it refused a trace ("replay: trace refused: line N: ..."). */
+	/*
+	 * The core logs why it refused a trace ("replay: trace refused: line
+	 * N: ..."); `replay` shows it too, as shells ignore close()'s error.
+	 */
 	err = mmlab_status_to_errno(st);
-	if (err)
+	if (err) {
+		mutex_lock(&mmlab_replay_res_lock);
+		if (st == MMLAB_EINVAL && why[0])
+			strscpy(mmlab_replay_load_err, why, sizeof(mmlab_replay_load_err));
+		else
+			snprintf(mmlab_replay_load_err, sizeof(mmlab_replay_load_err),
+				 "error %d", err);
+		mutex_unlock(&mmlab_replay_res_lock);
 		goto out;
+	}
 	mmlab_replay_trace_info(trace, &info);
 	if (!info.name[0])
 		mmlab_replay_set_name(trace, "loaded");
@@ -1095,4 +1129,5 @@ void mmlab_replay_exit(void)
 	mmlab_replay_cur = NULL;
 	memset(mmlab_replay_have, 0, sizeof(mmlab_replay_have));
 	mmlab_replay_res_trace[0] = '\0';
+	mmlab_replay_load_err[0] = '\0';
 }
