@@ -505,7 +505,8 @@ void mmlab_core_render_extfrag(struct mmlab_core* core, mmlab_emit_fn emit, void
     char line[256];
     mmlab::TextBuf out(line, sizeof(line));
     out.Append("Node 0, zone %8s ", c.zone(z).name());
-    for (uint32_t o = 0; o < MMLAB_EXTFRAG_ORDERS; o++) {
+    // The core's MAX_ORDER is chunk_order + 1: larger blocks cannot exist.
+    for (uint32_t o = 0; o <= c.chunk_order(); o++) {
       // "%2d.%03d " as extfrag_show_print.
       int32_t frac = idx[o] % 1000;
       out.Append("%2d.%03d ", idx[o] / 1000, frac < 0 ? -frac : frac);

@@ -547,6 +547,8 @@ uint64_t Core::ControlFreeAll(FreeAllCounts* rest) {
     if (!handles_.PopAny(&h))
       break;
     FreeTarget target = {FreeTarget::Kind::kDescriptor, reinterpret_cast<uintptr_t>(h.page)};
+    if (MMLAB_UNLIKELY(trace_on()))
+      TracePages(*this, TraceOp::kFreePages, PageAddress(h.page), h.order, 0, 0);
     if (MMLAB_ASSERT(FreeInZones(target, h.order, kPgControl, nullptr) == FreeResult::kFreed))
       freed++;
   }

@@ -156,6 +156,7 @@ struct IdEntry {
   uint32_t slot;
   uint32_t cache;    // cache ops
   uint32_t line;     // where it was allocated
+  uint32_t size;     // what it asked for (kmalloc) or its cache's object size
   uint8_t used;
   uint8_t op;        // the alloc opcode
   uint8_t order;
@@ -239,6 +240,21 @@ struct Token {
   const char* s;
   size_t len;
 };
+
+// Up to 40 bytes of untrusted input, printable, for a reason text.
+struct Shown {
+  char s[48];
+};
+Shown Show(const char* p, size_t len) {
+  Shown out;
+  size_t i = 0;
+  for (; i < len && i < 40; i++)
+    out.s[i] = (p[i] < ' ' || p[i] > '~') ? '?' : p[i];
+  if (i < len)
+    out.s[i++] = '.', out.s[i++] = '.', out.s[i++] = '.';
+  out.s[i] = '\0';
+  return out;
+}
 
 bool TokenIs(const Token& t, const char* lit) {
   size_t i = 0;
@@ -450,6 +466,7 @@ struct Parser {
     e.slot = slot;
     e.cache = op->cache;
     e.line = line;
+    e.size = op->size;
     e.op = static_cast<uint8_t>(opcode);
     e.order = static_cast<uint8_t>(op->order);
     if (!ids.Insert(e))
@@ -479,6 +496,8 @@ struct Parser {
     }
     op->slot = e->slot;
     op->cache = e->cache;
+    op->size = e->size;
+    op->gfp = 0;
     if (!t->slots.Put(e->slot))
       return Fail("out of memory");
     ids.Remove(e);
@@ -525,15 +544,15 @@ struct Parser {
       return Fail("expected 'cpu time_ns op key=value...'");
     uint64_t cpu, time;
     if (!ParseU64(tok[0].s, tok[0].len, &cpu) || cpu > 0xffffffffu)
-      return Fail("bad cpu '%.*s'", static_cast<int>(tok[0].len), tok[0].s);
+      return Fail("bad cpu '%s'", Show(tok[0].s, tok[0].len).s);
     if (!ParseU64(tok[1].s, tok[1].len, &time))
-      return Fail("bad time '%.*s'", static_cast<int>(tok[1].len), tok[1].s);
+      return Fail("bad time '%s'", Show(tok[1].s, tok[1].len).s);
     uint32_t opcode = MMLAB_REPLAY_NR_OPCODES;
     for (uint32_t i = 0; i < MMLAB_REPLAY_NR_OPCODES; i++)
       if (TokenIs(tok[2], kOpNames[i]))
         opcode = i;
     if (opcode == MMLAB_REPLAY_NR_OPCODES)
-      return Fail("unknown op '%.*s'", static_cast<int>(Min<size_t>(tok[2].len, 32)), tok[2].s);
+      return Fail("unknown op '%s'", Show(tok[2].s, tok[2].len).s);
 
     uint32_t seen = 0;
     uint64_t id = 0, cache_id = 0, size = 0, align = 0, flags = 0, ctor = 0, order = 0;
@@ -544,9 +563,8 @@ struct Parser {
       size_t eq = 0;
       while (eq < kv.len && kv.s[eq] != '=')
         eq++;
-      const int show = static_cast<int>(Min<size_t>(kv.len, 40));
       if (eq == kv.len || eq == 0)
-        return Fail("expected key=value, got '%.*s'", show, kv.s);
+        return Fail("expected key=value, got '%s'", Show(kv.s, kv.len).s);
       const Token key = {kv.s, eq};
       const char* v = kv.s + eq + 1;
       const size_t vlen = kv.len - eq - 1;
@@ -555,10 +573,10 @@ struct Parser {
         if (TokenIs(key, kn.name))
           k = kn.key;
       if (!k || !(kOpKeys[opcode].allowed & k))
-        return Fail("unknown key '%.*s' for %s", static_cast<int>(Min<size_t>(eq, 32)), kv.s,
+        return Fail("unknown key '%s' for %s", Show(kv.s, eq).s,
                     kOpNames[opcode]);
       if (seen & k)
-        return Fail("key '%.*s' given twice", static_cast<int>(Min<size_t>(eq, 32)), kv.s);
+        return Fail("key '%s' given twice", Show(kv.s, eq).s);
       seen |= k;
       bool ok = true;
       switch (k) {
@@ -596,7 +614,7 @@ struct Parser {
           break;  // informative only
       }
       if (!ok)
-        return Fail("bad value in '%.*s'", show, kv.s);
+        return Fail("bad value in '%s'", Show(kv.s, kv.len).s);
     }
     if ((seen & kOpKeys[opcode].required) != kOpKeys[opcode].required) {
       for (const KeyName& kn : kKeys)
@@ -886,37 +904,43 @@ void GenCacheChurn(Builder& b, Rng& r) {
 
 void GenFragmenter(Builder& b, Rng& r) {
   // Rounds of: fill with interleaved small objects and page blocks of
-  // mixed orders, then free most of them but keep every few as pins, so
-  // the pages and blocks are left with holes; the next round's larger
-  // page blocks must find room around the pins.
-  uint32_t round = 0;
+  // mixed orders, about one in eight kept as a long-lived pin (kind 1),
+  // then free everything else, so every page block and slab the round
+  // used is left with pins scattered through it; then a few larger page
+  // blocks that must find room around the pins (freed next round).
   while (!b.Full()) {
-    round++;
     const size_t fill = 600 + r.Below(400);
     for (size_t i = 0; i < fill && !b.Full(); i++) {
       const uint32_t p = static_cast<uint32_t>(r.Below(100));
+      const uint32_t pin = r.Percent(12) ? 1 : 0;
       if (p < 55)
-        b.Kmalloc(32 + static_cast<uint32_t>(r.Below(480)), MMLAB_GFP_KERNEL);
+        b.Kmalloc(32 + static_cast<uint32_t>(r.Below(480)), MMLAB_GFP_KERNEL, pin);
       else if (p < 75)
-        b.Kmalloc(1024 + static_cast<uint32_t>(r.Below(3072)), MMLAB_GFP_KERNEL);
+        b.Kmalloc(1024 + static_cast<uint32_t>(r.Below(3072)), MMLAB_GFP_KERNEL, pin);
       else if (p < 92)
-        b.Pages(0, MMLAB_GFP_KERNEL);
+        b.Pages(0, MMLAB_GFP_KERNEL, pin);
       else
-        b.Pages(1 + static_cast<uint32_t>(r.Below(3)), MMLAB_GFP_KERNEL);  // order 1..3
+        b.Pages(1 + static_cast<uint32_t>(r.Below(3)), MMLAB_GFP_KERNEL, pin);  // order 1..3
     }
-    // Free about 85%, walking the live list so neighbours go at
-    // different times.
-    for (size_t i = 0; i < b.live.n && !b.Full();) {
-      if (r.Percent(85))
-        b.FreeAt(i);  // the last entry moves to i: look at it next
-      else
-        i++;
+    // Everything but the pins goes, in random order.
+    while (!b.Full()) {
+      size_t unpinned = 0;
+      for (size_t i = 0; i < b.live.n; i++)
+        unpinned += b.live.data[i].kind == 0;
+      if (!unpinned)
+        break;
+      size_t k = r.Below(unpinned);
+      for (size_t i = 0; i < b.live.n; i++)
+        if (b.live.data[i].kind == 0 && k-- == 0) {
+          b.FreeAt(i);
+          break;
+        }
     }
     // A few high-order requests over the fragmented memory.
     for (int i = 0; i < 8 && !b.Full(); i++)
       b.Pages(3 + static_cast<uint32_t>(r.Below(3)), MMLAB_GFP_KERNEL | MMLAB___GFP_NORETRY);
     // Keep the pins bounded: old pins go slowly.
-    while (b.live.n > 3000 && !b.Full())
+    while (b.live.n > 2500 && !b.Full())
       b.FreeAt(r.Below(b.live.n));
   }
 }
@@ -961,8 +985,8 @@ const Workload kWorkloads[] = {
      "a cache destroyed and recreated every 2500 steps",
      GenCacheChurn},
     {"fragmenter",
-     "rounds of interleaved kmallocs and order-0..3 page blocks, 85% freed, pins kept, then "
-     "order-3..5 requests (__GFP_NORETRY)",
+     "rounds of interleaved kmallocs and order-0..3 page blocks, all but 12% pins freed, then "
+     "order-3..5 requests (__GFP_NORETRY) around the pins",
      GenFragmenter},
     {"ctor-heavy",
      "five caches with constructors (64..512 B), bursts of 50..200 allocations then 90% freed",
@@ -1090,7 +1114,7 @@ enum mmlab_status mmlab_replay_parse(const char* text, size_t len, struct mmlab_
         ok = p.Fail("NUL byte");
     if (ok && end - pos >= 16 && __builtin_memcmp(text + pos, "# mmlab-trace v", 15) == 0) {
       if (end - pos != 16 || text[pos + 15] != '1')
-        ok = p.Fail("unknown trace version '%.*s'", static_cast<int>(end - pos), text + pos);
+        ok = p.Fail("unknown trace version '%s'", mmlab::Show(text + pos, end - pos).s);
       saw_header = true;
     }
     if (ok)
@@ -1410,7 +1434,7 @@ enum mmlab_status mmlab_replay_run(const struct mmlab_replay_trace* trace,
   // lists drained first so which CPU ran the replay does not matter.
   mmlab_core_drain_all(run.core);
   mmlab_core_extfrag_index(run.core, MMLAB_NR_ZONES, out->extfrag);
-  out->nr_orders = MMLAB_EXTFRAG_ORDERS;
+  out->nr_orders = cfg->chunk_order + 1;  // the replay core's MAX_ORDER
 
   // What the trace left live, then its caches. Slots do not remember
   // their kind: the ops, walked backwards, find each live slot's last alloc.
@@ -1512,7 +1536,10 @@ void mmlab_replay_render_report(const struct mmlab_replay_result* results, size_
   row("ns_per_op", [](const mmlab_replay_result& r, mmlab::TextBuf* v) {
     v->Append("%lu", r.ops ? r.ns_total / r.ops : 0);
   });
-  for (uint32_t o = 0; o < MMLAB_EXTFRAG_ORDERS; o++) {
+  uint32_t orders = 0;
+  for (size_t i = 0; i < n; i++)
+    orders = mmlab::Max(orders, mmlab::Min<uint32_t>(results[i].nr_orders, MMLAB_EXTFRAG_ORDERS));
+  for (uint32_t o = 0; o < orders; o++) {
     char metric[32];
     mmlab::TextBuf(metric, sizeof(metric)).Append("extfrag_order_%u", o);
     row(metric, [o](const mmlab_replay_result& r, mmlab::TextBuf* v) {

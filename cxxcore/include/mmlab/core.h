@@ -626,13 +626,16 @@ void mmlab_extfrag_index(const uint64_t nr_free[MMLAB_EXTFRAG_ORDERS],
 			 int32_t out[MMLAB_EXTFRAG_ORDERS]);
 /*
  * Of the live core: zone MMLAB_NR_ZONES gives all zones' free lists summed.
- * MMLAB_EINVAL for another zone number.
+ * MMLAB_EINVAL for another zone number. Orders above the core's chunk order
+ * are computed too, but no block can be that large: the core's MAX_ORDER
+ * is chunk_order + 1, and the render and replay show orders 0..chunk_order.
  */
 enum mmlab_status mmlab_core_extfrag_index(struct mmlab_core *core, uint32_t zone,
 					   int32_t out[MMLAB_EXTFRAG_ORDERS]);
 /*
  * /sys/kernel/debug/extfrag/extfrag_index's format: one line per zone with
- * a share of the capacity, "Node 0, zone %8s " then "%2d.%03d " per order.
+ * a share of the capacity, "Node 0, zone %8s " then "%2d.%03d " per order
+ * 0..chunk_order.
  */
 void mmlab_core_render_extfrag(struct mmlab_core *core, mmlab_emit_fn emit, void *ctx);
 
@@ -743,7 +746,7 @@ struct mmlab_replay_result {
 	uint64_t peak_requested_bytes;	/* bytes the live objects asked for at peak_pages */
 	uint64_t peak_waste_bytes;	/* peak_pages * PAGE_SIZE - peak_requested_bytes */
 	int32_t extfrag[MMLAB_EXTFRAG_ORDERS];	/* x1000, after the last op */
-	uint32_t nr_orders;		/* valid entries of extfrag */
+	uint32_t nr_orders;		/* valid entries of extfrag (chunk_order + 1; 0: none) */
 	uint64_t ns_total;		/* wall time of the ops (not deterministic) */
 };
 
