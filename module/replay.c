@@ -14,9 +14,9 @@
  *
  * Loading: a write that starts a trace puts that open file into loading
  * mode; every later write on it is appended, and the whole text is parsed
- * when the file is closed (->flush, so close(2) returns the error). ftrace's
- * set_ftrace_filter commits on close the same way. Commands are single
- * writes of one line.
+ * when the file is closed (->flush, so close(2) returns the error; reading
+ * `replay` shows it too, as shells ignore it). ftrace's set_ftrace_filter
+ * commits on close the same way. Commands are single writes of one line.
  *
  * Runs happen in a kernel thread bound to the first online CPU, so every
  * run sees the same per-CPU lists and caches (determinism), while the writer
@@ -1057,7 +1057,12 @@ static int mmlab_replay_flush(struct file *file, fl_owner_t id)
 	mmlab_replay_trace_info(trace, &info);
 	if (!info.name[0])
 		mmlab_replay_set_name(trace, "loaded");
-	mutex_lock(&mmlab_replay_run_lock);
+	/* Waits for a run in progress; killed meanwhile, the trace is dropped. */
+	if (mutex_lock_killable(&mmlab_replay_run_lock)) {
+		mmlab_replay_free(trace);
+		err = -EINTR;
+		goto out;
+	}
 	mmlab_replay_install(trace);
 	mutex_unlock(&mmlab_replay_run_lock);
 out:
