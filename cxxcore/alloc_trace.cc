@@ -34,6 +34,7 @@ struct TraceEvent {
   uint8_t pad;
   char name[MMLAB_KMEM_CACHE_NAME_MAX];  // cache_create only
 };
+static_assert(sizeof(TraceEvent) == 88, "docs/replay.md: an 88-byte event");
 
 struct TraceRing {
   SpinLock lock;
