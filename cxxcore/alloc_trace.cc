@@ -34,6 +34,7 @@ struct TraceEvent {
   uint8_t pad;
   char name[MMLAB_KMEM_CACHE_NAME_MAX];  // cache_create only
 };
+static_assert(sizeof(TraceEvent) == 88, "docs/replay.md: an 88-byte event");
 
 struct TraceRing {
   SpinLock lock;
@@ -348,7 +349,8 @@ enum mmlab_status mmlab_core_trace_set(struct mmlab_core* core, int on, uint32_t
   mmlab::WriteOnce(c.trace_on_flag, false);
   mmlab_status st = mmlab::ResetRings(t, events_per_cpu);
   if (st != MMLAB_OK) {
-    mmlab::ResetRings(t, 0);
+    mmlab::ResetRings(t, 0);  // no half-sized set of rings; recording stays off
+    t->events_per_cpu = 0;
     return st;
   }
   t->events_per_cpu = events_per_cpu;

@@ -22,7 +22,7 @@
 namespace mmlab {
 
 class Core;
-struct KmemCache;
+class KmemCache;
 struct AllocTrace;
 
 enum class TraceOp : uint8_t {

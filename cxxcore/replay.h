@@ -16,10 +16,10 @@ namespace mmlab {
 // Linux's slab policy of every cache of a replay core. Returns false when
 // this build cannot run `policy` (its name is unknown or not merged yet).
 bool ReplayPolicyKnown(const char* policy);
-// Puts an empty cache (a kmalloc cache right after core create, or a cache
-// the trace just created) under `policy`; false (why says so) if it cannot.
-bool ReplaySetCachePolicy(mmlab_kmem_cache* cache, const char* policy, char* why,
-                          size_t why_cap);
+// Right after the replay core's creation: its kmalloc caches (empty) and
+// every cache created from now on under `policy`; false (why says so) if
+// it cannot.
+bool ReplayApplyPolicy(mmlab_core* core, const char* policy, char* why, size_t why_cap);
 
 }  // namespace mmlab
 

@@ -554,3 +554,36 @@ TEST_F(ReplayTest, RingOverwritesTheOldestAndCounts) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ReplayTest, TraceSetWithoutMemoryLeavesRecordingOff) {
+  mmlab_core* core = NewCore(6, 8);
+  int refused = 0;
+  for (int skip = 0; skip < 6; skip++) {
+    SCOPED_TRACE(skip);
+    sim::FailMetaAllocs(1, skip);
+    mmlab_status st = mmlab_core_trace_set(core, 1, 64);
+    sim::FailMetaAllocs(0);
+    mmlab_trace_counters cnt;
+    mmlab_core_trace_counters(core, &cnt);
+    if (st == MMLAB_OK) {
+      EXPECT_EQ(cnt.on, 1u);
+      ASSERT_EQ(mmlab_core_trace_set(core, 0, 0), MMLAB_OK);
+      continue;
+    }
+    EXPECT_EQ(st, MMLAB_ENOMEM);
+    refused++;
+    EXPECT_EQ(cnt.on, 0u);
+    EXPECT_EQ(cnt.held, 0u);
+    mmlab_core_kfree(core, mmlab_core_kmalloc(core, 8, MMLAB_GFP_KERNEL, 0), 0);
+  }
+  EXPECT_GE(refused, 4) << "the trace, its per-CPU array, locks and ring buffers can all fail";
+  ASSERT_EQ(mmlab_core_trace_set(core, 1, 64), MMLAB_OK);
+  mmlab_core_kfree(core, mmlab_core_kmalloc(core, 8, MMLAB_GFP_KERNEL, 0), 0);
+  mmlab_trace_counters cnt;
+  mmlab_core_trace_counters(core, &cnt);
+  EXPECT_EQ(cnt.recorded, 2u);
+}
+
+}  // namespace
