@@ -52,8 +52,9 @@
 #include "compat.h"
 #include "mmlab.h"
 
-/* One command line; longer writes that do not start a trace are refused. */
+/* One command line, and one write of commands (a trace may be longer). */
 #define MMLAB_REPLAY_CMD_MAX		256
+#define MMLAB_REPLAY_WRITE_MAX		4096
 /* A trace written to `replay`: at most this much text (1M ops fit). */
 #define MMLAB_REPLAY_LOAD_MAX		(128u << 20)
 /* Fresh core of a run: capacity unless capacity_mb= says otherwise. */
@@ -94,21 +95,41 @@ static void mmlab_replay_sanitize(char *s)
 	}
 }
 
-/* A short write as a trimmed, sanitized string; -EINVAL if too long. */
-static int mmlab_replay_copy_cmd(const char *file, const char __user *ubuf, size_t count,
-				 char *buf, size_t cap, char **out)
+/*
+ * Runs every line of a command write in order, stopping at the first
+ * failure. Empty lines and lines starting with '#' are comments (as in
+ * dynamic_debug's control), so the text a file shows can be written back.
+ */
+static int mmlab_replay_lines(const char *file, const char __user *ubuf, size_t count,
+			      int (*cmd)(char *line))
 {
-	if (count >= cap) {
-		pr_warn_ratelimited("%s: write of %zu bytes refused (a command is at most %zu)\n",
-				    file, count, cap - 1);
+	char *buf, *p, *line;
+	int err = 0;
+
+	if (count > MMLAB_REPLAY_WRITE_MAX) {
+		pr_warn_ratelimited("%s: write of %zu bytes refused (at most %d)\n", file, count,
+				    MMLAB_REPLAY_WRITE_MAX);
 		return -EINVAL;
 	}
-	if (copy_from_user(buf, ubuf, count))
-		return -EFAULT;
-	buf[count] = '\0';
-	*out = strim(buf);
-	mmlab_replay_sanitize(*out);
-	return 0;
+	buf = memdup_user_nul(ubuf, count);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	p = buf;
+	while (!err && (line = strsep(&p, "\n"))) {
+		line = strim(line);
+		if (!*line || *line == '#')
+			continue;
+		mmlab_replay_sanitize(line);
+		if (strlen(line) >= MMLAB_REPLAY_CMD_MAX) {
+			pr_warn_ratelimited("%s: command of %zu bytes refused (at most %d)\n", file,
+					    strlen(line), MMLAB_REPLAY_CMD_MAX - 1);
+			err = -EINVAL;
+			break;
+		}
+		err = cmd(line);
+	}
+	kfree(buf);
+	return err;
 }
 
 /* "word" or "word ..." at the start of s: the rest (spaces skipped), or NULL. */
@@ -133,16 +154,12 @@ static int mmlab_trace_open(struct inode *inode, struct file *file)
 	return single_open(file, mmlab_trace_show, NULL);
 }
 
-static ssize_t mmlab_trace_write(struct file *file, const char __user *ubuf, size_t count,
-				 loff_t *ppos)
+static int mmlab_trace_cmd(char *cmd)
 {
-	char buf[64], *cmd, *arg;
 	u32 events = 0;
-	int err;
+	char *arg;
+	int err = 0;
 
-	err = mmlab_replay_copy_cmd("trace", ubuf, count, buf, sizeof(buf), &cmd);
-	if (err)
-		return err;
 	if ((arg = mmlab_replay_word(cmd, "on"))) {
 		if (*arg && (strncmp(arg, "events=", 7) || kstrtou32(arg + 7, 0, &events) ||
 			     events < MMLAB_TRACE_EVENTS_MIN || events > MMLAB_TRACE_EVENTS_MAX)) {
@@ -163,6 +180,14 @@ static ssize_t mmlab_trace_write(struct file *file, const char __user *ubuf, siz
 				    cmd);
 		return -EINVAL;
 	}
+	return err;
+}
+
+static ssize_t mmlab_trace_write(struct file *file, const char __user *ubuf, size_t count,
+				 loff_t *ppos)
+{
+	int err = mmlab_replay_lines("trace", ubuf, count, mmlab_trace_cmd);
+
 	return err ? err : count;
 }
 
@@ -962,12 +987,26 @@ static void mmlab_replay_drop_load(struct mmlab_replay_file *rf)
 	rf->loading = false;
 }
 
+/* One command line of `replay`; run_lock held. */
+static int mmlab_replay_cmd(char *cmd)
+{
+	char *args;
+
+	if ((args = mmlab_replay_word(cmd, "run")))
+		return mmlab_replay_cmd_run(args);
+	if ((args = mmlab_replay_word(cmd, "generate")))
+		return mmlab_replay_cmd_generate(args);
+	pr_warn_ratelimited("replay: unknown command '%s' (try: generate workload=<name> seed=<n> ops=<n>, run policy=<p>|all [capacity_mb=N], load + a trace)\n",
+			    cmd);
+	return -EINVAL;
+}
+
 static ssize_t mmlab_replay_write(struct file *file, const char __user *ubuf, size_t count,
 				  loff_t *ppos)
 {
 	static const char magic[] = "# mmlab-trace";
 	struct mmlab_replay_file *rf = mmlab_replay_rf(file);
-	char head[MMLAB_REPLAY_CMD_MAX], *cmd, *args;
+	char head[32];
 	size_t n = min_t(size_t, count, sizeof(head) - 1);
 	int err;
 
@@ -997,20 +1036,9 @@ static ssize_t mmlab_replay_write(struct file *file, const char __user *ubuf, si
 	}
 	mutex_unlock(&rf->lock);
 
-	err = mmlab_replay_copy_cmd("replay", ubuf, count, head, sizeof(head), &cmd);
-	if (err)
-		return err;
 	if (mutex_lock_killable(&mmlab_replay_run_lock))
 		return -EINTR;
-	if ((args = mmlab_replay_word(cmd, "run"))) {
-		err = mmlab_replay_cmd_run(args);
-	} else if ((args = mmlab_replay_word(cmd, "generate"))) {
-		err = mmlab_replay_cmd_generate(args);
-	} else {
-		pr_warn_ratelimited("replay: unknown command '%s' (try: generate workload=<name> seed=<n> ops=<n>, run policy=<p>|all [capacity_mb=N], load + a trace)\n",
-				    cmd);
-		err = -EINVAL;
-	}
+	err = mmlab_replay_lines("replay", ubuf, count, mmlab_replay_cmd);
 	mutex_unlock(&mmlab_replay_run_lock);
 	return err ? err : count;
 out:

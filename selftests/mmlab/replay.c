@@ -386,7 +386,7 @@ TEST_F(mmlab, bad_input)
 {
 	static const char *const bad_trace[] = { "bogus", "on events=1", "on events=abc",
 						 "on events=99999999999", "off now", "clear all",
-						 "\n", NULL };
+						 "clear\nbogus", NULL };
 	static const char *const bad_replay[] = {
 		"bogus", "run", "run policy=nope", "run policy=slub capacity_mb=0",
 		"run policy=slub color=red", "generate workload=nope seed=1 ops=10",
@@ -419,6 +419,42 @@ TEST_F(mmlab, bad_input)
 	/* Read-only files. */
 	EXPECT_EQ(-EINVAL, put("replay_trace", "x"));
 	EXPECT_EQ(-EINVAL, put("extfrag_index", "x"));
+}
+
+/*
+ * One write may hold several commands; '#' lines are comments, so the text
+ * a file shows (when it has no events or results) can be written back, as
+ * tools that save and restore debugfs files (and fuzz_control) do.
+ */
+TEST_F_TIMEOUT(mmlab, lines_and_comments, 300)
+{
+	char *text;
+	struct result r;
+
+	ASSERT_EQ(0, put("replay", "# two commands\ngenerate workload=kmalloc-mix seed=5 ops=300\n"
+			 "\nrun policy=slub\n"));
+	RESULT("slub", &r);
+	EXPECT_STREQ("kmalloc-mix/5", r.trace);
+	EXPECT_EQ(300, r.ops);
+	ASSERT_EQ(0, put("replay", "generate workload=cache-churn seed=5 ops=300"));
+	text = mmlab_read_view("replay", self->why, sizeof(self->why));
+	ASSERT_NE(NULL, text) TH_LOG("%s", self->why);
+	EXPECT_EQ('#', text[0]) TH_LOG("%s", text);
+	EXPECT_EQ(0, put_file("replay", text, strlen(text), strlen(text))) TH_LOG("'%s'", text);
+	free(text);
+	ASSERT_EQ(0, put("trace", "clear"));
+	text = mmlab_read_view("trace", self->why, sizeof(self->why));
+	ASSERT_NE(NULL, text) TH_LOG("%s", self->why);
+	EXPECT_EQ(0, put_file("trace", text, strlen(text), strlen(text))) TH_LOG("'%s'", text);
+	free(text);
+	EXPECT_EQ(0, put("trace", "# nothing\n\n"));
+	/* A failing line stops the write; the lines before it ran. */
+	EXPECT_EQ(-EINVAL, put("replay", "generate workload=fragmenter seed=5 ops=100\nbogus\n"
+			       "generate workload=kmalloc-mix seed=6 ops=100\n"));
+	text = mmlab_read_view("replay", self->why, sizeof(self->why));
+	ASSERT_NE(NULL, text) TH_LOG("%s", self->why);
+	EXPECT_NE(NULL, strstr(text, "fragmenter/5")) TH_LOG("%s", text);
+	free(text);
 }
 
 /* Runs use fresh cores and the host's allocators, never the main core. */
