@@ -547,8 +547,9 @@ static void mmlab_replay_host_extfrag(struct mmlab_hrun *h, struct mmlab_replay_
  * are counted here. Sampled after every op; the peak is the largest
  * sample. Objects that land in free slots of slabs the host already had
  * cost no new page, so the figure is a lower bound of what the trace
- * needs (and the waste, clamped at 0, can read 0). The time is the allocator calls' own, each op bracketed by
- * ktime_get_ns() (sampling excluded).
+ * needs (and the waste, clamped at 0, can read 0). The time is the
+ * allocator calls' own, each op bracketed by ktime_get_ns() (sampling
+ * excluded).
  */
 static int mmlab_replay_host(const struct mmlab_replay_trace *trace,
 			     struct mmlab_replay_result *res, const atomic_t *stop)
