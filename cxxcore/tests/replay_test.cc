@@ -237,6 +237,26 @@ TEST_F(ReplayTest, ToleratesWhatAFullRingLost) {
   mmlab_replay_free(t);
 }
 
+// Untrusted input of the largest size parses in linear time: many live
+// objects of one cache, then its destroy (which frees them all).
+TEST_F(ReplayTest, DestroyOfABigCacheParsesQuickly) {
+  std::string text = "0 0 cache_create cache=1 size=32\n";
+  const int kObjects = 100000;
+  for (int i = 0; i < kObjects; i++)
+    text += "0 0 cache_alloc cache=1 id=" + std::to_string(i + 1) + "\n";
+  text += "0 0 cache_destroy cache=1\n";
+  std::string why;
+  mmlab_replay_trace* t = Parse(text, &why);
+  ASSERT_NE(t, nullptr) << why;
+  std::vector<mmlab_replay_op> ops = Ops(t);
+  ASSERT_EQ(ops.size(), 2u * kObjects + 2);
+  for (int i = 0; i < kObjects; i++) {
+    ASSERT_EQ(ops[kObjects + 1 + i].op, MMLAB_REPLAY_CACHE_FREE);
+    ASSERT_EQ(ops[kObjects + 1 + i].slot, static_cast<uint32_t>(i)) << "lowest slot first";
+  }
+  mmlab_replay_free(t);
+}
+
 // --- the generator --------------------------------------------------------------
 
 TEST_F(ReplayTest, GeneratorIsDeterministicPerSeed) {
