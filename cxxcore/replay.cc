@@ -927,24 +927,25 @@ void GenCacheChurn(Builder& b, Rng& r) {
 }
 
 void GenFragmenter(Builder& b, Rng& r) {
-  // Rounds of: fill with interleaved small objects and page blocks of
-  // mixed orders, about one in eight kept as a long-lived pin (kind 1),
-  // then free everything else, so every page block and slab the round
-  // used is left with pins scattered through it; then a few larger page
-  // blocks that must find room around the pins (freed next round).
+  // Rounds of: fill with interleaved order-0 pages, page blocks of order
+  // 1-3 and kmallocs, keeping every 8th order-0 page and a few objects as
+  // long-lived pins (kind 1) - the classic pattern that leaves a pinned
+  // page in every 8-page block the round used - then free everything
+  // else; then a few larger page blocks that must find room around the
+  // pins (freed next round).
+  uint64_t pages = 0;
   while (!b.Full()) {
     const size_t fill = 600 + r.Below(400);
     for (size_t i = 0; i < fill && !b.Full(); i++) {
       const uint32_t p = static_cast<uint32_t>(r.Below(100));
-      const uint32_t pin = r.Percent(12) ? 1 : 0;
-      if (p < 55)
-        b.Kmalloc(32 + static_cast<uint32_t>(r.Below(480)), MMLAB_GFP_KERNEL, pin);
-      else if (p < 75)
-        b.Kmalloc(1024 + static_cast<uint32_t>(r.Below(3072)), MMLAB_GFP_KERNEL, pin);
-      else if (p < 92)
-        b.Pages(0, MMLAB_GFP_KERNEL, pin);
+      if (p < 50)
+        b.Pages(0, MMLAB_GFP_KERNEL, ++pages % 8 == 0 ? 1 : 0);
+      else if (p < 58)
+        b.Pages(1 + static_cast<uint32_t>(r.Below(3)), MMLAB_GFP_KERNEL);  // order 1..3
+      else if (p < 85)
+        b.Kmalloc(32 + static_cast<uint32_t>(r.Below(480)), MMLAB_GFP_KERNEL, r.Percent(5));
       else
-        b.Pages(1 + static_cast<uint32_t>(r.Below(3)), MMLAB_GFP_KERNEL, pin);  // order 1..3
+        b.Kmalloc(1024 + static_cast<uint32_t>(r.Below(3072)), MMLAB_GFP_KERNEL, r.Percent(5));
     }
     // Everything but the pins goes, in random order (Fisher-Yates).
     Vec<Live> doomed;
@@ -1014,8 +1015,8 @@ const Workload kWorkloads[] = {
      "a cache destroyed and recreated every 2500 steps",
      GenCacheChurn},
     {"fragmenter",
-     "rounds of interleaved kmallocs and order-0..3 page blocks, all but 12% pins freed, then "
-     "order-3..5 requests (__GFP_NORETRY) around the pins",
+     "rounds of interleaved order-0 pages (every 8th kept as a pin), order-1..3 blocks and "
+     "kmallocs (5% pins); the rest freed, then order-3..5 requests (__GFP_NORETRY)",
      GenFragmenter},
     {"ctor-heavy",
      "five caches with constructors (64..512 B), bursts of 50..200 allocations then 90% freed",
