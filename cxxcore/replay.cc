@@ -381,15 +381,37 @@ const OpKeys kOpKeys[MMLAB_REPLAY_NR_OPCODES] = {
     /* free_pages */ {kKeyId | kKeyOrder | kKeyCaller, kKeyId},
 };
 
-struct LiveCache {
-  uint64_t id;
-  uint32_t index;
-};
+// Entries in slot order (heapsort: no recursion, no allocation).
+void SortBySlot(IdEntry* a, size_t n) {
+  auto sift = [a](size_t root, size_t end) {
+    for (;;) {
+      size_t child = 2 * root + 1;
+      if (child >= end)
+        return;
+      if (child + 1 < end && a[child].slot < a[child + 1].slot)
+        child++;
+      if (a[root].slot >= a[child].slot)
+        return;
+      const IdEntry tmp = a[root];
+      a[root] = a[child];
+      a[child] = tmp;
+      root = child;
+    }
+  };
+  for (size_t i = n / 2; i-- > 0;)
+    sift(i, n);
+  for (size_t end = n; end > 1; end--) {
+    const IdEntry tmp = a[0];
+    a[0] = a[end - 1];
+    a[end - 1] = tmp;
+    sift(0, end - 1);
+  }
+}
 
 struct Parser {
   ReplayTrace* t;
   IdTable ids;
-  Vec<LiveCache> live_caches;
+  IdTable cache_ids;  // live caches: id -> index (in .slot)
   uint32_t line = 0;
   char* why;
   size_t why_cap;
@@ -414,12 +436,7 @@ struct Parser {
     return true;
   }
 
-  LiveCache* FindCache(uint64_t id) {
-    for (size_t i = 0; i < live_caches.n; i++)
-      if (live_caches.data[i].id == id)
-        return &live_caches.data[i];
-    return nullptr;
-  }
+  IdEntry* FindCache(uint64_t id) { return cache_ids.Find(id); }
 
   bool NewCache(uint64_t id, const char* name, size_t name_len, uint32_t size, uint32_t align,
                 uint32_t flags, uint32_t ctor, uint32_t* index) {
@@ -437,12 +454,14 @@ struct Parser {
     *index = static_cast<uint32_t>(t->caches.n);
     if (!t->caches.Push(info))
       return Fail("out of memory");
-    LiveCache* lc = FindCache(id);
-    if (lc) {
-      lc->index = *index;  // the address was reused after a destroy we never saw
+    if (IdEntry* lc = FindCache(id)) {
+      lc->slot = *index;  // the address was reused after a destroy we never saw
       return true;
     }
-    if (!live_caches.Push({id, *index}))
+    IdEntry e = {};
+    e.id = id;
+    e.slot = *index;
+    if (!cache_ids.Insert(e))
       return Fail("out of memory");
     return true;
   }
@@ -501,23 +520,26 @@ struct Parser {
     return AddOp(*op);
   }
 
-  // Frees the live objects of cache index, lowest slot first.
+  // Frees the live objects of cache index, lowest slot first: one walk of
+  // the table, then the frees (which reshuffle it).
   bool FreeCacheObjects(uint32_t index) {
-    for (;;) {
-      IdEntry* victim = nullptr;
-      for (size_t i = 0; i < ids.cap; i++)
-        if (ids.e[i].used && ids.e[i].op == MMLAB_REPLAY_CACHE_ALLOC && ids.e[i].cache == index &&
-            (!victim || ids.e[i].slot < victim->slot))
-          victim = &ids.e[i];
-      if (!victim)
-        return true;
+    Vec<IdEntry> victims;
+    for (size_t i = 0; i < ids.cap; i++)
+      if (ids.e[i].used && ids.e[i].op == MMLAB_REPLAY_CACHE_ALLOC && ids.e[i].cache == index &&
+          !victims.Push(ids.e[i])) {
+        victims.Free();
+        return Fail("out of memory");
+      }
+    SortBySlot(victims.data, victims.n);
+    bool ok = true;
+    for (size_t i = 0; ok && i < victims.n; i++) {
       mmlab_replay_op op = {};
       op.op = MMLAB_REPLAY_CACHE_FREE;
       op.cache = index;
-      op.size = t->caches.data[index].size;
-      if (!Free(MMLAB_REPLAY_CACHE_FREE, MMLAB_REPLAY_CACHE_ALLOC, victim->id, false, &op))
-        return false;
+      ok = Free(MMLAB_REPLAY_CACHE_FREE, MMLAB_REPLAY_CACHE_ALLOC, victims.data[i].id, false, &op);
     }
+    victims.Free();
+    return ok;
   }
 
   bool Line(const char* s, size_t len) {
@@ -646,13 +668,13 @@ struct Parser {
         return AddOp(op);
       }
       case MMLAB_REPLAY_CACHE_DESTROY: {
-        LiveCache* lc = FindCache(cache_id);
+        IdEntry* lc = FindCache(cache_id);
         if (!lc) {
           t->skipped++;
           return true;
         }
-        const uint32_t index = lc->index;
-        *lc = live_caches.data[--live_caches.n];
+        const uint32_t index = lc->slot;
+        cache_ids.Remove(lc);
         if (!FreeCacheObjects(index))
           return false;
         op.cache = index;
@@ -660,10 +682,10 @@ struct Parser {
         return AddOp(op);
       }
       case MMLAB_REPLAY_CACHE_ALLOC: {
-        LiveCache* lc = FindCache(cache_id);
+        IdEntry* lc = FindCache(cache_id);
         uint32_t index;
         if (lc) {
-          index = lc->index;
+          index = lc->slot;
         } else {
           // Its cache_create was lost to a full ring: made here, with the
           // object size the event carries.
@@ -683,13 +705,13 @@ struct Parser {
         return Alloc(opcode, id, &op);
       }
       case MMLAB_REPLAY_CACHE_FREE: {
-        LiveCache* lc = FindCache(cache_id);
+        IdEntry* lc = FindCache(cache_id);
         if (!lc) {
           t->skipped++;
           return true;
         }
-        op.cache = lc->index;
-        op.size = t->caches.data[lc->index].size;
+        op.cache = lc->slot;
+        op.size = t->caches.data[lc->slot].size;
         return Free(opcode, MMLAB_REPLAY_CACHE_ALLOC, id, false, &op);
       }
     }
@@ -698,7 +720,7 @@ struct Parser {
 
   void Free() {
     ids.Free();
-    live_caches.Free();
+    cache_ids.Free();
   }
 };
 
@@ -782,7 +804,13 @@ struct Builder {
   void FreeAt(size_t i) {
     if (Full() || i >= live.n)
       return;
-    const Live l = live.data[i];
+    FreeEntry(live.data[i]);
+    live.data[i] = live.data[--live.n];
+  }
+  // The free of l, which the caller has taken out of live.
+  void FreeEntry(const Live& l) {
+    if (Full())
+      return;
     mmlab_replay_op op = {};
     op.op = l.op == MMLAB_REPLAY_KMALLOC       ? MMLAB_REPLAY_KFREE
             : l.op == MMLAB_REPLAY_CACHE_ALLOC ? MMLAB_REPLAY_CACHE_FREE
@@ -794,7 +822,6 @@ struct Builder {
     Add(op);
     if (!t->slots.Put(l.slot))
       oom = true;
-    live.data[i] = live.data[--live.n];
   }
   // Frees every live object of a cache (lowest slot first, as the parser
   // does), then destroys it.
@@ -900,39 +927,45 @@ void GenCacheChurn(Builder& b, Rng& r) {
 }
 
 void GenFragmenter(Builder& b, Rng& r) {
-  // Rounds of: fill with interleaved small objects and page blocks of
-  // mixed orders, about one in eight kept as a long-lived pin (kind 1),
-  // then free everything else, so every page block and slab the round
-  // used is left with pins scattered through it; then a few larger page
-  // blocks that must find room around the pins (freed next round).
+  // Rounds of: fill with interleaved order-0 pages, page blocks of order
+  // 1-3 and kmallocs, keeping every 8th order-0 page and a few objects as
+  // long-lived pins (kind 1) - the classic pattern that leaves a pinned
+  // page in every 8-page block the round used - then free everything
+  // else; then a few larger page blocks that must find room around the
+  // pins (freed next round).
+  uint64_t pages = 0;
   while (!b.Full()) {
     const size_t fill = 600 + r.Below(400);
     for (size_t i = 0; i < fill && !b.Full(); i++) {
       const uint32_t p = static_cast<uint32_t>(r.Below(100));
-      const uint32_t pin = r.Percent(12) ? 1 : 0;
-      if (p < 55)
-        b.Kmalloc(32 + static_cast<uint32_t>(r.Below(480)), MMLAB_GFP_KERNEL, pin);
-      else if (p < 75)
-        b.Kmalloc(1024 + static_cast<uint32_t>(r.Below(3072)), MMLAB_GFP_KERNEL, pin);
-      else if (p < 92)
-        b.Pages(0, MMLAB_GFP_KERNEL, pin);
+      if (p < 50)
+        b.Pages(0, MMLAB_GFP_KERNEL, ++pages % 8 == 0 ? 1 : 0);
+      else if (p < 58)
+        b.Pages(1 + static_cast<uint32_t>(r.Below(3)), MMLAB_GFP_KERNEL);  // order 1..3
+      else if (p < 85)
+        b.Kmalloc(32 + static_cast<uint32_t>(r.Below(480)), MMLAB_GFP_KERNEL, r.Percent(5));
       else
-        b.Pages(1 + static_cast<uint32_t>(r.Below(3)), MMLAB_GFP_KERNEL, pin);  // order 1..3
+        b.Kmalloc(1024 + static_cast<uint32_t>(r.Below(3072)), MMLAB_GFP_KERNEL, r.Percent(5));
     }
-    // Everything but the pins goes, in random order.
-    while (!b.Full()) {
-      size_t unpinned = 0;
-      for (size_t i = 0; i < b.live.n; i++)
-        unpinned += b.live.data[i].kind == 0;
-      if (!unpinned)
-        break;
-      size_t k = r.Below(unpinned);
-      for (size_t i = 0; i < b.live.n; i++)
-        if (b.live.data[i].kind == 0 && k-- == 0) {
-          b.FreeAt(i);
-          break;
-        }
+    // Everything but the pins goes, in random order (Fisher-Yates).
+    Vec<Live> doomed;
+    size_t kept = 0;
+    for (size_t i = 0; i < b.live.n; i++) {
+      if (b.live.data[i].kind == 1)
+        b.live.data[kept++] = b.live.data[i];
+      else if (!doomed.Push(b.live.data[i]))
+        b.oom = true;
     }
+    b.live.n = kept;
+    for (size_t i = doomed.n; i > 1; i--) {
+      const size_t j = r.Below(i);
+      const Live tmp = doomed.data[i - 1];
+      doomed.data[i - 1] = doomed.data[j];
+      doomed.data[j] = tmp;
+    }
+    for (size_t i = 0; i < doomed.n; i++)
+      b.FreeEntry(doomed.data[i]);
+    doomed.Free();
     // A few high-order requests over the fragmented memory.
     for (int i = 0; i < 8 && !b.Full(); i++)
       b.Pages(3 + static_cast<uint32_t>(r.Below(3)), MMLAB_GFP_KERNEL | MMLAB___GFP_NORETRY);
@@ -982,8 +1015,8 @@ const Workload kWorkloads[] = {
      "a cache destroyed and recreated every 2500 steps",
      GenCacheChurn},
     {"fragmenter",
-     "rounds of interleaved kmallocs and order-0..3 page blocks, all but 12% pins freed, then "
-     "order-3..5 requests (__GFP_NORETRY) around the pins",
+     "rounds of interleaved order-0 pages (every 8th kept as a pin), order-1..3 blocks and "
+     "kmallocs (5% pins); the rest freed, then order-3..5 requests (__GFP_NORETRY)",
      GenFragmenter},
     {"ctor-heavy",
      "five caches with constructors (64..512 B), bursts of 50..200 allocations then 90% freed",

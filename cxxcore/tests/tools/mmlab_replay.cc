@@ -6,7 +6,7 @@
 // comparison table. docs/replay.md.
 //
 //   mmlab_replay [--policy slub|slab|slob|all] [--capacity-mb N] [--chunk-order N]
-//                (--trace FILE | --workload NAME [--seed S] [--ops N])
+//                [--min-free-kbytes N] (--trace FILE | --workload NAME [--seed S] [--ops N])
 //                [--save-trace FILE] [--compare] [--list]
 #include <cerrno>
 #include <cstdio>
@@ -23,11 +23,13 @@ namespace {
 void Usage(FILE* f) {
   fprintf(f,
           "usage: mmlab_replay [--policy slub|slab|slob|all] [--capacity-mb N] [--chunk-order N]\n"
+          "                    [--min-free-kbytes N]\n"
           "                    (--trace FILE | --workload NAME [--seed S] [--ops N])\n"
           "                    [--save-trace FILE] [--compare] [--list]\n"
           "  --policy      policy of every cache (default slub; all: each this build has)\n"
           "  --capacity-mb the replay core's capacity (default 64)\n"
           "  --chunk-order order of the chunks it borrows (default 10)\n"
+          "  --min-free-kbytes its vm.min_free_kbytes (default 0: derived from the capacity)\n"
           "  --trace       a trace file (# mmlab-trace v1; a recorded debugfs trace)\n"
           "  --workload    a bundled workload (--list shows them), with --seed (default 1)\n"
           "                and --ops (default 20000)\n"
@@ -64,7 +66,7 @@ bool ReadFile(const char* path, std::string* out) {
 
 int main(int argc, char** argv) {
   std::string policy = "slub", trace_file, workload, save;
-  uint64_t capacity_mb = 64, chunk_order = 10, seed = 1, ops = 20000;
+  uint64_t capacity_mb = 64, chunk_order = 10, seed = 1, ops = 20000, min_free_kbytes = 0;
   bool compare = false;
   for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
@@ -88,6 +90,8 @@ int main(int argc, char** argv) {
       number("--capacity-mb", &capacity_mb);
     else if (a == "--chunk-order")
       number("--chunk-order", &chunk_order);
+    else if (a == "--min-free-kbytes")
+      number("--min-free-kbytes", &min_free_kbytes);
     else if (a == "--trace")
       trace_file = value("--trace");
     else if (a == "--workload")
@@ -171,6 +175,7 @@ int main(int argc, char** argv) {
   mmlab_core_config cfg = {};
   cfg.chunk_order = static_cast<uint32_t>(chunk_order);
   cfg.capacity_pages = capacity_mb * 256;
+  cfg.min_free_kbytes = static_cast<uint32_t>(min_free_kbytes);
   const uint64_t chunk_pages = uint64_t{1} << chunk_order;
   cfg.capacity_pages = (cfg.capacity_pages + chunk_pages - 1) / chunk_pages * chunk_pages;
 
