@@ -23,6 +23,7 @@
 //    can.
 #include "core.h"
 
+#include "alloc_trace.h"
 #include "check.h"
 #include "debug_report.h"
 #include "log.h"
@@ -247,6 +248,7 @@ uint64_t Core::Destroy() {
     HandleTable::FreeStorage(storage);
     ObjectTable::FreeStorage(objects);
   }
+  AllocTraceDestroy(*this);
   fail_stats_.Free();
   if (shrinkers_.initialized())
     shrinkers_.Destroy();
@@ -472,6 +474,8 @@ mmlab_status Core::ControlAlloc(mmlab_gfp_t gfp, uint32_t order, mmlab_host_cont
     return MMLAB_ENOMEM;
   }
   *id = handles_.Commit(call.page, order);
+  if (MMLAB_UNLIKELY(trace_on()))
+    TracePages(*this, TraceOp::kAllocPages, PageAddress(call.page), order, gfp, 0);
   *pfn = PageToPfn(call.page);
   *zone = PageZone(call.page)->name();
   return MMLAB_OK;
@@ -497,6 +501,8 @@ mmlab_status Core::ControlFree(uint64_t id, bool order_given, uint32_t order,
   FreeResult r = FreeInZones(target, block_order, kPgControl, why);
   if (!MMLAB_ASSERT(r == FreeResult::kFreed))
     return MMLAB_EINVAL;
+  if (MMLAB_UNLIKELY(trace_on()))
+    TracePages(*this, TraceOp::kFreePages, PageAddress(h->page), block_order, 0, 0);
   handles_.Remove(h);
   *freed_order = block_order;
   return MMLAB_OK;
@@ -524,6 +530,8 @@ mmlab_status Core::ControlFreePfn(uint64_t pfn, uint32_t order, TextBuf* why) {
            order);
   if (r != FreeResult::kFreed)
     return MMLAB_EINVAL;
+  if (MMLAB_UNLIKELY(trace_on()))
+    TracePages(*this, TraceOp::kFreePages, PageAddress(page), order, 0, 0);
   if (h)
     handles_.Remove(h);
   return MMLAB_OK;
@@ -539,6 +547,8 @@ uint64_t Core::ControlFreeAll(FreeAllCounts* rest) {
     if (!handles_.PopAny(&h))
       break;
     FreeTarget target = {FreeTarget::Kind::kDescriptor, reinterpret_cast<uintptr_t>(h.page)};
+    if (MMLAB_UNLIKELY(trace_on()))
+      TracePages(*this, TraceOp::kFreePages, PageAddress(h.page), h.order, 0, 0);
     if (MMLAB_ASSERT(FreeInZones(target, h.order, kPgControl, nullptr) == FreeResult::kFreed))
       freed++;
   }
@@ -725,20 +735,31 @@ uint64_t mmlab_core_destroy(struct mmlab_core* core) {
 struct mmlab_page* mmlab_core_alloc_pages(struct mmlab_core* core, mmlab_gfp_t gfp, uint32_t order) {
   if (!MMLAB_ASSERT(core))
     return nullptr;
-  return Core::From(core)->AllocPages(gfp, order);
+  Core& c = *Core::From(core);
+  Page* page = c.AllocPages(gfp, order);
+  if (MMLAB_UNLIKELY(c.trace_on()) && page)
+    TracePages(c, mmlab::TraceOp::kAllocPages, Core::PageAddress(page), order, gfp, 0);
+  return page;
 }
 
 enum mmlab_status mmlab_core___free_pages(struct mmlab_core* core, struct mmlab_page* page,
                                      uint32_t order) {
   if (!MMLAB_ASSERT(core))
     return MMLAB_EINVAL;
-  return Core::From(core)->FreePages(page, order);
+  Core& c = *Core::From(core);
+  mmlab_status st = c.FreePages(page, order);
+  if (MMLAB_UNLIKELY(c.trace_on()) && st == MMLAB_OK)  // page is a valid descriptor
+    TracePages(c, mmlab::TraceOp::kFreePages, Core::PageAddress(page), order, 0, 0);
+  return st;
 }
 
 uintptr_t mmlab_core___get_free_pages(struct mmlab_core* core, mmlab_gfp_t gfp, uint32_t order) {
   if (!MMLAB_ASSERT(core))
     return 0;
-  Page* page = Core::From(core)->AllocPages(gfp, order);
+  Core& c = *Core::From(core);
+  Page* page = c.AllocPages(gfp, order);
+  if (MMLAB_UNLIKELY(c.trace_on()) && page)
+    TracePages(c, mmlab::TraceOp::kAllocPages, Core::PageAddress(page), order, gfp, 0);
   return page ? Core::PageAddress(page) : 0;
 }
 
@@ -751,7 +772,11 @@ enum mmlab_status mmlab_core_free_pages(struct mmlab_core* core, uintptr_t addr,
     return MMLAB_EINVAL;
   if (addr == 0)
     return MMLAB_OK;  // free_pages(0, order) is a no-op in Linux too
-  return Core::From(core)->FreeAddress(addr, order);
+  Core& c = *Core::From(core);
+  mmlab_status st = c.FreeAddress(addr, order);
+  if (MMLAB_UNLIKELY(c.trace_on()) && st == MMLAB_OK)
+    TracePages(c, mmlab::TraceOp::kFreePages, addr, order, 0, 0);
+  return st;
 }
 
 void* mmlab_core_page_address(struct mmlab_core* core, const struct mmlab_page* page) {

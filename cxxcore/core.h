@@ -37,6 +37,8 @@
 
 namespace mmlab {
 
+struct AllocTrace;
+
 constexpr uint32_t kMaxZones = MMLAB_NR_ZONES;
 // Largest min_free_kbytes accepted (16 GiB): keeps the watermark arithmetic
 // far from overflow for any capacity the core accepts.
@@ -196,6 +198,11 @@ class Core {
   FaultSet& fault() { return fault_; }
   // page_debug.cc: poison overwrites found (atomic adds).
   uint64_t page_poison_overwrites = 0;
+
+  // --- allocation trace (alloc_trace.cc): the call sites' read-mostly flag
+  bool trace_on() const { return ReadOnce(trace_on_flag); }
+  bool trace_on_flag = false;
+  AllocTrace* alloc_trace = nullptr;  // the rings, once trace_set(on) ran
 
  private:
   Core() = default;

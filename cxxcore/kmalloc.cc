@@ -4,6 +4,7 @@
 // size-class caches and the page allocator (see kmalloc.h).
 #include "kmalloc.h"
 
+#include "alloc_trace.h"
 #include "core.h"
 #include "log.h"
 #include "slab.h"
@@ -80,6 +81,8 @@ void ReportFailure(TextBuf* why, mmlab_gfp_t gfp, const char* fmt, ...) {
   SlabAllocator& a = core.slab();
   uint32_t order = large->order;
   mmlab_host_trace_kfree(caller, p);
+  if (MMLAB_UNLIKELY(core.trace_on()))
+    TraceObject(core, TraceOp::kKfree, p, nullptr, 0, 0, caller);
   // Unregistered, and accessible again before the pages go to the buddy.
   mmlab_host_object_free(p, MMLAB_PAGE_SIZE << order);
   mmlab_host_unpoison(p, MMLAB_PAGE_SIZE << order);
@@ -153,6 +156,8 @@ void* Kmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
     if (obj)
       KmallocRedzone(obj, size, s->layout.object_size);
     mmlab_host_trace_kmalloc(caller, obj, size, s->layout.size, gfp);
+    if (MMLAB_UNLIKELY(core.trace_on()))
+      TraceObject(core, TraceOp::kKmalloc, obj, nullptr, size, gfp, caller);
     if (!obj)
       ReportFailure(why, gfp, "kmalloc: no memory for %lu bytes (%s)",
              static_cast<uint64_t>(size), s->name);
@@ -181,6 +186,8 @@ void* Kmalloc(Core& core, size_t size, mmlab_gfp_t gfp, uintptr_t caller, TextBu
            static_cast<uint64_t>(size), order);
   }
   mmlab_host_trace_kmalloc(caller, p, size, MMLAB_PAGE_SIZE << order, gfp);
+  if (MMLAB_UNLIKELY(core.trace_on()))
+    TraceObject(core, TraceOp::kKmalloc, p, nullptr, size, gfp, caller);
   return p;
 }
 
@@ -267,6 +274,8 @@ bool Kfree(Core& core, const void* p, uintptr_t caller, TextBuf* why) {
   Page* empty = nullptr;
   if (MMLAB_LIKELY(slab && s->kmalloc)) {
     mmlab_host_trace_kfree(caller, p);
+    if (MMLAB_UNLIKELY(core.trace_on()))
+      TraceObject(core, TraceOp::kKfree, p, nullptr, 0, 0, caller);
     empty = s->policy->Free(*s, cpu, slab, const_cast<void*>(p), caller);
   } else if (slab) {
     ReportNotKmalloc(p, s, why);

@@ -6,6 +6,7 @@
 // kmalloc.cc).
 #include "slab.h"
 
+#include "alloc_trace.h"
 #include "check.h"
 #include "core.h"
 #include "debug_report.h"
@@ -497,6 +498,8 @@ mmlab_status KmemCacheCreate(Core& core, const char* name, uint32_t size, uint32
     a.caches.PushBack(s);
     a.nr_caches++;
   }
+  if (MMLAB_UNLIKELY(core.trace_on()) && !kmalloc)
+    TraceCache(core, TraceOp::kCacheCreate, s, name, size, align, flags, ctor != nullptr);
   *out = s;
   return MMLAB_OK;
 }
@@ -603,6 +606,8 @@ void* KmemCacheAllocCaller(KmemCache* s, mmlab_gfp_t gfp, uintptr_t caller, size
   void* obj = KmemCacheAllocChecked(s, gfp, caller);
   if (trace)
     mmlab_host_trace_kmem_cache_alloc(caller, obj, s->name, bytes_req, s->layout.size, gfp);
+  if (MMLAB_UNLIKELY(s->core->trace_on()) && trace)
+    TraceObject(*s->core, TraceOp::kCacheAlloc, obj, s, s->layout.object_size, gfp, caller);
   return obj;
 }
 
@@ -666,6 +671,8 @@ uint64_t SlabAssignControlId(Core& core, KmemCache* s) {
 mmlab_status KmemCacheDestroy(KmemCache* s) {
   mmlab_host_might_sleep();
   Core& core = *s->core;
+  if (MMLAB_UNLIKELY(core.trace_on()) && !s->kmalloc)
+    TraceCache(core, TraceOp::kCacheDestroy, s, nullptr, 0, 0, 0, false);
   SlabAllocator& a = core.slab();
   s->policy->FlushAll(*s, true);
   SlabList discard;
@@ -1140,6 +1147,8 @@ void mmlab_core_kmem_cache_free(struct mmlab_kmem_cache* cache, void* obj, uintp
                                 "kmem_cache_free", nullptr);
   if (slab) {
     mmlab_host_trace_kmem_cache_free(caller, obj, s->name);
+    if (MMLAB_UNLIKELY(s->core->trace_on()))
+      mmlab::TraceObject(*s->core, mmlab::TraceOp::kCacheFree, obj, s, 0, 0, caller);
     empty = s->policy->Free(*s, cpu, slab, obj, caller);
   }
   mmlab_host_local_irq_restore(flags);

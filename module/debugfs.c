@@ -259,6 +259,7 @@ int mmlab_debugfs_init(void)
 	debugfs_create_file("bench", 0600, mmlab_dir, NULL, &mmlab_bench_fops);
 	mmlab_debug_files(mmlab_dir);
 	mmlab_explain_files(mmlab_dir);
+	mmlab_replay_init(mmlab_dir);
 	return 0;
 }
 
@@ -267,4 +268,5 @@ void mmlab_debugfs_exit(void)
 	debugfs_remove_recursive(mmlab_dir);
 	mmlab_dir = NULL;
 	mmlab_bench_exit();
+	mmlab_replay_exit();
 }

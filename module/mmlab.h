@@ -77,4 +77,8 @@ void mmlab_debugfs_exit(void);
 /* fail.c: mmlab/fail/<site>/ (fault injection) */
 void mmlab_fail_debugfs_init(struct dentry *parent);
 
+/* replay.c: trace, extfrag_index, replay, replay_trace (docs/replay.md) */
+void mmlab_replay_init(struct dentry *dir);
+void mmlab_replay_exit(void);
+
 #endif /* MMLAB_SHIM_H */
