@@ -360,7 +360,7 @@ sampler=$!
 sleep 0.5
 hs=''
 i=0
-while [ $i -lt 300 ]; do
+while [ $i -lt 200 ]; do
 	hs="$hs $(alloc 0 2>/dev/null)"
 	ans_of "pressure consume=1" >/dev/null 2>&1
 	i=$((i + 1))
@@ -380,8 +380,8 @@ sleep 0.5
 for h in $hs; do
 	ans_of "free $h" >/dev/null 2>&1
 done
-say "300 pages are free again, but each is a lone order-0 block between pressure"
-say "pages: the order-0 column grew by about 300, and no order-3 block came of it"
+say "200 pages are free again, but each is a lone order-0 block between pressure"
+say "pages: the order-0 column grew by about 200, and no order-3 block came of it"
 show "cat $D/buddyinfo"
 i=0
 while [ $i -lt 16 ]; do

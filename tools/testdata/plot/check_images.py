@@ -292,7 +292,7 @@ if "buddyinfo-series.txt" in names:
             return "no SVG to look at"
         body = text(os.path.join(saved, "buddyinfo-series.txt"))
         nsamp = len(re.findall(r"(?m)^t_ms \d+$", body))
-        first = re.search(r"(?m)^Node \d+, zone +\S+((?: +\d+)+)$", body)
+        first = re.search(r"(?m)^Node \d+, zone +\S+((?: +\d+)+) *$", body)
         norders = len(first.group(1).split())
         areas = [e for e in root.iter(NS + "polygon") if e.get("class") == "area"]
         lines = [e for e in root.iter(NS + "polyline") if e.get("class") == "order"]

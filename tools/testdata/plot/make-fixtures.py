@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
-# make-fixtures.py - writes the PROVISIONAL fixtures of tools/test-plot.sh
-# (see README): a console log holding page maps, a buddyinfo series and a
-# replay report in the formats of /work/notes/ISSUE7-SPEC.md, made by a
-# small buddy simulation (so free pages carry the order of a real,
-# aligned buddy block). Deterministic: run it again, get the same files.
+# make-fixtures.py - writes console.log, the input of tools/test-plot.sh
+# (see README): the real Part 10 of a make run (real-part10.log) plus
+# PROVISIONAL page maps and a replay report in the formats of issue 7's
+# shared spec, made by a small buddy simulation (so free pages carry the
+# order of a real, aligned buddy block). Deterministic.
 #
 #   tools/testdata/plot/make-fixtures.py   (writes console.log next to it)
 import os
@@ -61,13 +61,6 @@ class Buddy:
                 return "0123456789a"[o]
         raise AssertionError("page %x lost" % pfn)
 
-    def buddyinfo(self):
-        out = []
-        for zone, _, pfn in CHUNKS:
-            counts = [sum(1 for h in self.free[o] if pfn <= h < pfn + 1024)
-                      for o in range(MAXO + 1)]
-            out.append("Node 0, zone %8s " % zone + " ".join("%6d" % c for c in counts))
-        return out
 
 
 b = Buddy()
@@ -88,17 +81,6 @@ def pagemap(b):
     return out
 
 
-series = []
-t = [61230]
-
-
-def sample():
-    series.append("t_ms %d" % t[0])
-    series.extend(b.buddyinfo())
-    t[0] += 200 + rnd.randrange(0, 40)
-
-
-sample()
 # Fill: per-CPU lists, slabs of the three policies, kmalloc, vmalloc,
 # a region, control allocations, the pressure pool.
 for _ in range(15):
@@ -110,7 +92,6 @@ for pol, ch, caches in (("slub", "U", [("kmalloc-64", 0, 64), ("demo_obj", 1, 36
         for _ in range(6):
             h = b.alloc(order, ch)
             slabs.append((h, order, pol, cache, rnd.randrange(1, objs + 1) if objs else 0, objs))
-    sample()
 large = [b.alloc(2, "K") for _ in range(4)]
 vm = [b.alloc(0, "V") for _ in range(10)]
 region = []
@@ -118,11 +99,8 @@ pressure = []
 for i in range(240):
     region.append(b.alloc(0, "M"))
     pressure.append(b.alloc(0, "R"))
-    if i % 40 == 39:
-        sample()
 ctl = [(b.alloc(o, "C"), o) for o in (0, 3, 5)]
 b.alloc(1, "P")
-sample()
 fill = pagemap(b)
 
 # Churn: free every other region and pressure page (a checkerboard that
@@ -130,20 +108,13 @@ fill = pagemap(b)
 for i, h in enumerate(region):
     if i % 2:
         b.release(h, 0)
-    if i % 30 == 29:
-        sample()
 for i, h in enumerate(pressure):
     if i % 2 == 0:
         b.release(h, 0)
-    if i % 30 == 29:
-        sample()
 for k in range(12):
     b.alloc(2 + k % 2, "C")
-    if k % 3 == 2:
-        sample()
 for h in large[:2]:
     b.release(h, 2)
-sample()
 churn = pagemap(b)
 
 report = """replay policy=slab trace=fragmenter-1 ops=12000 failures=0 peak_pages=812 final_pages=64 peak_requested_bytes=2890000 peak_waste_bytes=435952 ns_per_op=412 extfrag=-1.000,-1.000,-1.000,-1.000,0.120,0.310,0.520,0.700,0.860,0.930,0.968
@@ -159,11 +130,14 @@ peak_requested_bytes 2890000  2890000  2890000  2890000
 peak_waste_bytes     435952   345840   104176   571120
 ns_per_op               412       305      1480       190""".split("\n")
 
-# The console log, as run-vm.sh keeps it: CRLF line ends, the demo's own
-# lines around the saved blocks, and one kernel message that slipped into a
-# block (the extractor drops it).
-log = ["[    0.000000] Linux version 6.1.0-28-amd64 (fixture)",
-       "==> Part 10: SLAB, SLUB and SLOB side by side, and pictures"]
+# The console log: the real Part 10 of a `make run` (real-part10.log, cut
+# from build/run/console.log as run-vm.sh keeps it: CRLF line ends, the
+# demo's narration around the saved blocks; it saved slabinfo.txt and a
+# real buddyinfo-series.txt), followed by the provisional blocks made here,
+# one of them with a kernel message inside (the extractor must drop it).
+with open(os.path.join(here, "real-part10.log"), newline="") as f:
+    real = f.read()
+log = ["==> provisional blocks (make-fixtures.py) follow"]
 
 
 def save(name, lines, kernel_line=None):
@@ -177,10 +151,9 @@ def save(name, lines, kernel_line=None):
 
 save("pagemap-1.txt", fill)
 log.append("$ echo \"free 5\" > control   ->   freed")
-save("buddyinfo-series.txt", series, "[   42.123456] mmlab: kswapd woke (fixture)")
-save("pagemap-2.txt", churn)
+save("pagemap-2.txt", churn, "[   42.123456] mmlab: kswapd woke (fixture)")
 save("replay-report.txt", report)
 log.append("MMLAB-NONCE: fixture")
 log.append("MMLAB-EXIT-STATUS: 0")
 with open(os.path.join(here, "console.log"), "w", newline="") as f:
-    f.write("".join(line + "\r\n" for line in log))
+    f.write(real + "".join(line + "\r\n" for line in log))
