@@ -26,6 +26,7 @@
 # --tap FILE also writes the TAP there (make check-host: build/results/plot.tap).
 # Exit status 1 if any check failed.
 set -uo pipefail
+export PYTHONDONTWRITEBYTECODE=1
 
 here=$(cd "$(dirname "$0")" && pwd)
 plot=$here/mmlab-plot

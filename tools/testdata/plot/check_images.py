@@ -19,6 +19,8 @@ import sys
 import xml.etree.ElementTree as ET
 import zlib
 
+sys.dont_write_bytecode = True  # mmlab-plot is imported below: no __pycache__ in the tree
+
 saved, images = sys.argv[1], sys.argv[2]
 here = os.path.dirname(os.path.abspath(__file__))
 loader = importlib.machinery.SourceFileLoader(
