@@ -68,12 +68,16 @@ modules: $(if $(filter command line,$(origin KDIR)),,deps)
 # ---------------------------------------------------------------------------
 # make run: the demo.
 
+# What the guest saves, and its pictures (RUN_OUT/images): docs/pictures.md.
+RUN_OUT ?= $(BUILD)/run/out
+
 run: modules
 	$(Q)$(MAKE) -s -C $(TOP)/selftests/mmlab_client KDIR=$(KDIR) MMLAB_BUILD=$(TOP) \
 		OUT=$(BUILD)/run/mmlab_client
 	$(Q)$(MAKE) -s -C $(TOP)/examples/mmdev OUT=$(BUILD)/run/examples
 	$(Q)$(TOP)/vm-images/vm-demo.sh --kver $(KVER) --module $(TOP)/mmlab.ko \
-		--client $(BUILD)/run/mmlab_client/mmlab_client.ko --examples $(BUILD)/run/examples
+		--client $(BUILD)/run/mmlab_client/mmlab_client.ko --examples $(BUILD)/run/examples \
+		--saved $(RUN_OUT)
 
 # ---------------------------------------------------------------------------
 # make bench: numbers, not a test. The tables land in build/bench/ and, with
@@ -109,7 +113,7 @@ check: deps-test
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	$(Q)$(MAKE) --no-print-directory -k check-host check-modules check-vm check-stress \
 		$(if $(filter 1,$(CHECK_DEBUG)),check-debug-steps); \
-	want="host.tap"; for f in $(FLAVOURS); do \
+	want="host.tap plot.tap"; for f in $(FLAVOURS); do \
 		kver=$$($(TOP)/vm-images/resolve-kver.sh $$f); \
 		want="$$want build-$$kver.tap vm-$$kver.tap stress-$$kver.tap"; \
 	done; \
@@ -119,6 +123,7 @@ check: deps-test
 check-host:
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)$(TOP)/tools/run-host-tests.sh $(BUILD)/host $(RESULTS)/host.tap
+	$(Q)$(TOP)/tools/test-plot.sh --tap $(RESULTS)/plot.tap
 
 # Build the module for each kernel in its own copy of the tree (Kbuild builds
 # in the source directory), with the DKMS command line, then check it.

@@ -42,7 +42,7 @@ if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
 fi
 
 pkgs=(make gcc gcc-12 g++-12 binutils libc6-dev kmod cpio gzip xz-utils
-      qemu-system-x86 busybox-static linux-source-6.1)
+      qemu-system-x86 busybox-static linux-source-6.1 python3)
 # resolve_flavours: linux-headers-<release> for every flavour, into kpkgs[].
 resolve_flavours() {
 	local f rel

@@ -251,6 +251,181 @@ if [ -d $D/fail/slab ]; then
 	cmd "check"
 fi
 
+say "Part 10: SLAB, SLUB and SLOB side by side, and pictures. What this part saves"
+say "(page maps, buddyinfo over time, a replay report) is printed between MMLAB-SAVE"
+say "markers; make run extracts it into build/run/out/ and draws build/run/out/images/"
+OUT=/tmp/out
+mkdir -p $OUT
+# save <name> <file>: print the file between the markers vm-demo.sh looks for.
+# Kernel messages are held back meanwhile (console loglevel 1), so none
+# lands between its lines; they stay in dmesg.
+save() {
+	lvl=$(cut -f1 /proc/sys/kernel/printk)
+	echo 1 > /proc/sys/kernel/printk
+	echo "MMLAB-SAVE-BEGIN $1"
+	cat "$2"
+	[ -z "$(tail -c 1 "$2")" ] || echo
+	echo "MMLAB-SAVE-END"
+	echo "$lvl" > /proc/sys/kernel/printk
+	echo "(saved $1: $(wc -l < "$2") lines)"
+}
+# try_write <file> <text>: write to a debugfs file, saying what it answered.
+try_write() {
+	printf '$ echo "%s" > %s\n' "$2" "${1#$D/}"
+	if ! printf '%s\n' "$2" > "$1"; then
+		echo "refused (see dmesg)"
+		return 1
+	fi
+}
+say "Chunks nothing uses go back first (shrink), so the page maps show what this part does"
+cmd "drain"
+cmd "shrink"
+
+if [ -e $D/slab_policy ]; then
+	say "Every cache has a policy: slub (per-CPU slabs, partial lists), slab (per-CPU"
+	say "arrays of objects, a shared depot, full/partial/free lists) or slob (first fit"
+	say "over shared pages). The same 200-byte cache under each, 40 objects in it"
+	show "cat $D/slab_policy"
+	for p in slub slab slob; do
+		c=$(ans_of "cache_create name=side_$p size=200 policy=$p" 2>/dev/null |
+			sed -n 's/^cache \([0-9]*\) .*/\1/p')
+		[ -n "$c" ] || { echo "cache_create policy=$p refused"; continue; }
+		i=0
+		while [ $i -lt 40 ]; do
+			ans_of "cache_alloc cache=$c" >/dev/null 2>&1
+			i=$((i + 1))
+		done
+		cmd "cache_info cache=$c"
+	done
+	say "slabinfo names each cache's policy at the end of its line"
+	show "grep -E '^(# name|side_|slob-heap)' $D/slabinfo"
+else
+	echo "skipped: no $D/slab_policy (the slab policies are not in this build)"
+fi
+cat $D/slabinfo > $OUT/slabinfo.txt
+save slabinfo.txt $OUT/slabinfo.txt
+
+if [ -e $D/trace ]; then
+	say "Record: every allocation event goes to a per-CPU ring while the trace is on"
+	if try_write $D/trace on; then
+		cmd "kmalloc size=100"
+		cmd "kmalloc size=3000"
+		cmd "alloc order=2"
+		try_write $D/trace off || true
+		cat $D/trace > $OUT/trace.txt
+		show "head -6 $OUT/trace.txt"
+		save trace.txt $OUT/trace.txt
+	fi
+else
+	echo "skipped: no $D/trace (recording is not in this build)"
+fi
+
+if [ -e $D/replay ]; then
+	say "Replay: a generated workload (the fragmenter, seed 1) through SLAB, SLUB and"
+	say "SLOB in a sandbox, and through this kernel's own allocators (host): one table"
+	printf '$ echo "generate workload=fragmenter seed=1 ops=5000" > replay\n'
+	printf '$ echo "run policy=all" > replay; cat replay\n'
+	exec 4<>$D/replay
+	if printf 'generate workload=fragmenter seed=1 ops=5000\n' >&4 &&
+	   printf 'run policy=all\n' >&4; then
+		cat <&4 > $OUT/replay-report.txt
+		exec 4>&-
+		cat $OUT/replay-report.txt
+		if grep -q '^replay policy=' $OUT/replay-report.txt; then
+			save replay-report.txt $OUT/replay-report.txt
+		else
+			echo "no result lines in the report: not saved"
+		fi
+	else
+		exec 4>&-
+		echo "refused (see dmesg)"
+	fi
+else
+	echo "skipped: no $D/replay (replay is not in this build)"
+fi
+
+say "Fragmentation, watched: buddyinfo sampled every 200 ms while pages are taken one"
+say "at a time, every other one kept (pressure pool), then the others freed: the holes"
+say "are single pages that cannot merge, however many there are"
+cmd "pcp high=1 batch=1"
+rm -f /tmp/sampler.stop
+(
+	while [ ! -e /tmp/sampler.stop ]; do
+		awk '{ printf "t_ms %d\n", $1 * 1000 }' /proc/uptime
+		cat $D/buddyinfo
+		sleep 0.2
+	done
+) > $OUT/buddyinfo-series.txt &
+sampler=$!
+sleep 0.5
+# One descriptor for the whole loop, the answers collected in a file: few
+# processes per page, which matters under TCG.
+exec 3<>$D/control
+i=0
+while [ $i -lt 200 ]; do
+	{ printf 'alloc order=0\n' >&3 && cat <&3; } >> /tmp/fill.txt 2>&1 || true
+	{ printf 'pressure consume=1\n' >&3 && cat <&3; } >/dev/null 2>&1 || true
+	i=$((i + 1))
+done
+exec 3>&-
+hs=$(sed -n 's/^handle \([0-9]*\) .*/\1/p' /tmp/fill.txt)
+echo "took $(echo $hs | wc -w) pages one at a time, and as many for the pressure pool"
+cmd "kmalloc size=20000"
+cmd "vmalloc size=40000"
+show "cat $D/buddyinfo"
+if [ -e $D/pagemap ]; then
+	cat $D/pagemap > $OUT/pagemap-1.txt
+	say "The page map after the fill (one character a page; docs/pagemap.md)"
+	show "head -4 $OUT/pagemap-1.txt"
+	save pagemap-1.txt $OUT/pagemap-1.txt
+else
+	echo "skipped: no $D/pagemap (the page map is not in this build)"
+fi
+sleep 0.5
+exec 3<>$D/control
+for h in $hs; do
+	{ printf 'free %s\n' "$h" >&3 && cat <&3; } >/dev/null 2>&1 || true
+done
+exec 3>&-
+say "200 pages are free again, but each is a lone order-0 block between pressure"
+say "pages: the order-0 column grew by about 200, and no order-3 block came of it"
+show "cat $D/buddyinfo"
+i=0
+while [ $i -lt 16 ]; do
+	ans_of "alloc order=3" >/dev/null 2>&1
+	i=$((i + 1))
+done
+sleep 0.5
+touch /tmp/sampler.stop
+wait $sampler
+if [ -e $D/pagemap ]; then
+	cat $D/pagemap > $OUT/pagemap-2.txt
+	save pagemap-2.txt $OUT/pagemap-2.txt
+fi
+save buddyinfo-series.txt $OUT/buddyinfo-series.txt
+cmd "pressure release=all"
+
+st=''
+for p in $(command -v mmlab-slabtop 2>/dev/null) /mmlab/bin/mmlab-slabtop /mmlab/mmlab-slabtop; do
+	if [ -x "$p" ]; then
+		st=$p
+		break
+	fi
+done
+if [ -n "$st" ]; then
+	say "mmlab-slabtop -o: slabtop's view of mmlab's caches, once"
+	if "$st" -o > $OUT/slabtop.txt; then
+		cat $OUT/slabtop.txt
+		save slabtop.txt $OUT/slabtop.txt
+	else
+		echo "mmlab-slabtop -o failed"
+	fi
+else
+	echo "skipped: no mmlab-slabtop in this VM"
+fi
+say "The pictures of all this are drawn on the build machine: see build/run/out/images"
+say "(docs/pictures.md says how to read them)"
+
 say "The invariant checker walks every page descriptor, per-CPU list and slab"
 cmd "check"
 
