@@ -800,7 +800,7 @@ mmlab_status SlabSetPolicy(KmemCache& s, SlabPolicy& policy, TextBuf* why) {
   // changed. Attach works on a scratch cache view (policy_data is the old
   // policy's until the switch).
   void* const old_data = s.policy_data;
-  const uint16_t old_mask = s.colour_mask;
+  const uint16_t old_mask = s.colour_mask, old_off = s.colour_off;
   old->FlushAll(s, false);
   SlabList discard;
   uint64_t slabs = 0, live = 0;
@@ -831,18 +831,22 @@ mmlab_status SlabSetPolicy(KmemCache& s, SlabPolicy& policy, TextBuf* why) {
   // Attach may sleep: no lock. Nobody may use the cache meanwhile (see
   // docs/slab-policies.md): the control file refuses a cache another
   // command holds, and kmalloc caches only switch at load.
+  // Colouring is the new policy's to switch on (SLAB's Attach does).
   s.policy_data = nullptr;
+  s.colour_mask = 0;
+  s.colour_off = 0;
   st = policy.Attach(s);
   if (st != MMLAB_OK) {
     policy.Detach(s);
     s.policy_data = old_data;
     s.colour_mask = old_mask;
+    s.colour_off = old_off;
     Report(why, MMLAB_LOG_WARN, "cache_policy %s: no memory for the %s policy; still %s", s.name,
            policy.name(), old->name());
     return st;
   }
   void* const new_data = s.policy_data;
-  const uint16_t new_mask = s.colour_mask;
+  const uint16_t new_mask = s.colour_mask, new_off = s.colour_off;
   {
     IrqSaveGuard guard(s.lock);
     uint64_t now = 0;
@@ -860,6 +864,7 @@ mmlab_status SlabSetPolicy(KmemCache& s, SlabPolicy& policy, TextBuf* why) {
     policy.Detach(s);
     s.policy_data = old_data;
     s.colour_mask = old_mask;
+    s.colour_off = old_off;
     Report(why, MMLAB_LOG_WARN, "cache_policy %s: the cache was used meanwhile; still %s", s.name,
            old->name());
     return st;
@@ -869,9 +874,11 @@ mmlab_status SlabSetPolicy(KmemCache& s, SlabPolicy& policy, TextBuf* why) {
   SynchronizeCpus();
   s.policy_data = old_data;
   s.colour_mask = old_mask;
+  s.colour_off = old_off;
   old->Detach(s);
   s.policy_data = new_data;
   s.colour_mask = new_mask;
+  s.colour_off = new_off;
   return MMLAB_OK;
 }
 

@@ -11,8 +11,9 @@
 //    runs these with interrupts off too). Objects in an array are free for
 //    the caller but in use for their slab.
 //  - Empty array on alloc (cache_alloc_refill): under the cache lock, up to
-//    batchcount objects (16 while the array was not touched since the last
-//    refill, BATCHREFILL_LIMIT) come from the shared array, else from the
+//    batchcount objects (BATCHREFILL_LIMIT, 16, while the array is not
+//    `touched`: never used since it was made or drained - Linux's
+//    cache_reap clears the bit, mmlab's drains do) come from the shared array, else from the
 //    slabs: partial ones first, then free ones (get_first_slab), zone by
 //    zone in the cache's zone order. With none, a new slab is made with
 //    interrupts on (cache_grow) and the batch taken from it.
@@ -190,15 +191,20 @@ uint32_t AllocBlock(KmemCache& s, ArrayCache* ac, Page* slab, uint32_t batchcoun
   return batchcount;
 }
 
+// How many objects a refill brings: batchcount, or BATCHREFILL_LIMIT while
+// the array was not used since its last refill (an idle CPU does not hoard).
+uint32_t RefillBatch(const ArrayCache* ac) {
+  uint32_t batchcount = ac->batchcount;
+  if (!ac->touched && batchcount > kBatchRefillLimit)
+    batchcount = kBatchRefillLimit;
+  return Min(batchcount, ac->limit - ac->avail);
+}
+
 // cache_alloc_refill() up to the grow: the shared array, then the slabs.
 // Lock held, interrupts off, ac empty.
 void RefillLocked(KmemCache& s, SlabData& d, ArrayCache* ac, mmlab_gfp_t gfp)
     MMLAB_REQUIRES(s.lock) {
-  uint32_t batchcount = ac->batchcount;
-  if (!ac->touched && batchcount > kBatchRefillLimit)
-    batchcount = kBatchRefillLimit;
-  if (batchcount > ac->limit - ac->avail)
-    batchcount = ac->limit - ac->avail;
+  uint32_t batchcount = RefillBatch(ac);
   if (ArrayCache* shared = d.shared_array; shared && shared->avail) {
     // transfer_objects(): the top of the shared array.
     const uint32_t nr = Min(batchcount, shared->avail);
@@ -315,6 +321,7 @@ void DrainArrayLocked(KmemCache& s, SlabData& d, ArrayCache* ac, SlabList* disca
     return;
   FreeBlock(s, d, ac->entry(), ac->avail, discard, ~uint64_t{0});
   ac->avail = 0;
+  ac->touched = 0;  // as cache_reap leaves an idle array
 }
 
 uint64_t FreeAll(KmemCache& s, SlabList* discard) { return FreeDiscardedSlabs(*s.core, discard); }
@@ -445,7 +452,7 @@ void DrainCpu(void* arg) {
       d.grown++;
       if (!ac->avail) {
         // alloc_block() from the new slab, then cache_grow_end().
-        AllocBlock(s, ac, slab, Min(ac->batchcount, ac->limit));
+        AllocBlock(s, ac, slab, RefillBatch(ac));
         d.refills++;
         d.refill_objects += ac->avail;
       }
