@@ -321,6 +321,13 @@ uint64_t ShrinkCache(KmemCache& s) {
   return flushed + FreeDiscarded(*s.core, &discard);
 }
 
+// The CPU this runs on, interrupts being off (a lock's guard holds them).
+uint32_t ThisCpuIrqsOff() {
+  uint32_t cpu;
+  mmlab_host_local_irq_restore(mmlab_host_local_irq_save(&cpu));
+  return cpu;
+}
+
 // The one "slab" shrinker: counts and frees the empty slabs on every
 // cache's partial lists (pages, not objects: what reclaim is after). It
 // leaves the CPU slabs alone (flushing them means on_each_cpu).
@@ -328,9 +335,14 @@ uint64_t SlabShrinkCount(Shrinker* sh, ShrinkControl*) {
   SlabAllocator& a = *static_cast<SlabAllocator*>(sh->private_data);
   uint64_t pages = 0;
   IrqSaveGuard list_guard(a.list_lock);
+  const uint32_t cpu = ThisCpuIrqsOff();
   for (const ListNode* n = a.caches.sentinel()->next; n != a.caches.sentinel(); n = n->next) {
     KmemCache* s = decltype(a.caches)::Owner(n);
     IrqSaveGuard guard(s->lock);
+    // Objects a reap would give back (SLAB's arrays): as pages, rounded up.
+    const uint64_t reapable = s->policy->ReapLocked(*s, cpu, nullptr, true);
+    if (reapable)
+      pages += ((reapable + s->layout.objects - 1) / s->layout.objects) << s->layout.order;
     for (KmemCacheNode& node : s->node) {
       for (const ListNode* l = node.partial.sentinel()->next; l != node.partial.sentinel();
            l = l->next) {
@@ -355,10 +367,12 @@ uint64_t SlabShrinkScan(Shrinker* sh, ShrinkControl* sc) {
     SlabList discard;
     {
       IrqSaveGuard list_guard(a.list_lock);
+      const uint32_t cpu = ThisCpuIrqsOff();
       for (const ListNode* n = a.caches.sentinel()->next; n != a.caches.sentinel(); n = n->next) {
         KmemCache* s = decltype(a.caches)::Owner(n);
         IrqSaveGuard guard(s->lock);
-        if (s->TakeEmptySlabs(&discard)) {
+        s->policy->ReapLocked(*s, cpu, &discard, false);
+        if (s->TakeEmptySlabs(&discard) || !discard.empty()) {
           victim = s;
           break;
         }

@@ -203,6 +203,18 @@ class SlabPolicy {
   // Whether the cache may carry slub_debug flags (SLOB has no debugging,
   // as Linux's had none).
   virtual bool SupportsDebug() const { return true; }
+  // Reclaim's part (the "slab" shrinker, cache lock held, interrupts off
+  // on cpu): objects the policy keeps that reclaim may give back without
+  // on_each_cpu - SLAB's shared array and cpu's own array (cache_reap) -
+  // go back to the slabs, freed ones onto *discard. count_only: only how
+  // many objects that would be. Returns that count.
+  virtual uint64_t ReapLocked(KmemCache& s, uint32_t cpu, SlabList* discard, bool count_only) {
+    (void)s;
+    (void)cpu;
+    (void)discard;
+    (void)count_only;
+    return 0;
+  }
   // The checker's per-CPU part, run on cpu with interrupts off (through
   // on_each_cpu, so the CPU's own state holds still): SLAB's array cache.
   // Logs what it finds and returns the count. No lock held.

@@ -603,6 +603,23 @@ class SlabArray final : public SlabPolicy {
       DrainArrayLocked(s, d, CpuArray(d, cpu), discard);
   }
 
+  uint64_t ReapLocked(KmemCache& s, uint32_t cpu, SlabList* discard, bool count_only) override
+      MMLAB_REQUIRES(s.lock) {
+    // cache_reap() without its timer: reclaim drains the shared array and
+    // the array of the CPU it runs on (the others are theirs; shrink,
+    // destroy and CPU death drain them through on_each_cpu).
+    if (s.debug_flags)
+      return 0;
+    SlabData& d = Data(s);
+    ArrayCache* ac = cpu < d.nr_cpus ? CpuArray(d, cpu) : nullptr;
+    const uint64_t n = (d.shared_array ? d.shared_array->avail : 0) + (ac ? ac->avail : 0);
+    if (!count_only && n) {
+      DrainArrayLocked(s, d, d.shared_array, discard);
+      DrainArrayLocked(s, d, ac, discard);
+    }
+    return n;
+  }
+
   uint64_t CheckCpuSlabs(KmemCache& s, uint64_t (&frozen)[kSlabNodes]) override {
     (void)frozen;  // SLAB has no CPU slabs
     CheckReport report;
