@@ -142,10 +142,9 @@ mmlab_status DoCacheCreate(Core& core, Reply* reply, const Slice* args, size_t n
     return reply->Failed(st);
   uint64_t id = SlabAssignControlId(core, s);
   const SlabLayout& l = s->layout;
-  return reply->Ok("cache %lu name %s objsize %u size %u align %u order %u objperslab %u waste %u "
-                   "policy %s",
-                   id, s->name, l.object_size, l.size, l.align, l.order, l.objects, l.waste,
-                   s->policy->name());
+  // The policy is in cache_info (this line's format predates policies).
+  return reply->Ok("cache %lu name %s objsize %u size %u align %u order %u objperslab %u waste %u",
+                   id, s->name, l.object_size, l.size, l.align, l.order, l.objects, l.waste);
 }
 
 mmlab_status DoCacheDestroy(Core& core, Reply* reply, const Slice* args, size_t nargs) {

@@ -620,7 +620,8 @@ class SlabArray final : public SlabPolicy {
     return n;
   }
 
-  uint64_t CheckCpuSlabs(KmemCache& s, uint64_t (&frozen)[kSlabNodes]) override {
+  uint64_t CheckCpuSlabs(KmemCache& s, uint64_t (&frozen)[kSlabNodes]) override
+      MMLAB_REQUIRES(s.lock) {
     (void)frozen;  // SLAB has no CPU slabs
     CheckReport report;
     SlabData& d = Data(s);
@@ -680,7 +681,7 @@ class SlabArray final : public SlabPolicy {
     return 0;
   }
 
-  bool UsageLocked(KmemCache& s, SlabUsage* out) override {
+  bool UsageLocked(KmemCache& s, SlabUsage* out) override MMLAB_REQUIRES(s.lock) {
     if (s.debug_flags)
       return false;  // free_objects is not kept: the generic count
     // Linux's get_slabinfo(): objects in the arrays count as active.
