@@ -307,10 +307,11 @@ TEST_F(mmlab, slabinfo_format)
 		EXPECT_STREQ(again, line);
 		EXPECT_LE(active, num) TH_LOG("%s", line);
 		/* Only SLAB has array caches to tune (docs/slab-policies.md). */
-		if (strcmp(policy, "slab"))
+		if (strcmp(policy, "slab")) {
 			EXPECT_EQ(0, tl + tb + ts + shared) TH_LOG("%s", line);
-		else
+		} else {
 			EXPECT_TRUE(tl > 0 && tb == (tl + 1) / 2) TH_LOG("%s", line);
+		}
 		EXPECT_TRUE(pages > 0 && (pages & (pages - 1)) == 0) TH_LOG("%s", line);
 		EXPECT_EQ(num, nslabs * perslab) TH_LOG("%s", line);
 		if (!strcmp(name, "st_info")) {

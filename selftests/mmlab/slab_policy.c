@@ -88,8 +88,9 @@ TEST_F(mmlab, cache_per_policy)
 		ASSERT_EQ(0, CTL("cache_info cache=%" PRIu64, id)) TH_LOG("%s", self->res);
 		ASSERT_EQ(0, info_policy(self->res, pol, sizeof(pol))) TH_LOG("%s", self->res);
 		/* Until the SLOB policy lands, "slob" runs SLUB. */
-		if (strcmp(policies[k], "slob"))
+		if (strcmp(policies[k], "slob")) {
 			EXPECT_STREQ(policies[k], pol);
+		}
 		for (i = 0; i < 64; i++) {
 			ASSERT_EQ(0, CTL("cache_alloc cache=%" PRIu64, id)) TH_LOG("%s", self->res);
 			ASSERT_EQ(1, sscanf(self->res, "object %" SCNu64, &obj[i]));
