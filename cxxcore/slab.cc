@@ -164,10 +164,12 @@ Page* KmemCache::NewSlab(mmlab_gfp_t gfp, uint64_t* gen_out) {
       // SLAB's cache_grow_begin: colour_off = the cache line (or the
       // alignment, if larger), colour = left_over / colour_off offsets, one
       // after the other per new slab.
+      // As 6.1's cache_grow_begin: colour_next moves on first, so the
+      // first slab of a cache with several colours gets colour 1.
       const uint32_t colours = colour_off ? l.waste / colour_off : 0;
-      if (colour_next >= colours)
+      if (++colour_next >= colours)
         colour_next = 0;
-      colour = colour_next++ * colour_off;
+      colour = (colour_next < colours ? colour_next : 0) * colour_off;
     }
   }
   Page* slab = core->AllocPages(SlabGfp(gfp), l.order, kPgSlab);

@@ -721,7 +721,9 @@ TEST_F(SlabArrayTest, ConsecutiveSlabsHaveDifferentColoursAndObjectsStayInside) 
   }
   ASSERT_GE(seen.size(), 3u);
   for (size_t i = 0; i < seen.size(); i++) {
-    EXPECT_EQ(seen[i], (i % colours) * 64u) << "slab " << i << " of " << colours << " colours";
+    // 6.1's cache_grow_begin: colour_next moves on before it is used.
+    EXPECT_EQ(seen[i], ((i + 1) % colours) * 64u) << "slab " << i << " of " << colours
+                                                   << " colours";
     if (i) {
       EXPECT_NE(seen[i], seen[i - 1]);
     }
