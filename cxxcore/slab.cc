@@ -763,23 +763,16 @@ mmlab_status SlabControlDestroy(Core& core, uint64_t id, bool* pinned) {
 
 // --- policies -------------------------------------------------------------------
 
-// The hooks' defaults: a policy whose objects all sit in its own slabs on
-// the node lists, with nothing to tune, reap or check per CPU.
-bool SlabPolicy::UsageLocked(KmemCache&, SlabUsage*) { return false; }
-bool SlabPolicy::LiveObjectsLocked(KmemCache&, uint64_t*) { return false; }
-void SlabPolicy::Tunables(KmemCache&, SlabTunables* out) { *out = {}; }
-bool SlabPolicy::SupportsDebug() const { return true; }
-uint64_t SlabPolicy::ReapLocked(KmemCache&, uint32_t, SlabList*, bool) { return 0; }
-uint64_t SlabPolicy::CheckThisCpu(KmemCache&, uint32_t) { return 0; }
-
 SlabPolicy* SlabPolicyByName(const char* name, size_t len) {
+  if (!name)
+    return nullptr;
   SlabPolicy* all[] = {&SlubPolicy(), &SlabArrayPolicy(), &SlobPolicy()};
   const char* names[] = {"slub", "slab", "slob"};
   for (size_t i = 0; i < 3; i++) {
     size_t n = 0;
-    while (names[i][n])
+    while (n < len && names[i][n] && name[n] == names[i][n])  // no memcmp in the core
       n++;
-    if (name && len == n && __builtin_memcmp(name, names[i], n) == 0)
+    if (n == len && names[i][n] == '\0')
       return all[i];
   }
   return nullptr;

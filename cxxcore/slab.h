@@ -137,6 +137,9 @@ struct SlabTunables {
 };
 
 // --- the policy interface ----------------------------------------------------
+// Linux's notrace, for the inline default hooks below.
+#define MMLAB_HOOK_NOTRACE __attribute__((__no_instrument_function__))
+
 // How a cache's alloc and free run. One instance per policy, stateless;
 // what it keeps per cache hangs off KmemCache::policy_data (allocated by
 // Attach with the metadata allocator, freed by Detach). Every hook may be
@@ -183,27 +186,51 @@ class SlabPolicy {
   // With s.lock held: slabinfo's numbers when the cache's objects are not
   // all in its own slabs on the node lists (SLOB's shared pages); false:
   // the generic count from the node lists.
-  // (The defaults are out of line, in slab.cc: an inline virtual is
-  // emitted in every object file, which the kernel's link rejects.)
-  virtual bool UsageLocked(KmemCache& s, SlabUsage* out);
+  // The defaults are inline (an out-of-line one would make slab.cc emit
+  // this abstract class's vtable, which needs __cxa_pure_virtual) and
+  // MMLAB_HOOK_NOTRACE: each policy's file has a copy, and the kernel's
+  // link rejects mcount records of the copies it discards.
+  MMLAB_HOOK_NOTRACE virtual bool UsageLocked(KmemCache& s, SlabUsage* out) {
+    (void)s;
+    (void)out;
+    return false;
+  }
   // With s.lock held: objects still allocated, for destroy's leak check;
   // false: count the node lists' inuse.
-  virtual bool LiveObjectsLocked(KmemCache& s, uint64_t* out);
+  MMLAB_HOOK_NOTRACE virtual bool LiveObjectsLocked(KmemCache& s, uint64_t* out) {
+    (void)s;
+    (void)out;
+    return false;
+  }
   // slabinfo's tunables section (SLAB).
-  virtual void Tunables(KmemCache& s, SlabTunables* out);
+  MMLAB_HOOK_NOTRACE virtual void Tunables(KmemCache& s, SlabTunables* out) {
+    (void)s;
+    *out = {};
+  }
   // Whether the cache may carry slub_debug flags (SLOB has no debugging,
   // as Linux's had none).
-  virtual bool SupportsDebug() const;
+  MMLAB_HOOK_NOTRACE virtual bool SupportsDebug() const { return true; }
   // Reclaim's part (the "slab" shrinker, cache lock held, interrupts off
   // on cpu): objects the policy keeps that reclaim may give back without
   // on_each_cpu - SLAB's shared array and cpu's own array (cache_reap) -
   // go back to the slabs, freed ones onto *discard. count_only: only how
   // many objects that would be. Returns that count.
-  virtual uint64_t ReapLocked(KmemCache& s, uint32_t cpu, SlabList* discard, bool count_only);
+  MMLAB_HOOK_NOTRACE virtual uint64_t ReapLocked(KmemCache& s, uint32_t cpu, SlabList* discard,
+                                                 bool count_only) {
+    (void)s;
+    (void)cpu;
+    (void)discard;
+    (void)count_only;
+    return 0;
+  }
   // The checker's per-CPU part, run on cpu with interrupts off (through
   // on_each_cpu, so the CPU's own state holds still): SLAB's array cache.
   // Logs what it finds and returns the count. No lock held.
-  virtual uint64_t CheckThisCpu(KmemCache& s, uint32_t cpu);
+  MMLAB_HOOK_NOTRACE virtual uint64_t CheckThisCpu(KmemCache& s, uint32_t cpu) {
+    (void)s;
+    (void)cpu;
+    return 0;
+  }
 
  protected:
   ~SlabPolicy() = default;
