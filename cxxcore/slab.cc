@@ -323,39 +323,38 @@ uint64_t ShrinkCache(KmemCache& s) {
   return flushed + FreeDiscarded(*s.core, &discard);
 }
 
-// The CPU this runs on, interrupts being off (a lock's guard holds them).
-uint32_t ThisCpuIrqsOff() {
-  uint32_t cpu;
-  mmlab_host_local_irq_restore(mmlab_host_local_irq_save(&cpu));
-  return cpu;
-}
-
 // The one "slab" shrinker: counts and frees the empty slabs on every
 // cache's partial lists (pages, not objects: what reclaim is after). It
 // leaves the CPU slabs alone (flushing them means on_each_cpu).
 uint64_t SlabShrinkCount(Shrinker* sh, ShrinkControl*) {
   SlabAllocator& a = *static_cast<SlabAllocator*>(sh->private_data);
   uint64_t pages = 0;
-  IrqSaveGuard list_guard(a.list_lock);
-  const uint32_t cpu = ThisCpuIrqsOff();
-  for (const ListNode* n = a.caches.sentinel()->next; n != a.caches.sentinel(); n = n->next) {
-    KmemCache* s = decltype(a.caches)::Owner(n);
-    IrqSaveGuard guard(s->lock);
-    // Objects a reap would give back (SLAB's arrays): as pages, rounded up.
-    const uint64_t reapable = s->policy->ReapLocked(*s, cpu, nullptr, true);
-    if (reapable)
-      pages += ((reapable + s->layout.objects - 1) / s->layout.objects) << s->layout.order;
-    for (KmemCacheNode& node : s->node) {
-      for (const ListNode* l = node.partial.sentinel()->next; l != node.partial.sentinel();
-           l = l->next) {
-        const Page* slab = SlabList::Owner(l);
-        if (slab->inuse == 0)
-          pages += uint64_t{1} << slab->order;
+  // This CPU (for ReapLocked) before any lock, as on_each_cpu nests them.
+  uint32_t cpu;
+  const unsigned long flags = mmlab_host_local_irq_save(&cpu);
+  {
+    IrqSaveGuard list_guard(a.list_lock);
+    for (const ListNode* n = a.caches.sentinel()->next; n != a.caches.sentinel(); n = n->next) {
+      KmemCache* s = decltype(a.caches)::Owner(n);
+      IrqSaveGuard guard(s->lock);
+      // Objects a reap would give back (SLAB's arrays): as pages, rounded up.
+      const uint64_t reapable = s->policy->ReapLocked(*s, cpu, nullptr, true);
+      if (reapable)
+        pages += ((reapable + s->layout.objects - 1) / s->layout.objects) << s->layout.order;
+      for (KmemCacheNode& node : s->node) {
+        for (const ListNode* l = node.partial.sentinel()->next; l != node.partial.sentinel();
+             l = l->next) {
+          const Page* slab = SlabList::Owner(l);
+          if (slab->inuse == 0)
+            pages += uint64_t{1} << slab->order;
+        }
+        for (const ListNode* l = node.free.sentinel()->next; l != node.free.sentinel();
+             l = l->next)
+          pages += uint64_t{1} << SlabList::Owner(l)->order;
       }
-      for (const ListNode* l = node.free.sentinel()->next; l != node.free.sentinel(); l = l->next)
-        pages += uint64_t{1} << SlabList::Owner(l)->order;
     }
   }
+  mmlab_host_local_irq_restore(flags);
   return pages;
 }
 
@@ -367,9 +366,10 @@ uint64_t SlabShrinkScan(Shrinker* sh, ShrinkControl* sc) {
   while (freed < sc->nr_to_scan) {
     KmemCache* victim = nullptr;
     SlabList discard;
+    uint32_t cpu;
+    const unsigned long flags = mmlab_host_local_irq_save(&cpu);  // as in SlabShrinkCount
     {
       IrqSaveGuard list_guard(a.list_lock);
-      const uint32_t cpu = ThisCpuIrqsOff();
       for (const ListNode* n = a.caches.sentinel()->next; n != a.caches.sentinel(); n = n->next) {
         KmemCache* s = decltype(a.caches)::Owner(n);
         IrqSaveGuard guard(s->lock);
@@ -380,6 +380,7 @@ uint64_t SlabShrinkScan(Shrinker* sh, ShrinkControl* sc) {
         }
       }
     }
+    mmlab_host_local_irq_restore(flags);
     if (!victim)
       break;
     // The cache may be destroyed meanwhile: FreeSlab touches the pages only.
