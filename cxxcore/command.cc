@@ -118,7 +118,7 @@ mmlab_status ParseArgs(Reply* reply, const char* cmd, const Slice* args, size_t 
         return reply->Fail(MMLAB_EINVAL, "%s: unexpected argument '%s'", cmd, Quoted(arg).buf);
       id = static_cast<ArgKey>(bare_key);
       for (const KeyName& k : kKeys) {
-        if (k.key == id)
+        if (k.key == id && !*key_name)
           key_name = k.name;
       }
       value = arg;
@@ -160,6 +160,9 @@ mmlab_status ParseArgs(Reply* reply, const char* cmd, const Slice* args, size_t 
         break;
       case kKeyDebug:
         out->debug = value;
+        break;
+      case kKeyPolicy:
+        out->policy = value;
         break;
       case kKeySize:
         st = ParseNumber(reply, key_name, value, &out->size);

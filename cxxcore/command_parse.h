@@ -63,6 +63,7 @@ enum ArgKey : uint32_t {
   kKeyByte = 1u << 21,
   kKeyLen = 1u << 22,
   kKeyDebug = 1u << 23,   // raw text: slub_debug letters, e.g. FZPU
+  kKeyPolicy = 1u << 24,  // raw text: slub, slab or slob
 };
 
 struct KeyName {
@@ -79,6 +80,8 @@ inline constexpr KeyName kKeys[] = {
     {"cache", kKeyCache},     {"object", kKeyObject},   {"count", kKeyCount},
     {"pool", kKeyPool},       {"min_nr", kKeyMinNr},    {"type", kKeyType},
     {"byte", kKeyByte},       {"len", kKeyLen},         {"debug", kKeyDebug},
+    {"policy", kKeyPolicy},
+    {"id", kKeyCache},  // an alias of cache= (cache_policy id=N); last: messages say cache=
 };
 
 // release=all
@@ -112,6 +115,7 @@ struct Args {
   Slice ctor = {"", 0};
   Slice type = {"", 0};
   Slice debug = {"", 0};
+  Slice policy = {"", 0};
   uint64_t size = 0;
   uint64_t align = 0;
   uint64_t cache = 0;

@@ -97,7 +97,8 @@ class CacheRef {
 mmlab_status DoCacheCreate(Core& core, Reply* reply, const Slice* args, size_t nargs) {
   Args a;
   mmlab_status st = ParseArgs(reply, "cache_create", args, nargs,
-                              kKeyName | kKeySize | kKeyAlign | kKeyFlags | kKeyCtor | kKeyDebug,
+                              kKeyName | kKeySize | kKeyAlign | kKeyFlags | kKeyCtor | kKeyDebug |
+                                  kKeyPolicy,
                               kKeyName | kKeySize, 0, &a);
   if (st != MMLAB_OK)
     return st;
@@ -127,16 +128,21 @@ mmlab_status DoCacheCreate(Core& core, Reply* reply, const Slice* args, size_t n
   if (a.size > kSlabMaxSize || a.align > MMLAB_PAGE_SIZE)
     return reply->Fail(MMLAB_EINVAL, "cache_create: size %lu / align %lu out of range", a.size,
                        a.align);
+  SlabPolicy* policy = nullptr;  // the default (slab_policy)
+  if ((a.seen & kKeyPolicy) && !(policy = SlabPolicyByName(a.policy.p, a.policy.n)))
+    return reply->Fail(MMLAB_EINVAL, "cache_create: policy '%s' unknown (slub, slab or slob)",
+                       Quoted(a.policy).buf);
   char name[MMLAB_KMEM_CACHE_NAME_MAX];
   __builtin_memcpy(name, a.name.p, a.name.n);
   name[a.name.n] = '\0';
   KmemCache* s = nullptr;
   st = KmemCacheCreate(core, name, static_cast<uint32_t>(a.size), static_cast<uint32_t>(a.align),
-                       flags, ctor, false, &s, reply->text());
+                       flags, ctor, false, &s, reply->text(), policy);
   if (st != MMLAB_OK)
     return reply->Failed(st);
   uint64_t id = SlabAssignControlId(core, s);
   const SlabLayout& l = s->layout;
+  // The policy is in cache_info (this line's format predates policies).
   return reply->Ok("cache %lu name %s objsize %u size %u align %u order %u objperslab %u waste %u",
                    id, s->name, l.object_size, l.size, l.align, l.order, l.objects, l.waste);
 }
@@ -209,6 +215,38 @@ mmlab_status DoCacheDebug(Core& core, Reply* reply, const Slice* args, size_t na
   const SlabLayout& l = s->layout;
   return reply->Ok("cache %s debug %s objsize %u size %u order %u objperslab %u", s->name,
                    letters, l.object_size, l.size, l.order, l.objects);
+}
+
+// cache_policy cache=<id>|id=<id> policy=slub|slab|slob: an empty control
+// cache nobody else holds changes policy (docs/slab-policies.md). kmalloc
+// caches take theirs at load (slab_policy=), when nobody uses them yet.
+mmlab_status DoCachePolicy(Core& core, Reply* reply, const Slice* args, size_t nargs) {
+  Args a;
+  mmlab_status st = ParseArgs(reply, "cache_policy", args, nargs, kKeyCache | kKeyPolicy,
+                              kKeyCache | kKeyPolicy, 0, &a);
+  if (st != MMLAB_OK)
+    return st;
+  SlabPolicy* policy = SlabPolicyByName(a.policy.p, a.policy.n);
+  if (!policy)
+    return reply->Fail(MMLAB_EINVAL, "cache_policy: policy '%s' unknown (slub, slab or slob)",
+                       Quoted(a.policy).buf);
+  CacheRef ref(core);
+  if ((st = ref.Get(reply, "cache_policy", a.cache)) != MMLAB_OK)
+    return st;
+  KmemCache* s = ref.get();
+  uint32_t users;
+  {
+    IrqSaveGuard guard(core.slab().list_lock);
+    users = s->control_users;
+  }
+  if (users > 1)
+    return reply->Fail(MMLAB_EBUSY, "cache_policy: cache %lu is in use by another command or a "
+                       "pool", a.cache);
+  const char* old = s->policy->name();
+  st = SlabSetPolicy(*s, *policy, reply->text());
+  if (st != MMLAB_OK)
+    return reply->Failed(st);
+  return reply->Ok("cache %lu name %s policy %s (was %s)", a.cache, s->name, policy->name(), old);
 }
 
 }  // namespace
@@ -702,6 +740,7 @@ const CommandDef kSlabCommands[] = {
     {"obj_fill", DoObjFill},
     {"obj_check", DoObjCheck},
     {"cache_debug", DoCacheDebug},
+    {"cache_policy", DoCachePolicy},
     {"bug", DoBug},  // test only: docs/debugging.md
 };
 const size_t kNrSlabCommands = ArraySize(kSlabCommands);

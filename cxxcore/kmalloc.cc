@@ -233,7 +233,7 @@ bool KmallocLookup(Core& core, const void* p, KmallocWhere* out) {
                        ? static_cast<KmemCache*>(ReadOnce(slab->slab_cache))
                        : nullptr;
     if (s && s->kmalloc &&
-        (reinterpret_cast<uintptr_t>(p) - KmemCache::SlabBase(slab) - s->layout.red_left_pad) %
+        (reinterpret_cast<uintptr_t>(p) - s->ObjBase(slab)) %
                 s->layout.size ==
             0) {
       *out = {s->name, 0, s->layout.object_size};

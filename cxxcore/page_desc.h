@@ -89,7 +89,9 @@ const char* PageStateName(PageState state);
 //    page's zone, or unlinked while the slab is some CPU's slab),
 //    slab_cache, freelist (byte offset of the first free object on the
 //    slab's own freelist, kSlabNoFree when none), inuse (objects not on
-//    that freelist) and frozen (cpu + 1 while it is that CPU's slab);
+//    that freelist) and frozen (cpu + 1 while it is that CPU's slab;
+//    under the SLAB policy, which has no CPU slabs, the same bytes are
+//    `colour`, the slab's colour offset: slab_array.cc);
 //  - on every tail: slab_head (the head) and slab_cache.
 // The slab allocator sets them after AllocPages and clears them before
 // FreePages; they change only under the owning cache's lock. A region page
@@ -113,7 +115,10 @@ struct mmlab_page {
   };
   uint32_t freelist;  // slab head: offset of the first free object, or kSlabNoFree
   uint16_t inuse;     // slab head: objects not on the slab's freelist
-  uint16_t frozen;    // slab head: cpu + 1 while a CPU's slab, else 0
+  union {
+    uint16_t frozen;  // SLUB slab head: cpu + 1 while a CPU's slab, else 0
+    uint16_t colour;  // SLAB slab head: byte offset of its first object (colouring)
+  };
 
   mmlab::PageState State() const {
     return static_cast<mmlab::PageState>(

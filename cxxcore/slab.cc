@@ -13,6 +13,7 @@
 #include "kmalloc.h"
 #include "log.h"
 #include "page_debug.h"
+#include "pcp.h"
 #include "slob.h"
 
 namespace mmlab {
@@ -154,12 +155,24 @@ Page* KmemCache::NewSlab(mmlab_gfp_t gfp, uint64_t* gen_out) {
   // this runs; the caller compares the generation before using the slab.
   SlabLayout l;
   uint32_t debug;
+  uint32_t colour = 0;
   {
     IrqSaveGuard guard(lock);
     l = layout;
     debug = debug_flags;
     if (gen_out)
       *gen_out = layout_gen;
+    if (colour_mask) {
+      // SLAB's cache_grow_begin: colour_off = the cache line (or the
+      // alignment, if larger), colour = left_over / colour_off offsets, one
+      // after the other per new slab.
+      // As 6.1's cache_grow_begin: colour_next moves on first, so the
+      // first slab of a cache with several colours gets colour 1.
+      const uint32_t colours = colour_off ? l.waste / colour_off : 0;
+      if (++colour_next >= colours)
+        colour_next = 0;
+      colour = (colour_next < colours ? colour_next : 0) * colour_off;
+    }
   }
   Page* slab = core->AllocPages(SlabGfp(gfp), l.order, kPgSlab);
   if (!slab)
@@ -176,13 +189,14 @@ Page* KmemCache::NewSlab(mmlab_gfp_t gfp, uint64_t* gen_out) {
   slab->slab_cache = this;
   slab->inuse = 0;
   slab->frozen = 0;
+  slab->colour = static_cast<uint16_t>(colour);
   // KASAN: no object of a new slab is accessible until it is handed out
   // (Linux's kasan_poison_slab; the constructor gets each one briefly).
   mmlab_host_poison(reinterpret_cast<void*>(base), MMLAB_PAGE_SIZE << slab->order,
                     MMLAB_HOST_POISON_REDZONE);
   // Construct every object once, now (not on each allocation), and chain
   // them in address order.
-  base += l.red_left_pad;
+  base += l.red_left_pad + colour;
   for (uint32_t i = 0; i < objects; i++) {
     void* obj = reinterpret_cast<void*>(base + uintptr_t{i} * l.size);
     if (MMLAB_UNLIKELY(debug))
@@ -199,7 +213,7 @@ Page* KmemCache::NewSlab(mmlab_gfp_t gfp, uint64_t* gen_out) {
                                  : nullptr;
     __builtin_memcpy(static_cast<char*>(obj) + l.offset, &next, sizeof(next));
   }
-  slab->freelist = l.red_left_pad;
+  slab->freelist = l.red_left_pad + colour;
   if (ctor) {
     IrqSaveGuard guard(lock);
     ctor_calls += objects;
@@ -274,6 +288,14 @@ uint64_t KmemCache::TakeEmptySlabs(SlabList* discard) {
       discard->PushBack(slab);
       pages += uint64_t{1} << slab->order;
     }
+    // SLAB's slabs_free: every one is empty.
+    while (Page* slab = n.free.PopFront()) {
+      n.nr_free--;
+      n.free_objects -= ObjectsIn(slab);
+      UnaccountSlab(slab);
+      discard->PushBack(slab);
+      pages += uint64_t{1} << slab->order;
+    }
   }
   return pages;
 }
@@ -309,19 +331,32 @@ uint64_t ShrinkCache(KmemCache& s) {
 uint64_t SlabShrinkCount(Shrinker* sh, ShrinkControl*) {
   SlabAllocator& a = *static_cast<SlabAllocator*>(sh->private_data);
   uint64_t pages = 0;
-  IrqSaveGuard list_guard(a.list_lock);
-  for (const ListNode* n = a.caches.sentinel()->next; n != a.caches.sentinel(); n = n->next) {
-    KmemCache* s = decltype(a.caches)::Owner(n);
-    IrqSaveGuard guard(s->lock);
-    for (KmemCacheNode& node : s->node) {
-      for (const ListNode* l = node.partial.sentinel()->next; l != node.partial.sentinel();
-           l = l->next) {
-        const Page* slab = SlabList::Owner(l);
-        if (slab->inuse == 0)
-          pages += uint64_t{1} << slab->order;
+  // This CPU (for ReapLocked) before any lock, as on_each_cpu nests them.
+  uint32_t cpu;
+  const unsigned long flags = mmlab_host_local_irq_save(&cpu);
+  {
+    IrqSaveGuard list_guard(a.list_lock);
+    for (const ListNode* n = a.caches.sentinel()->next; n != a.caches.sentinel(); n = n->next) {
+      KmemCache* s = decltype(a.caches)::Owner(n);
+      IrqSaveGuard guard(s->lock);
+      // Objects a reap would give back (SLAB's arrays): as pages, rounded up.
+      const uint64_t reapable = s->policy->ReapLocked(*s, cpu, nullptr, true);
+      if (reapable)
+        pages += ((reapable + s->layout.objects - 1) / s->layout.objects) << s->layout.order;
+      for (KmemCacheNode& node : s->node) {
+        for (const ListNode* l = node.partial.sentinel()->next; l != node.partial.sentinel();
+             l = l->next) {
+          const Page* slab = SlabList::Owner(l);
+          if (slab->inuse == 0)
+            pages += uint64_t{1} << slab->order;
+        }
+        for (const ListNode* l = node.free.sentinel()->next; l != node.free.sentinel();
+             l = l->next)
+          pages += uint64_t{1} << SlabList::Owner(l)->order;
       }
     }
   }
+  mmlab_host_local_irq_restore(flags);
   return pages;
 }
 
@@ -333,17 +368,21 @@ uint64_t SlabShrinkScan(Shrinker* sh, ShrinkControl* sc) {
   while (freed < sc->nr_to_scan) {
     KmemCache* victim = nullptr;
     SlabList discard;
+    uint32_t cpu;
+    const unsigned long flags = mmlab_host_local_irq_save(&cpu);  // as in SlabShrinkCount
     {
       IrqSaveGuard list_guard(a.list_lock);
       for (const ListNode* n = a.caches.sentinel()->next; n != a.caches.sentinel(); n = n->next) {
         KmemCache* s = decltype(a.caches)::Owner(n);
         IrqSaveGuard guard(s->lock);
-        if (s->TakeEmptySlabs(&discard)) {
+        s->policy->ReapLocked(*s, cpu, &discard, false);
+        if (s->TakeEmptySlabs(&discard) || !discard.empty()) {
           victim = s;
           break;
         }
       }
     }
+    mmlab_host_local_irq_restore(flags);
     if (!victim)
       break;
     // The cache may be destroyed meanwhile: FreeSlab touches the pages only.
@@ -366,7 +405,7 @@ void SlabLeakReport(KmemCache& s) MMLAB_REQUIRES(s.lock) {
         const Page* slab = SlabList::Owner(l);
         if (!slab->inuse)
           continue;
-        const uintptr_t base = KmemCache::SlabBase(slab) + s.layout.red_left_pad;
+        const uintptr_t base = s.ObjBase(slab);
         const uint32_t objects = s.ObjectsIn(slab);
         if (reported < kSlabMaxLeakReports) {
           DebugBug(s.name, "Objects remaining in %s on __kmem_cache_shutdown()", s.name);
@@ -434,8 +473,10 @@ void FreeCacheStruct(KmemCache* s) {
 
 mmlab_status KmemCacheCreate(Core& core, const char* name, uint32_t size, uint32_t align,
                              uint32_t flags, mmlab_ctor_fn ctor, bool kmalloc, KmemCache** out,
-                             TextBuf* why) {
+                             TextBuf* why, SlabPolicy* policy) {
   *out = nullptr;
+  if (!policy)
+    policy = &SlabDefaultPolicy(core);
   size_t len = 0;
   while (name && name[len] && len < MMLAB_KMEM_CACHE_NAME_MAX)
     len++;
@@ -459,7 +500,15 @@ mmlab_status KmemCacheCreate(Core& core, const char* name, uint32_t size, uint32
            flags & ~MMLAB_SLAB_FLAGS_VALID);
     return MMLAB_EINVAL;
   }
-  flags |= SlabDefaultDebugFor(core, name);  // slub_debug=
+  // slub_debug= (a policy without debugging, SLOB, leaves it out, as
+  // Linux's SLOB ignored slub_debug).
+  if (policy->SupportsDebug())
+    flags |= SlabDefaultDebugFor(core, name);
+  else if (flags & kSlabDebugFlags) {
+    Report(why, MMLAB_LOG_WARN, "kmem_cache_create(%s): the %s policy has no debugging", name,
+           policy->name());
+    return MMLAB_EINVAL;
+  }
   SlabLayout layout;
   if (!Layout(size, align, flags, ctor != nullptr, core.chunk_order(), &layout) ||
       layout.order > core.chunk_order()) {
@@ -483,7 +532,7 @@ mmlab_status KmemCacheCreate(Core& core, const char* name, uint32_t size, uint32
   s->layout = layout;
   s->allocflags = (flags & MMLAB_SLAB_CACHE_DMA32) ? MMLAB___GFP_DMA32 : 0;
   s->kmalloc = kmalloc;
-  s->policy = &SlubPolicy();
+  s->policy = policy;
   if (!s->lock.Init("mmlab_kmem_cache") || !s->stats.Alloc(core.nr_cpus()) ||
       s->policy->Attach(*s) != MMLAB_OK) {
     s->stats.Free();
@@ -552,8 +601,7 @@ Page* SlabFindObjectAt(Core& core, Page* page, KmemCache* s, const void* obj, Km
     WriteOnce(s->bad_frees, s->bad_frees + 1);
     return nullptr;
   }
-  uintptr_t off =
-      reinterpret_cast<uintptr_t>(obj) - KmemCache::SlabBase(slab) - c->layout.red_left_pad;
+  uintptr_t off = reinterpret_cast<uintptr_t>(obj) - c->ObjBase(slab);
   if (off % c->layout.size != 0 || off / c->layout.size >= c->ObjectsIn(slab)) {
     if (c->debug_flags && DebugReportBegin()) {
       // SLUB's free_consistency_checks(): slab_err + slab_fix.
@@ -722,6 +770,145 @@ mmlab_status SlabControlDestroy(Core& core, uint64_t id, bool* pinned) {
   return st;
 }
 
+// --- policies -------------------------------------------------------------------
+
+SlabPolicy* SlabPolicyByName(const char* name, size_t len) {
+  if (!name)
+    return nullptr;
+  SlabPolicy* all[] = {&SlubPolicy(), &SlabArrayPolicy(), &SlobPolicy()};
+  const char* names[] = {"slub", "slab", "slob"};
+  for (size_t i = 0; i < 3; i++) {
+    size_t n = 0;
+    while (n < len && names[i][n] && name[n] == names[i][n])  // no memcmp in the core
+      n++;
+    if (n == len && names[i][n] == '\0')
+      return all[i];
+  }
+  return nullptr;
+}
+
+SlabPolicy& SlabDefaultPolicy(Core& core) {
+  SlabPolicy* p = ReadOnce(core.slab().default_policy);
+  return p ? *p : SlubPolicy();
+}
+
+mmlab_status SlabSetDefaultPolicy(Core& core, const char* name, size_t len, TextBuf* why) {
+  SlabPolicy* p = SlabPolicyByName(name, len);
+  if (!p) {
+    char shown[16] = {};
+    for (size_t i = 0; i < len && i + 1 < sizeof(shown); i++)
+      shown[i] = name[i] > ' ' && name[i] < 0x7f ? name[i] : '?';
+    Report(why, MMLAB_LOG_WARN, "slab_policy: '%s' unknown (slub, slab or slob)", shown);
+    return MMLAB_EINVAL;
+  }
+  WriteOnce(core.slab().default_policy, p);
+  return MMLAB_OK;
+}
+
+// Linux has no such thing: a cache's allocator is fixed for its life. In
+// mmlab a cache nobody uses may change policy while it has no slab at all,
+// under the rules of SlabSetDebug (cache_debug).
+mmlab_status SlabSetPolicy(KmemCache& s, SlabPolicy& policy, TextBuf* why) {
+  mmlab_host_might_sleep();
+  SlabPolicy* const old = s.policy;
+  if (&policy == old)
+    return MMLAB_OK;
+  if (ReadOnce(s.zombie)) {
+    Report(why, MMLAB_LOG_WARN, "cache_policy %s: the cache is destroyed (objects left)", s.name);
+    return MMLAB_EBUSY;
+  }
+  if (ReadOnce(s.debug_flags) && !policy.SupportsDebug()) {
+    Report(why, MMLAB_LOG_WARN,
+           "cache_policy %s: the %s policy has no debugging; clear the debug flags first", s.name,
+           policy.name());
+    return MMLAB_EINVAL;
+  }
+  // The new policy's per-cache state first: if it cannot be had, nothing
+  // changed. Attach works on a scratch cache view (policy_data is the old
+  // policy's until the switch).
+  void* const old_data = s.policy_data;
+  const uint16_t old_mask = s.colour_mask, old_off = s.colour_off;
+  old->FlushAll(s, false);
+  SlabList discard;
+  uint64_t slabs = 0, live = 0;
+  mmlab_status st = MMLAB_OK;
+  {
+    IrqSaveGuard guard(s.lock);
+    s.TakeEmptySlabs(&discard);
+    for (KmemCacheNode& n : s.node) {
+      slabs += n.nr_slabs;
+      SlabList* lists[2] = {&n.partial, &n.full};
+      for (SlabList* list : lists)
+        for (const ListNode* l = list->sentinel()->next; l != list->sentinel(); l = l->next)
+          live += SlabList::Owner(l)->inuse;
+    }
+    uint64_t held = 0;
+    if (!slabs && old->LiveObjectsLocked(s, &held) && held)
+      slabs = 1;  // a policy with its own heap (SLOB) still holds objects
+    live += held;
+  }
+  FreeDiscardedSlabs(*s.core, &discard);
+  if (slabs) {
+    Report(why, MMLAB_LOG_WARN,
+           "cache_policy %s: the cache is not empty (%lu objects in use, %lu slabs); free them "
+           "first",
+           s.name, live, slabs);
+    return MMLAB_EBUSY;
+  }
+  // Attach may sleep: no lock. Nobody may use the cache meanwhile (see
+  // docs/slab-policies.md): the control file refuses a cache another
+  // command holds, and kmalloc caches only switch at load.
+  // Colouring is the new policy's to switch on (SLAB's Attach does).
+  s.policy_data = nullptr;
+  s.colour_mask = 0;
+  s.colour_off = 0;
+  st = policy.Attach(s);
+  if (st != MMLAB_OK) {
+    policy.Detach(s);
+    s.policy_data = old_data;
+    s.colour_mask = old_mask;
+    s.colour_off = old_off;
+    Report(why, MMLAB_LOG_WARN, "cache_policy %s: no memory for the %s policy; still %s", s.name,
+           policy.name(), old->name());
+    return st;
+  }
+  void* const new_data = s.policy_data;
+  const uint16_t new_mask = s.colour_mask, new_off = s.colour_off;
+  {
+    IrqSaveGuard guard(s.lock);
+    uint64_t now = 0;
+    for (KmemCacheNode& n : s.node)
+      now += n.nr_slabs;
+    if (now) {
+      st = MMLAB_EBUSY;  // someone allocated meanwhile
+    } else {
+      WriteOnce(s.policy, &policy);
+      s.layout_gen++;  // a slab made meanwhile for the old policy is dropped
+      s.colour_next = 0;
+    }
+  }
+  if (st != MMLAB_OK) {
+    policy.Detach(s);
+    s.policy_data = old_data;
+    s.colour_mask = old_mask;
+    s.colour_off = old_off;
+    Report(why, MMLAB_LOG_WARN, "cache_policy %s: the cache was used meanwhile; still %s", s.name,
+           old->name());
+    return st;
+  }
+  // Every CPU leaves the old policy's interrupts-off sections before its
+  // state goes.
+  SynchronizeCpus();
+  s.policy_data = old_data;
+  s.colour_mask = old_mask;
+  s.colour_off = old_off;
+  old->Detach(s);
+  s.policy_data = new_data;
+  s.colour_mask = new_mask;
+  s.colour_off = new_off;
+  return MMLAB_OK;
+}
+
 void SlabCpuDead(SlabAllocator& a, uint32_t cpu) {
   // Nothing runs on a dead CPU, so its kmem_cache_cpu holds still; freed
   // slabs are collected under the locks and given back after.
@@ -800,6 +987,8 @@ void SlabDestroy(SlabAllocator* a) {
             pages += uint64_t{1} << slab->order;
           while (Page* slab = n.full.PopFront())
             pages += uint64_t{1} << slab->order;
+          while (Page* slab = n.free.PopFront())
+            pages += uint64_t{1} << slab->order;
         }
       }
       Log(MMLAB_LOG_ERR, "slab: cache %s destroyed with live objects: %lu pages stay allocated",
@@ -869,15 +1058,15 @@ uint64_t CheckCache(KmemCache& s, CheckReport& report) MMLAB_REQUIRES(s.lock) {
   uint64_t bad = s.policy->CheckCpuSlabs(s, frozen);
   for (uint32_t ni = 0; ni < kSlabNodes; ni++) {
     KmemCacheNode& n = s.node[ni];
-    uint64_t counted[2] = {};
-    SlabList* lists[2] = {&n.partial, &n.full};
-    for (uint32_t li = 0; li < 2; li++) {
+    uint64_t counted[3] = {};
+    SlabList* lists[3] = {&n.partial, &n.full, &n.free};
+    static constexpr const char* kListName[3] = {"partial", "full", "free"};
+    for (uint32_t li = 0; li < 3; li++) {
       const ListNode* sent = lists[li]->sentinel();
       uint64_t steps = 0;
       for (const ListNode* l = sent->next; l != sent; l = l->next) {
         if (++steps > n.nr_slabs + 1 || !l || l->next->prev != l) {
-          report.Violation("slab %s: node %u %s list is corrupt", s.name, ni,
-                           li ? "full" : "partial");
+          report.Violation("slab %s: node %u %s list is corrupt", s.name, ni, kListName[li]);
           break;
         }
         const Page* slab = SlabList::Owner(l);
@@ -888,14 +1077,21 @@ uint64_t CheckCache(KmemCache& s, CheckReport& report) MMLAB_REQUIRES(s.lock) {
                            pfn);
           continue;
         }
-        if (slab->frozen)
+        if (s.colour_mask) {
+          // SLAB: the field is the colour offset, a cache line multiple
+          // within the slab's left-over bytes.
+          if (!s.colour_off || slab->colour % s.colour_off || slab->colour > s.layout.waste)
+            report.Violation("slab %s: pfn 0x%lx has colour offset %u (left over %u)", s.name,
+                             pfn, slab->colour, s.layout.waste);
+        } else if (slab->frozen) {
           report.Violation("slab %s: pfn 0x%lx is on a node list and CPU %u's slab", s.name, pfn,
                            slab->frozen - 1u);
+        }
         if (KmemCache::NodeOf(slab) != ni)
           report.Violation("slab %s: pfn 0x%lx is on node %u's list but in zone %u", s.name, pfn,
                            ni, KmemCache::NodeOf(slab));
         uint32_t nobj = s.ObjectsIn(slab);
-        uintptr_t base = KmemCache::SlabBase(slab) + s.layout.red_left_pad;
+        uintptr_t base = s.ObjBase(slab);
         uint32_t nfree = 0;
         for (void* p = s.SlabFreelist(slab); p; p = s.FreePointer(p)) {
           uintptr_t off = reinterpret_cast<uintptr_t>(p) - base;
@@ -918,14 +1114,19 @@ uint64_t CheckCache(KmemCache& s, CheckReport& report) MMLAB_REQUIRES(s.lock) {
         if (li == 0 && nfree == 0)
           report.Violation("slab %s: pfn 0x%lx on the partial list has no free object", s.name,
                            pfn);
+        if (li == 2 && slab->inuse)
+          report.Violation("slab %s: pfn 0x%lx on the free list has %u objects in use", s.name,
+                           pfn, slab->inuse);
       }
     }
-    if (counted[0] != n.nr_partial || counted[1] != n.nr_full)
-      report.Violation("slab %s: node %u counts %lu partial / %lu full slabs, lists hold %lu / %lu",
-                       s.name, ni, n.nr_partial, n.nr_full, counted[0], counted[1]);
-    if (n.nr_partial + n.nr_full + frozen[ni] != n.nr_slabs)
+    if (counted[0] != n.nr_partial || counted[1] != n.nr_full || counted[2] != n.nr_free)
+      report.Violation(
+          "slab %s: node %u counts %lu partial / %lu full / %lu free slabs, lists hold %lu / %lu "
+          "/ %lu",
+          s.name, ni, n.nr_partial, n.nr_full, n.nr_free, counted[0], counted[1], counted[2]);
+    if (n.nr_partial + n.nr_full + n.nr_free + frozen[ni] != n.nr_slabs)
       report.Violation("slab %s: node %u has %lu slabs, lists and CPUs hold %lu", s.name, ni,
-                       n.nr_slabs, n.nr_partial + n.nr_full + frozen[ni]);
+                       n.nr_slabs, n.nr_partial + n.nr_full + n.nr_free + frozen[ni]);
   }
   // Debug caches: every object's bytes (validate_slab), reported in SLUB's
   // shape and restored.
@@ -940,9 +1141,37 @@ uint64_t CheckCache(KmemCache& s, CheckReport& report) MMLAB_REQUIRES(s.lock) {
 
 }  // namespace
 
+namespace {
+
+struct CpuCheckArg {
+  SlabAllocator* a;
+  uint64_t found;  // added under the list lock
+};
+
+// The policies' per-CPU state (SLAB's array caches), checked on each CPU
+// with interrupts off, where it holds still.
+void CheckCpuCaches(void* arg) {
+  CpuCheckArg* c = static_cast<CpuCheckArg*>(arg);
+  SlabAllocator& a = *c->a;
+  uint32_t cpu;
+  unsigned long flags = mmlab_host_local_irq_save(&cpu);
+  {
+    IrqSaveGuard list_guard(a.list_lock);
+    for (const ListNode* l = a.caches.sentinel()->next; l != a.caches.sentinel(); l = l->next) {
+      KmemCache* s = decltype(a.caches)::Owner(l);
+      c->found += s->policy->CheckThisCpu(*s, cpu);
+    }
+  }
+  mmlab_host_local_irq_restore(flags);
+}
+
+}  // namespace
+
 uint64_t SlabCheck(SlabAllocator& a) {
   CheckReport report;
-  uint64_t logged = 0;
+  CpuCheckArg cpu_arg = {&a, 0};
+  mmlab_host_on_each_cpu(CheckCpuCaches, &cpu_arg);
+  uint64_t logged = cpu_arg.found;
   IrqSaveGuard list_guard(a.list_lock);
   uint64_t count = 0;
   for (const ListNode* l = a.caches.sentinel()->next; l != a.caches.sentinel(); l = l->next) {
@@ -1002,23 +1231,23 @@ void SlabCacheInfo(KmemCache& s, TextBuf* out) {
   SlabDebugFlagsText(ReadOnce(s.debug_flags), letters);
   out->Append("name %s objsize %u size %u align %u order %u objperslab %u waste %u active_objs %lu "
               "num_objs %lu slabs %lu debug %s bad_frees %lu poison_overwrites %lu "
-              "redzone_overwrites %lu freelist_corrupt %lu ctor_calls %lu",
+              "redzone_overwrites %lu freelist_corrupt %lu ctor_calls %lu policy %s",
               s.name, l.object_size, l.size, l.align, l.order, l.objects, l.waste,
               info.active_objs, info.num_objs, info.num_slabs, letters,
               ReadOnce(s.bad_frees) + ReadOnce(s.dbg_bad_frees),
               ReadOnce(s.dbg_poison_overwrites), ReadOnce(s.dbg_redzone_overwrites),
-              ReadOnce(s.dbg_freelist_corrupt), ctor_calls);
+              ReadOnce(s.dbg_freelist_corrupt), ctor_calls, ReadOnce(s.policy)->name());
 }
 
 void RenderSlabinfo(Core& core, mmlab_emit_fn emit, void* ctx) {
-  char line[192];
+  char line[224];
   TextBuf text(line, sizeof(line));
   text.Append("slabinfo - version: 2.1\n");
   emit(ctx, text.c_str(), text.len());
   text.Clear();
   text.Append("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> "
               ": tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> "
-              "<num_slabs> <sharedavail>\n");
+              "<num_slabs> <sharedavail> : policy <name>\n");
   emit(ctx, text.c_str(), text.len());
   SlabAllocator& a = core.slab();
   IrqSaveGuard list_guard(a.list_lock);
@@ -1026,14 +1255,20 @@ void RenderSlabinfo(Core& core, mmlab_emit_fn emit, void* ctx) {
   for (const ListNode* l = a.caches.sentinel()->prev; l != a.caches.sentinel(); l = l->prev) {
     KmemCache* s = decltype(a.caches)::Owner(l);
     CacheInfo info;
+    SlabTunables tun;
+    const char* policy;
     {
       IrqSaveGuard guard(s->lock);
       info = InfoLocked(*s);
+      s->policy->Tunables(*s, &tun);
+      policy = s->policy->name();
     }
     text.Clear();
-    text.Append("%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : slabdata %6lu %6lu %6lu\n",
+    text.Append("%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : slabdata %6lu %6lu %6lu "
+                ": policy %s\n",
                 s->name, info.active_objs, info.num_objs, s->layout.size, s->layout.objects,
-                1 << s->layout.order, 0u, 0u, 0u, info.active_slabs, info.num_slabs, 0ul);
+                1 << s->layout.order, tun.limit, tun.batchcount, tun.sharedfactor,
+                info.active_slabs, info.num_slabs, tun.sharedavail, policy);
     emit(ctx, text.c_str(), text.len());
   }
   SlobRenderSlabinfo(a, emit, ctx);  // the shared SLOB heap's line
@@ -1088,6 +1323,8 @@ bool SlabPolicy::UsageLocked(KmemCache&, SlabUsage*) { return false; }
 bool SlabPolicy::LiveObjectsLocked(KmemCache&, uint64_t*) { return false; }
 void SlabPolicy::Tunables(KmemCache&, SlabTunables* out) { *out = {}; }
 bool SlabPolicy::SupportsDebug() const { return true; }
+uint64_t SlabPolicy::ReapLocked(KmemCache&, uint32_t, SlabList*, bool) { return 0; }
+uint64_t SlabPolicy::CheckThisCpu(KmemCache&, uint32_t) { return 0; }
 
 }  // namespace mmlab
 
@@ -1179,6 +1416,106 @@ uint64_t mmlab_core_kmem_cache_shrink(struct mmlab_kmem_cache* cache) {
     return 0;
   mmlab_host_might_sleep();
   return mmlab::ShrinkCache(*KmemCache::From(cache));
+}
+
+namespace {
+
+size_t TrimSpec(const char* spec, size_t len) {
+  while (len && (spec[len - 1] == '\n' || spec[len - 1] == ' '))
+    len--;
+  return len;
+}
+
+}  // namespace
+
+enum mmlab_status mmlab_core_slab_policy_set(struct mmlab_core* core, const char* spec, size_t len,
+                                             int kmalloc_too, char* result, size_t result_cap) {
+  if (!MMLAB_ASSERT(core && (spec || !len) && result && result_cap))
+    return MMLAB_EINVAL;
+  mmlab::TextBuf why(result, result_cap);
+  len = TrimSpec(spec, len);
+  Core& c = *Core::From(core);
+  mmlab_status st = mmlab::SlabSetDefaultPolicy(c, spec, len, &why);
+  if (st != MMLAB_OK)
+    return st;
+  mmlab::SlabPolicy& p = mmlab::SlabDefaultPolicy(c);
+  uint32_t switched = 0, busy = 0;
+  if (kmalloc_too) {
+    mmlab_host_might_sleep();
+    for (KmemCache* s : c.slab().kmalloc_caches) {
+      if (!s || s->policy == &p)
+        continue;
+      if (mmlab::SlabSetPolicy(*s, p, nullptr) == MMLAB_OK)
+        switched++;
+      else
+        busy++;
+    }
+  }
+  why.Clear();
+  why.Append("slab_policy %s: %u kmalloc caches switched, %u busy (not empty)", p.name(), switched,
+             busy);
+  return MMLAB_OK;
+}
+
+void mmlab_core_slab_policy_show(struct mmlab_core* core, mmlab_emit_fn emit, void* ctx) {
+  if (!MMLAB_ASSERT(core && emit))
+    return;
+  char line[16];
+  mmlab::TextBuf text(line, sizeof(line));
+  text.Append("%s\n", mmlab::SlabDefaultPolicy(*Core::From(core)).name());
+  emit(ctx, text.c_str(), text.len());
+}
+
+enum mmlab_status mmlab_core_kmem_cache_create_policy(struct mmlab_core* core, const char* name,
+                                                      uint32_t size, uint32_t align,
+                                                      uint32_t flags, mmlab_ctor_fn ctor,
+                                                      const char* policy, size_t len,
+                                                      struct mmlab_kmem_cache** out) {
+  if (!MMLAB_ASSERT(core && out))
+    return MMLAB_EINVAL;
+  *out = nullptr;
+  mmlab::SlabPolicy* p = nullptr;
+  if (policy && len) {
+    len = TrimSpec(policy, len);
+    p = mmlab::SlabPolicyByName(policy, len);
+    if (!p) {
+      mmlab::Log(MMLAB_LOG_WARN, "kmem_cache_create(%s): unknown slab policy; use slub, slab or slob",
+                 name ? name : "(null)");
+      return MMLAB_EINVAL;
+    }
+  }
+  KmemCache* s = nullptr;
+  mmlab_status st = mmlab::KmemCacheCreate(*Core::From(core), name, size, align, flags, ctor, false,
+                                           &s, nullptr, p);
+  *out = s ? s->handle() : nullptr;
+  return st;
+}
+
+enum mmlab_status mmlab_core_kmem_cache_set_policy(struct mmlab_kmem_cache* cache,
+                                                   const char* policy, size_t len, char* result,
+                                                   size_t result_cap) {
+  if (!MMLAB_ASSERT(cache && (policy || !len) && result && result_cap))
+    return MMLAB_EINVAL;
+  mmlab::TextBuf why(result, result_cap);
+  len = TrimSpec(policy, len);
+  mmlab::SlabPolicy* p = mmlab::SlabPolicyByName(policy, len);
+  KmemCache* s = KmemCache::From(cache);
+  if (!p) {
+    mmlab::Report(&why, MMLAB_LOG_WARN, "cache_policy %s: unknown policy (slub, slab or slob)",
+                  s->name);
+    return MMLAB_EINVAL;
+  }
+  if (s->kmalloc) {
+    mmlab::Report(&why, MMLAB_LOG_WARN,
+                  "cache_policy %s: a kmalloc cache takes its policy at load (slab_policy=)",
+                  s->name);
+    return MMLAB_EINVAL;
+  }
+  return mmlab::SlabSetPolicy(*s, *p, &why);
+}
+
+const char* mmlab_core_kmem_cache_policy(const struct mmlab_kmem_cache* cache) {
+  return cache ? mmlab::ReadOnce(reinterpret_cast<const KmemCache*>(cache)->policy)->name() : "";
 }
 
 uint32_t mmlab_core_kmem_cache_size(const struct mmlab_kmem_cache* cache) {

@@ -62,8 +62,11 @@ constexpr uint32_t kSlabNodes = MMLAB_NR_ZONES;
 struct KmemCacheNode {
   SlabList partial;        // some objects free
   SlabList full;           // no object free (SLUB keeps this list only with debug)
+  SlabList free;           // SLAB's slabs_free: every object free (empty for SLUB)
   uint64_t nr_partial = 0;
   uint64_t nr_full = 0;
+  uint64_t nr_free = 0;
+  uint64_t free_objects = 0;   // SLAB: free objects in this node's slabs (not in arrays)
   uint64_t nr_slabs = 0;       // every slab of this node, CPU slabs included
   uint64_t total_objects = 0;  // objects in those slabs
 
@@ -190,6 +193,16 @@ class SlabPolicy {
   // Whether the cache may carry slub_debug flags (SLOB has no debugging,
   // as Linux's had none).
   virtual bool SupportsDebug() const;
+  // Reclaim's part (the "slab" shrinker, cache lock held, interrupts off
+  // on cpu): objects the policy keeps that reclaim may give back without
+  // on_each_cpu - SLAB's shared array and cpu's own array (cache_reap) -
+  // go back to the slabs, freed ones onto *discard. count_only: only how
+  // many objects that would be. Returns that count.
+  virtual uint64_t ReapLocked(KmemCache& s, uint32_t cpu, SlabList* discard, bool count_only);
+  // The checker's per-CPU part, run on cpu with interrupts off (through
+  // on_each_cpu, so the CPU's own state holds still): SLAB's array cache.
+  // Logs what it finds and returns the count. No lock held.
+  virtual uint64_t CheckThisCpu(KmemCache& s, uint32_t cpu);
 
  protected:
   ~SlabPolicy() = default;
@@ -198,6 +211,26 @@ class SlabPolicy {
 SlabPolicy& SlubPolicy();
 SlabPolicy& SlabArrayPolicy();  // slab_array.cc: Linux's mm/slab.c (SLAB)
 SlabPolicy& SlobPolicy();       // slob.cc: Linux's mm/slob.c (SLOB)
+// The registry: "slub", "slab", "slob" (exactly, lower case; a trailing
+// newline is the caller's to strip); null for anything else.
+SlabPolicy* SlabPolicyByName(const char* name, size_t len);
+
+// SLAB's state of a cache (slab_array.cc), for tests and the docs' numbers:
+// the tunables, one CPU's array cache, the shared array and what the
+// refills and flushes did. False for a cache of another policy.
+struct SlabArrayCounters {
+  uint32_t limit, batchcount, shared, free_limit;
+  uint32_t cpu_avail, cpu_limit, shared_avail, shared_limit;
+  uint64_t refills;         // cache_alloc_refill runs that found objects
+  uint64_t refill_objects;  // objects they moved into CPU arrays
+  uint64_t shared_refills;  // ... of those served from the shared array
+  uint64_t flushes;         // cache_flusharray runs
+  uint64_t flush_objects;   // objects they moved out of CPU arrays
+  uint64_t shared_flushes;  // ... of those into the shared array
+  uint64_t grown;           // new slabs (cache_grow)
+  uint64_t freed_slabs;     // slabs free_block gave back beyond free_limit
+};
+bool SlabArrayCountersOf(KmemCache& s, uint32_t cpu, SlabArrayCounters* out);
 
 // The free path's check for a kPgSlob page (slob.cc): obj must lie in an
 // allocated block of the page (not inside one of its free blocks); for s
@@ -213,6 +246,13 @@ class KmemCache {
   FaultSet* fault = nullptr;  // the core's fault-injection sites (failslab)
   SlabPolicy* policy = nullptr;
   void* policy_data = nullptr;
+  // Slab colouring (SLAB): 0xffff when each slab's objects start
+  // slab->colour bytes in (page_desc.h), 0 otherwise (SLUB's frozen lives
+  // in those bytes), so ObjBase costs one AND. colour_next (under the
+  // lock) is the next new slab's colour index, as Linux's n->colour_next.
+  uint16_t colour_mask = 0;
+  uint16_t colour_off = 0;   // SLAB: max(cache line, align); 0 otherwise
+  uint32_t colour_next = 0;
   char name[MMLAB_KMEM_CACHE_NAME_MAX] = {};
   uint32_t flags = 0;
   mmlab_ctor_fn ctor = nullptr;
@@ -280,10 +320,14 @@ class KmemCache {
   // Nodes to take partial slabs from, preferred first.
   uint32_t NodeOrder(mmlab_gfp_t gfp, uint32_t (&order)[kSlabNodes]) const;
 
+  // Where object 0 of a slab starts: past the colour offset (SLAB) and
+  // the left red zone (debug).
+  uintptr_t ObjBase(const Page* slab) const {
+    return SlabBase(slab) + layout.red_left_pad + (slab->colour & colour_mask);
+  }
   // Address of object i of a slab.
   void* ObjectAt(const Page* slab, uint32_t i) const {
-    return reinterpret_cast<void*>(SlabBase(slab) + layout.red_left_pad +
-                                   uintptr_t{i} * layout.size);
+    return reinterpret_cast<void*>(ObjBase(slab) + uintptr_t{i} * layout.size);
   }
   // A new slab with every object constructed (and, for a debug cache,
   // poisoned and red-zoned) and on its freelist, inuse 0, on no list and
@@ -302,7 +346,7 @@ class KmemCache {
   // (lock held): full, partial, or - empty, with enough partial slabs
   // already or on a zombie - onto *discard for FreeSlab after unlocking.
   void PutSlab(Page* slab, bool to_tail, SlabList* discard) MMLAB_REQUIRES(lock);
-  // Moves every empty slab on the partial lists to *discard.
+  // Moves every empty slab on the partial and free lists to *discard.
   uint64_t TakeEmptySlabs(SlabList* discard) MMLAB_REQUIRES(lock);
 };
 
@@ -333,15 +377,29 @@ class SlabAllocator {
   // cache name they are limited to (empty: every cache).
   uint32_t default_debug MMLAB_GUARDED_BY(list_lock) = 0;
   char default_debug_name[MMLAB_KMEM_CACHE_NAME_MAX] MMLAB_GUARDED_BY(list_lock) = {};
+  // slab_policy=: the policy of caches created without one (the kmalloc
+  // classes get it at core creation). Set with ReadOnce/WriteOnce.
+  SlabPolicy* default_policy = nullptr;
 
   SlabAllocator() = default;
   MMLAB_NO_COPY(SlabAllocator);
 };
 
-// kmem_cache_create for the allocator's own and the C ABI's caches.
+// kmem_cache_create for the allocator's own and the C ABI's caches; policy
+// null: the allocator's default_policy.
 mmlab_status KmemCacheCreate(Core& core, const char* name, uint32_t size, uint32_t align,
                              uint32_t flags, mmlab_ctor_fn ctor, bool kmalloc, KmemCache** out,
-                             TextBuf* why);
+                             TextBuf* why, SlabPolicy* policy = nullptr);
+// Switches an empty cache to another policy (cache_policy): the CPUs are
+// flushed and empty slabs given back first; MMLAB_EBUSY with the reason in
+// why while objects or slabs remain, MMLAB_EINVAL for a debug cache and a
+// policy without debugging, MMLAB_ENOMEM (old policy kept) if the new one
+// cannot attach. May sleep.
+mmlab_status SlabSetPolicy(KmemCache& s, SlabPolicy& policy, TextBuf* why);
+// The default for caches created from now on (slab_policy=); EINVAL with a
+// warning for an unknown name.
+mmlab_status SlabSetDefaultPolicy(Core& core, const char* name, size_t len, TextBuf* why);
+SlabPolicy& SlabDefaultPolicy(Core& core);
 // The free path's checks: the slab holding obj if it is an object start of
 // cache s (or, with s null, of any cache: *owner gets it). Reports and
 // returns null otherwise. Interrupts off.
@@ -367,8 +425,7 @@ inline Page* SlabFindObjectFast(Core& core, Page* page, KmemCache* s, const void
       if (MMLAB_LIKELY(c && (!s || c == s))) {
         // An object start: a multiple of the stride whose object ends
         // inside the slab (index < ObjectsIn, without a second division).
-        const uintptr_t off = reinterpret_cast<uintptr_t>(obj) - KmemCache::SlabBase(slab) -
-                              c->layout.red_left_pad;
+        const uintptr_t off = reinterpret_cast<uintptr_t>(obj) - c->ObjBase(slab);
         const uintptr_t size = c->layout.size;
         const uintptr_t bytes = uintptr_t{MMLAB_PAGE_SIZE} << slab->order;
         if (MMLAB_LIKELY(off < bytes && bytes - off >= size && off % size == 0)) {

@@ -129,8 +129,7 @@ void ObjectErr(KmemCache& s, const Page* slab, const void* obj, const char* reas
 bool ValidPointer(const KmemCache& s, const Page* slab, const void* p) {
   if (!p)
     return true;
-  const uintptr_t off = reinterpret_cast<uintptr_t>(p) - KmemCache::SlabBase(slab) -
-                        s.layout.red_left_pad;
+  const uintptr_t off = reinterpret_cast<uintptr_t>(p) - s.ObjBase(slab);
   return off % s.layout.size == 0 && off / s.layout.size < s.ObjectsIn(slab);
 }
 
@@ -537,7 +536,7 @@ uint64_t SlabDebugValidate(KmemCache& s) {
         uint32_t k = 0;
         for (void* p = s.SlabFreelist(slab); p && k < objects; p = s.FreePointer(p), k++) {
           const uint32_t idx = static_cast<uint32_t>(
-              (reinterpret_cast<uintptr_t>(p) - KmemCache::SlabBase(slab) - s.layout.red_left_pad) /
+              (reinterpret_cast<uintptr_t>(p) - s.ObjBase(slab)) /
               s.layout.size);
           if (idx < 4096)
             free_map[idx / 64] |= uint64_t{1} << (idx % 64);
@@ -557,6 +556,11 @@ uint64_t SlabDebugValidate(KmemCache& s) {
 mmlab_status SlabSetDebug(KmemCache& s, uint32_t debug_flags, TextBuf* why) {
   mmlab_host_might_sleep();
   debug_flags &= kSlabDebugFlags;
+  if (debug_flags && !s.policy->SupportsDebug()) {
+    Report(why, MMLAB_LOG_WARN, "cache_debug %s: the %s policy has no debugging", s.name,
+           s.policy->name());
+    return MMLAB_EINVAL;
+  }
   if (ReadOnce(s.zombie)) {
     Report(why, MMLAB_LOG_WARN, "cache_debug %s: the cache is destroyed (objects left)", s.name);
     return MMLAB_EBUSY;

@@ -258,7 +258,7 @@ size_t BuildDetachedFreelist(KmemCache& s, size_t nr, void** objs, Page** slab_o
   if (!slab)
     return nr;
   *slab_out = slab;
-  const uintptr_t base = KmemCache::SlabBase(slab) + s.layout.red_left_pad;
+  const uintptr_t base = s.ObjBase(slab);
   const uintptr_t size = s.layout.size;
   const uintptr_t limit = uintptr_t{s.ObjectsIn(slab)} * size;
   size_t same = nr;
@@ -330,13 +330,14 @@ void FlushCpu(void* arg) {
   if (!slab)
     return nullptr;
   flags = mmlab_host_local_irq_save(&cpu);
-  c = cpus.at(cpu);
   bool stale;
   {
     IrqSaveGuard guard(s.lock);
-    // cache_debug changed the layout meanwhile: the slab is of the old.
+    // cache_debug (or cache_policy) changed the layout meanwhile: the slab
+    // is of the old one; only then is the CPU state known to be ours.
     stale = gen != s.layout_gen || s.debug_flags;
     if (MMLAB_LIKELY(!stale)) {
+      c = Cpus(s).at(cpu);
       s.AccountNewSlab(slab);
       // Another slab may have been installed meanwhile (an interrupt, or
       // we run on another CPU now): SLUB flushes it and uses the new one.
@@ -440,12 +441,12 @@ class Slub final : public SlabPolicy {
           return 0;
         }
         flags = mmlab_host_local_irq_save(&cpu);
-        c = cpus.at(cpu);
         bool stale;
         {
           IrqSaveGuard guard(s.lock);
           stale = gen != s.layout_gen || s.debug_flags;
         }
+        c = cpus.at(cpu);
         if (MMLAB_UNLIKELY(stale)) {
           // cache_debug changed the layout meanwhile: give up (rare).
           mmlab_host_local_irq_restore(flags);

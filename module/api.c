@@ -184,9 +184,10 @@ static const struct {
 	{ SLAB_FAILSLAB,	MMLAB_SLAB_FAILSLAB },	/* 0 without CONFIG_FAILSLAB */
 };
 
-struct mmlab_kmem_cache *mmlab_kmem_cache_create(const char *name, unsigned int size,
-						 unsigned int align, slab_flags_t flags,
-						 void (*ctor)(void *))
+static struct mmlab_kmem_cache *mmlab_cache_create(const char *name, unsigned int size,
+						unsigned int align, slab_flags_t flags,
+						void (*ctor)(void *), const char *policy,
+						unsigned long ip)
 {
 	struct mmlab_kmem_cache *s;
 	slab_flags_t left = flags;
@@ -202,18 +203,40 @@ struct mmlab_kmem_cache *mmlab_kmem_cache_create(const char *name, unsigned int 
 	}
 	if (left) {
 		pr_warn("kmem_cache_create(%s) from %pS: flags %#lx not supported (EINVAL)\n",
-			name ? name : "(null)", (void *)_RET_IP_,
+			name ? name : "(null)", (void *)ip,
 			(__force unsigned long)left);
 		return NULL;
 	}
 	if (!name) {
-		pr_warn("kmem_cache_create from %pS: no name (EINVAL)\n", (void *)_RET_IP_);
+		pr_warn("kmem_cache_create from %pS: no name (EINVAL)\n", (void *)ip);
 		return NULL;
 	}
-	st = mmlab_core_kmem_cache_create(mmlab_core, name, size, align, mflags, ctor, &s);
+	st = mmlab_core_kmem_cache_create_policy(mmlab_core, name, size, align, mflags, ctor,
+						 policy, policy ? strlen(policy) : 0, &s);
 	return st == MMLAB_OK ? s : NULL;
 }
+
+struct mmlab_kmem_cache *mmlab_kmem_cache_create(const char *name, unsigned int size,
+						 unsigned int align, slab_flags_t flags,
+						 void (*ctor)(void *))
+{
+	return mmlab_cache_create(name, size, align, flags, ctor, NULL, _RET_IP_);
+}
 EXPORT_SYMBOL_GPL(mmlab_kmem_cache_create);
+
+struct mmlab_kmem_cache *mmlab_kmem_cache_create_policy(const char *name, unsigned int size,
+							unsigned int align, slab_flags_t flags,
+							void (*ctor)(void *),
+							const char *policy)
+{
+	if (policy && !*policy) {
+		pr_warn("kmem_cache_create(%s) from %pS: empty policy name (EINVAL)\n",
+			name ? name : "(null)", (void *)_RET_IP_);
+		return NULL;
+	}
+	return mmlab_cache_create(name, size, align, flags, ctor, policy, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(mmlab_kmem_cache_create_policy);
 
 void mmlab_kmem_cache_destroy(struct mmlab_kmem_cache *s)
 {

@@ -83,12 +83,12 @@ TEST_F(Slab, CtorFillThroughTheControlFileCountsCtorCalls) {
   EXPECT_EQ(Result("obj_fill object=1 byte=0xc7"), "object 1 filled 40 bytes");
   r = Result("cache_info cache=1");
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(r, m, std::regex("objperslab (\\d+) .* ctor_calls (\\d+)$"))) << r;
+  ASSERT_TRUE(std::regex_search(r, m, std::regex("objperslab (\\d+) .* ctor_calls (\\d+) policy slub$"))) << r;
   EXPECT_EQ(m[1], m[2]) << "one slab constructed: " << r;
   EXPECT_EQ(Result("cache_free 1"), "freed object 1");
   EXPECT_EQ(Result("cache_alloc cache=1").rfind("object 2 cache 1 ", 0), 0u);
   r = Result("cache_info cache=1");
-  ASSERT_TRUE(std::regex_search(r, m, std::regex("objperslab (\\d+) .* ctor_calls (\\d+)$")));
+  ASSERT_TRUE(std::regex_search(r, m, std::regex("objperslab (\\d+) .* ctor_calls (\\d+) policy slub$")));
   EXPECT_EQ(m[1], m[2]) << "reuse does not construct again";
   EXPECT_EQ(Result("obj_check object=2 byte=0xc7"), "ok 40 bytes");
   EXPECT_EQ(Result("free_all").find("freed"), 0u);
@@ -933,18 +933,19 @@ TEST_F(Slab, SlabinfoIsExactlyVersion21) {
   EXPECT_EQ(line,
             "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : "
             "tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> "
-            "<sharedavail>");
+            "<sharedavail> : policy <name>");
   std::getline(in, line);
   char want[256];
   // demo: 104-byte stride, 39 per 4 KiB slab, 3 active in one slab.
   snprintf(want, sizeof(want),
-           "%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : slabdata %6lu %6lu %6lu", "demo",
+           "%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : slabdata %6lu %6lu %6lu : policy slub",
+           "demo",
            3ul, 39ul, 104u, 39u, 1, 0u, 0u, 0u, 1ul, 1ul, 0ul);
   EXPECT_EQ(line, want);
   int lines = 1;
   std::regex row(
       "^(\\S+) +(\\d+) +(\\d+) +(\\d+) +(\\d+) +(\\d+) : tunables +0 +0 +0 : slabdata +(\\d+) "
-      "+(\\d+) +0$");
+      "+(\\d+) +0 : policy slub$");
   bool saw_kmalloc_8k = false;
   while (std::getline(in, line)) {
     lines++;

@@ -139,6 +139,24 @@ struct mmlab_kmem_cache *mmlab_kmem_cache_create(const char *name, unsigned int 
 						 void (*ctor)(void *));
 
 /**
+ * mmlab_kmem_cache_create_policy - create a slab cache run by a given policy
+ * @name: as mmlab_kmem_cache_create()
+ * @size: as mmlab_kmem_cache_create()
+ * @align: as mmlab_kmem_cache_create()
+ * @flags: as mmlab_kmem_cache_create()
+ * @ctor: as mmlab_kmem_cache_create()
+ * @policy: "slub", "slab" or "slob" (docs/slab-policies.md); NULL for the
+ *          default (module parameter slab_policy=)
+ *
+ * Return: the cache, or NULL (reported) for an unknown policy or any
+ * mmlab_kmem_cache_create() failure.
+ */
+struct mmlab_kmem_cache *mmlab_kmem_cache_create_policy(const char *name, unsigned int size,
+							unsigned int align, slab_flags_t flags,
+							void (*ctor)(void *),
+							const char *policy);
+
+/**
  * mmlab_kmem_cache_destroy - destroy a slab cache (kmem_cache_destroy)
  * @s: the cache; NULL is ignored
  *

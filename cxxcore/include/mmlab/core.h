@@ -558,7 +558,42 @@ void mmlab_core_slub_debug_show(struct mmlab_core *core, mmlab_emit_fn emit, voi
 /* --- slab policies: SLUB, SLAB, SLOB (slab.h; docs/slab-policies.md) ------- */
 /*
  * Which policy runs a cache, chosen at creation, switchable while empty.
+ * Policy names: "slub", "slab", "slob" (lower case; a trailing newline is
+ * ignored).
  */
+/*
+ * The default policy of caches created from now on (slab_policy= and the
+ * debugfs file slab_policy). With kmalloc_too, the kmalloc caches switch
+ * too - only while nobody can be using them (module load, right after
+ * mmlab_core_create): an empty one switches, one with objects stays (the
+ * result says how many). MMLAB_EINVAL (logged, reason in result) for an
+ * unknown name. May sleep.
+ */
+enum mmlab_status mmlab_core_slab_policy_set(struct mmlab_core *core, const char *spec,
+					     size_t len, int kmalloc_too, char *result,
+					     size_t result_cap);
+/* The default policy, one line ("slub\n"). */
+void mmlab_core_slab_policy_show(struct mmlab_core *core, mmlab_emit_fn emit, void *ctx);
+/*
+ * mmlab_core_kmem_cache_create with a policy by name (len bytes; NULL or
+ * len 0: the default). MMLAB_EINVAL (reported) for an unknown name, or
+ * debug flags with a policy that has no debugging (slob).
+ */
+enum mmlab_status mmlab_core_kmem_cache_create_policy(struct mmlab_core *core, const char *name,
+						      uint32_t size, uint32_t align,
+						      uint32_t flags, mmlab_ctor_fn ctor,
+						      const char *policy, size_t len,
+						      struct mmlab_kmem_cache **out);
+/*
+ * Switches an empty cache nobody else uses to another policy (cache_policy).
+ * MMLAB_EBUSY while it has objects or slabs, MMLAB_EINVAL for an unknown
+ * name or a debug cache to slob; the reason in result. May sleep.
+ */
+enum mmlab_status mmlab_core_kmem_cache_set_policy(struct mmlab_kmem_cache *cache,
+						   const char *policy, size_t len, char *result,
+						   size_t result_cap);
+/* The cache's policy name ("slub", "slab" or "slob"). */
+const char *mmlab_core_kmem_cache_policy(const struct mmlab_kmem_cache *cache);
 
 /* --- allocation trace and replay (alloc_trace.h, replay.h; docs/replay.md) - */
 /*
