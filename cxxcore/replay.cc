@@ -1025,7 +1025,7 @@ const Workload kWorkloads[] = {
 
 // --- running -------------------------------------------------------------------
 
-const char* const kPolicies[] = {"slub"};
+const char* const kPolicies[] = {"slab", "slub", "slob"};
 
 void ReplayCtor(void* obj) { *static_cast<volatile uint64_t*>(obj) = 0x6d6d6c6162637472ull; }
 
@@ -1093,17 +1093,22 @@ bool ReplayPolicyKnown(const char* policy) {
   return false;
 }
 
-// TODO(issue #7 merge): once the SLAB/SLOB policies are merged, this is
-//   mmlab_core_slab_policy_set(core, policy, len, 1, ...)  (the default for
-//   the trace's caches, and the empty kmalloc caches switched),
-// and kPolicies lists "slub", "slab", "slob" (/work/notes/replay-policy-merge.patch).
-// Until then SLUB is the only policy of this build and needs nothing.
+// The kmalloc caches (empty right after create) switch to `policy`, and it
+// becomes the default of every cache the trace creates.
 bool ReplayApplyPolicy(mmlab_core* core, const char* policy, char* why, size_t why_cap) {
-  (void)core;
-  if (ReplayPolicyKnown(policy))
-    return true;
-  SetWhy(why, why_cap, "replay: policy '%s' is not available in this build", policy);
-  return false;
+  if (!ReplayPolicyKnown(policy)) {
+    SetWhy(why, why_cap, "replay: policy '%s' is not available in this build", policy);
+    return false;
+  }
+  size_t len = 0;
+  while (policy[len])
+    len++;
+  char result[128] = "";
+  if (mmlab_core_slab_policy_set(core, policy, len, 1, result, sizeof(result)) != MMLAB_OK) {
+    SetWhy(why, why_cap, "replay: policy %s: %s", policy, result);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace mmlab
