@@ -75,9 +75,10 @@ run: modules
 	$(Q)$(MAKE) -s -C $(TOP)/selftests/mmlab_client KDIR=$(KDIR) MMLAB_BUILD=$(TOP) \
 		OUT=$(BUILD)/run/mmlab_client
 	$(Q)$(MAKE) -s -C $(TOP)/examples/mmdev OUT=$(BUILD)/run/examples
+	$(Q)$(MAKE) -s -C $(TOP)/tools/slabtop OUT=$(BUILD)/run
 	$(Q)$(TOP)/vm-images/vm-demo.sh --kver $(KVER) --module $(TOP)/mmlab.ko \
 		--client $(BUILD)/run/mmlab_client/mmlab_client.ko --examples $(BUILD)/run/examples \
-		--saved $(RUN_OUT)
+		--slabtop $(BUILD)/run/mmlab-slabtop --saved $(RUN_OUT)
 
 # ---------------------------------------------------------------------------
 # make bench: numbers, not a test. The tables land in build/bench/ and, with
