@@ -129,7 +129,7 @@ fi
 
 # The tests that run threads (found by name; each must be listed in
 # MMLAB_TSAN_FILTER's suites or match its patterns).
-tsan_filter='Concurrency.*:Kswapd.*:Mempool.*:Pcp.*:Region.Concurrent*:Slab.*Thread*:Slab.*Cpus*:Vmalloc.Threads*:*Nofail*'
+tsan_filter='Concurrency.*:Kswapd.*:Mempool.*:Pcp.*:Region.Concurrent*:Slab.*Thread*:Slab.*Cpus*:Slob.*Cpus*:Policies/SlabPolicyTest.Threads*:Vmalloc.Threads*:*Nofail*'
 echo "# ThreadSanitizer: the multithreaded tests ($bdir/tsan)"
 if cmake -S "$top/cxxcore/tests" -B "$bdir/tsan" -DCMAKE_BUILD_TYPE=Debug \
 		-DCMAKE_CXX_COMPILER=clang++-14 -DMMLAB_SANITIZE=OFF -DMMLAB_TSAN=ON \

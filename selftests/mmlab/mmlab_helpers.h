@@ -115,6 +115,20 @@ static inline int mmlab_match(const char *re, const char *s)
 	return ok;
 }
 
+
+/* A numeric field of a cache_info answer ("... key <n> ..."), or -1. */
+static inline int64_t info_field(const char *res, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), " %s ", key);
+	p = strstr(res, pat);
+	if (!p)
+		return -1;
+	return strtoll(p + strlen(pat), NULL, 10);
+}
+
 /* Copy the next line of *text (without its '\n') into line; advance *text.
  * Returns 0 at the end of the text, -1 if the line does not fit or the text
  * does not end with a newline. */

@@ -49,19 +49,6 @@ static int parse_obj(const char *res, uint64_t *id, uint64_t cid, uint64_t *pfn,
 	return 0;
 }
 
-/* A field of cache_info ("... key <n> ..."), or -1. */
-static int64_t info_field(const char *res, const char *key)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), " %s ", key);
-	p = strstr(res, pat);
-	if (!p)
-		return -1;
-	return strtoll(p + strlen(pat), NULL, 10);
-}
-
 #define CREATE(c, ...) do {								\
 		ASSERT_EQ(0, CTL(__VA_ARGS__)) TH_LOG("%s", self->res);			\
 		ASSERT_EQ(0, parse_cache(self->res, (c))) TH_LOG("result '%s'", self->res);	\

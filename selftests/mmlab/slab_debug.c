@@ -15,19 +15,6 @@
 
 #define KMSG_MAX (256 * 1024)
 
-/* A field of cache_info ("... key <n> ..."), or -1. */
-static int64_t info_field(const char *res, const char *key)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), " %s ", key);
-	p = strstr(res, pat);
-	if (!p)
-		return -1;
-	return strtoll(p + strlen(pat), NULL, 10);
-}
-
 /* Runs cmd; the new kernel log lines go to log (cleared first). */
 static int ctl_logged(int fd, char *res, size_t cap, int kfd, char *log, const char *cmd)
 {
