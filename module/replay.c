@@ -552,11 +552,12 @@ static void mmlab_replay_host_extfrag(struct mmlab_hrun *h, struct mmlab_replay_
  * excluded).
  */
 static int mmlab_replay_host(const struct mmlab_replay_trace *trace,
-			     struct mmlab_replay_result *res, const atomic_t *stop)
+			     struct mmlab_replay_result *res, const atomic_t *stop,
+			     u64 budget_pages)
 {
 	struct mmlab_replay_trace_info info;
 	struct mmlab_hrun h = {};
-	u64 i, pages, ns = 0, t0;
+	u64 i, pages = 0, ns = 0, t0;
 	int err = 0;
 	u32 c;
 
@@ -600,6 +601,19 @@ static int mmlab_replay_host(const struct mmlab_replay_trace *trace,
 		case MMLAB_REPLAY_CACHE_ALLOC:
 		case MMLAB_REPLAY_ALLOC_PAGES:
 			alloc = true;
+			/*
+			 * The same capacity as the mmlab columns' fresh core:
+			 * what would take the run past it fails there, so it
+			 * fails here too, before the host's allocator is asked
+			 * (a trace bigger than the VM must not wake its OOM
+			 * killer).
+			 */
+			if (pages + (op->op == MMLAB_REPLAY_ALLOC_PAGES ?
+				     1ull << min_t(u32, op->order, 63) :
+				     DIV_ROUND_UP((u64)op->size, PAGE_SIZE)) > budget_pages) {
+				ok = false;
+				break;
+			}
 			ok = mmlab_replay_host_alloc(&h, op);
 			break;
 		default:	/* the frees */
@@ -685,7 +699,8 @@ static int mmlab_replay_thread(void *data)
 		}
 		pr_info("replay: %s on CPU %u\n", mmlab_replay_columns[col], job->cpu);
 		if (col == MMLAB_COL_HOST) {
-			job->err = mmlab_replay_host(job->trace, &job->res[col], &job->stop);
+			job->err = mmlab_replay_host(job->trace, &job->res[col], &job->stop,
+						     job->cfg.capacity_pages);
 		} else {
 			enum mmlab_status st;
 
