@@ -259,6 +259,29 @@ TEST_F_TIMEOUT(mmlab, report_all, 300)
 	free(text);
 }
 
+/*
+ * A trace bigger than the run's capacity: the fresh core runs out and so
+ * does the host column, which gets the same budget instead of pushing the
+ * VM towards its OOM killer; everything is given back either way.
+ */
+TEST_F_TIMEOUT(mmlab, capacity_bounds_every_column, 300)
+{
+	static const char *const cols[] = { "slub", "host" };
+	struct result r;
+	unsigned int i;
+
+	/* fragmenter/1 holds ~1200 pages at its peak; 4 MiB is 1024. */
+	ASSERT_EQ(0, put("replay", "generate workload=fragmenter seed=1 ops=5000"));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, put("replay", "run policy=%s capacity_mb=4", cols[i]))
+			TH_LOG("run policy=%s capacity_mb=4 failed (see the kernel log)", cols[i]);
+		RESULT(cols[i], &r);
+		EXPECT_LT(0, r.failures) TH_LOG("%s: no allocation failed within 4 MiB", cols[i]);
+		EXPECT_LE(r.peak, 1024 + 64) TH_LOG("%s: peak %" PRIu64 " pages > 4 MiB", cols[i],
+						       r.peak);
+	}
+}
+
 /* Record control-file work, read it back, load it, replay it. */
 TEST_F_TIMEOUT(mmlab, record_load_replay, 300)
 {
