@@ -248,7 +248,7 @@ class KmemCache {
   void* policy_data = nullptr;
   // Slab colouring (SLAB): 0xffff when each slab's objects start
   // slab->colour bytes in (page_desc.h), 0 otherwise (SLUB's frozen lives
-  // in those bytes), so ObjBase costs one AND. colour_next (under the
+  // in those bytes), so ObjBase costs SLUB one predicted branch. colour_next (under the
   // lock) is the next new slab's colour index, as Linux's n->colour_next.
   uint16_t colour_mask = 0;
   uint16_t colour_off = 0;   // SLAB: max(cache line, align); 0 otherwise
@@ -322,8 +322,11 @@ class KmemCache {
 
   // Where object 0 of a slab starts: past the colour offset (SLAB) and
   // the left red zone (debug).
+  // The descriptor is read only under SLAB: under SLUB those bytes are
+  // `frozen`, which other CPUs write under the cache lock.
   uintptr_t ObjBase(const Page* slab) const {
-    return SlabBase(slab) + layout.red_left_pad + (slab->colour & colour_mask);
+    return SlabBase(slab) + layout.red_left_pad +
+           (MMLAB_UNLIKELY(colour_mask) ? slab->colour & colour_mask : 0u);
   }
   // Address of object i of a slab.
   void* ObjectAt(const Page* slab, uint32_t i) const {
