@@ -7,9 +7,9 @@
 // objects, the heap checker, the slabinfo line, a randomized run against a
 // model and two CPUs at once.
 //
-// Until the policy can be chosen at creation, a test makes a cache with
-// kmem_cache_create and switches the empty cache to SLOB with UseSlob()
-// (Detach SLUB, Attach SLOB), as cache_policy will.
+// SLOB caches are made with mmlab_core_kmem_cache_create_policy; the
+// kmalloc classes switch to SLOB with mmlab_core_slab_policy_set while
+// they are empty, as slab_policy=slob does at load.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -34,45 +34,31 @@ class Slob : public CoreTest {
  protected:
   mmlab::Core& C() { return *mmlab::Core::From(core_); }
 
-  // Test-only policy switch of an empty cache (the coordinator replaces it
-  // with the real cache_policy API). The core is built without RTTI, so
-  // UBSan cannot check its vtables from here.
-  __attribute__((no_sanitize("vptr"))) void UseSlob(mmlab::KmemCache* s) {
-    mmlab_core_kmem_cache_shrink(s->handle());
-    {
-      mmlab::IrqSaveGuard guard(s->lock);
-      for (const mmlab::KmemCacheNode& n : s->node)
-        ASSERT_EQ(n.nr_slabs, 0u) << s->name << " is not empty";
-    }
-    s->policy->Detach(*s);
-    s->policy = &mmlab::SlobPolicy();
-    ASSERT_EQ(s->policy->Attach(*s), MMLAB_OK);
-  }
-
   mmlab_kmem_cache* SlobCache(const char* name, uint32_t size, uint32_t align = 0,
                               uint32_t flags = 0, mmlab_ctor_fn ctor = nullptr) {
     mmlab_kmem_cache* c = nullptr;
-    EXPECT_EQ(mmlab_core_kmem_cache_create(core_, name, size, align, flags, ctor, &c), MMLAB_OK)
+    EXPECT_EQ(mmlab_core_kmem_cache_create_policy(core_, name, size, align, flags, ctor, "slob",
+                                                  4, &c),
+              MMLAB_OK)
         << sim::LogText();
-    if (c)
-      UseSlob(mmlab::KmemCache::From(c));
+    if (c) {
+      EXPECT_STREQ(mmlab_core_kmem_cache_policy(c), "slob");
+    }
     return c;
   }
 
-  // Every kmalloc class under SLOB; false (test skipped) if one is in use.
+  // Every kmalloc class under SLOB (slab_policy=slob); false (test skipped)
+  // if one is in use.
   bool KmallocUnderSlob() {
-    for (mmlab::KmemCache* s : C().slab().kmalloc_caches) {
-      if (!s)
-        continue;
-      mmlab_core_kmem_cache_shrink(s->handle());
-      mmlab::IrqSaveGuard guard(s->lock);
-      for (const mmlab::KmemCacheNode& n : s->node)
-        if (n.nr_slabs)
-          return false;
-    }
     for (mmlab::KmemCache* s : C().slab().kmalloc_caches)
       if (s)
-        UseSlob(s);
+        mmlab_core_kmem_cache_shrink(s->handle());
+    char result[256] = "";
+    if (mmlab_core_slab_policy_set(core_, "slob", 4, 1, result, sizeof(result)) != MMLAB_OK)
+      return false;
+    for (mmlab::KmemCache* s : C().slab().kmalloc_caches)
+      if (s && std::string(mmlab_core_kmem_cache_policy(s->handle())) != "slob")
+        return false;
     return true;
   }
 
@@ -624,11 +610,8 @@ TEST_F(Slob, TwoCpusAtOnce) {
 TEST_F(Slob, ControlFileAndAtomicContextNeverSleep) {
   NewCore(4, 8);
   const bool kmalloc = KmallocUnderSlob();
-  ASSERT_EQ(Result("cache_create name=atomic size=200 ctor=fill").rfind("cache 1 ", 0), 0u);
-  mmlab::KmemCache* s = mmlab::SlabGetControlCache(C(), 1);
-  ASSERT_NE(s, nullptr);
-  UseSlob(s);
-  mmlab::SlabPutControlCache(C(), s);
+  ASSERT_EQ(Result("cache_create name=atomic size=200 ctor=fill policy=slob").rfind("cache 1 ", 0),
+            0u);
   const uint64_t sleeps = sim::MightSleepCalls();
   for (int i = 0; i < 50; i++) {
     EXPECT_EQ(Control("cache_alloc cache=1 gfp=GFP_ATOMIC context=irqoff"), MMLAB_OK)
