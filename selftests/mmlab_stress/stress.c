@@ -559,6 +559,7 @@ static void obj_free(struct ctl_worker *w, unsigned int i)
 
 static void op_cache_create(struct ctl_worker *w)
 {
+	static const char *const policies[] = { "slub", "slab", "slob" };
 	static const unsigned int sizes[] = { 8, 24, 64, 100, 192, 600, 1000, 3000, 5000 };
 	unsigned int size = sizes[rndn(&w->rs, sizeof(sizes) / sizeof(sizes[0]))];
 	/* a cache, and sometimes a second one of the size with ctor=fill */
@@ -569,9 +570,10 @@ static void op_cache_create(struct ctl_worker *w)
 
 	if (w->ncache >= W_CACHES)
 		return;
-	ret = wctl(w, "cache_create name=stress%u_%u size=%u%s%s%s%s", w->idx, w->names++, size,
-		   hw || dma ? " flags=" : "", hw ? "HWCACHE_ALIGN" : "", hw && dma ? "|" : "",
-		   dma ? "DMA32" : "");
+	/* every slab policy (docs/slab-policies.md), side by side */
+	ret = wctl(w, "cache_create name=stress%u_%u size=%u policy=%s%s%s%s%s", w->idx, w->names++,
+		   size, policies[rndn(&w->rs, 3)], hw || dma ? " flags=" : "",
+		   hw ? "HWCACHE_ALIGN" : "", hw && dma ? "|" : "", dma ? "DMA32" : "");
 	if (outcome(w, K_SLAB, ret) <= 0)
 		return;
 	if (sscanf(w->res, "cache %" SCNu64 " name", &id) != 1) {
@@ -584,8 +586,8 @@ static void op_cache_create(struct ctl_worker *w)
 	c->ctor = 0;
 	c->pools = c->live = 0;
 	if (ctor && w->ncache < W_CACHES) {
-		ret = wctl(w, "cache_create name=stress%u_%u size=%u ctor=fill", w->idx, w->names++,
-			   size);
+		ret = wctl(w, "cache_create name=stress%u_%u size=%u ctor=fill policy=%s", w->idx,
+			   w->names++, size, policies[rndn(&w->rs, 3)]);
 		if (outcome(w, K_SLAB, ret) <= 0)
 			return;
 		if (sscanf(w->res, "cache %" SCNu64 " name", &id) != 1) {
