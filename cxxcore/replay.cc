@@ -14,6 +14,7 @@
 #include "replay.h"
 
 #include "alloc_trace.h"
+#include "command_parse.h"
 #include "format.h"
 #include "gfp.h"
 #include "log.h"
@@ -261,40 +262,14 @@ bool TokenIs(const Token& t, const char* lit) {
   return lit[i] == '\0';
 }
 
+// A number as the control file takes them (command.cc): decimal, or hex
+// after 0x; false on anything else or on overflow.
 bool ParseU64(const char* s, size_t len, uint64_t* out) {
-  if (!len)
-    return false;
-  uint64_t v = 0;
-  if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    if (len > 18)
-      return false;
-    for (size_t i = 2; i < len; i++) {
-      const char c = s[i];
-      uint32_t d;
-      if (c >= '0' && c <= '9')
-        d = c - '0';
-      else if (c >= 'a' && c <= 'f')
-        d = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F')
-        d = c - 'A' + 10;
-      else
-        return false;
-      v = v << 4 | d;
-    }
-    *out = v;
-    return true;
-  }
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-    if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, uint64_t(s[i] - '0'), &v))
-      return false;
-  }
-  *out = v;
-  return true;
+  return mmlab::ParseU64(Slice{s, len}, out) == NumError::kOk;
 }
 
-// An id: up to 16 hex digits (an optional 0x is allowed).
+// An id: up to 16 hex digits (an optional 0x is allowed), parsed as the
+// control file's 0x-hex numbers.
 bool ParseId(const char* s, size_t len, uint64_t* out) {
   if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
     s += 2;
@@ -302,22 +277,9 @@ bool ParseId(const char* s, size_t len, uint64_t* out) {
   }
   if (!len || len > 16)
     return false;
-  uint64_t v = 0;
-  for (size_t i = 0; i < len; i++) {
-    const char c = s[i];
-    uint32_t d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      d = c - 'A' + 10;
-    else
-      return false;
-    v = v << 4 | d;
-  }
-  *out = v;
-  return true;
+  char hex[2 + 16] = {'0', 'x'};
+  __builtin_memcpy(hex + 2, s, len);
+  return ParseU64(hex, 2 + len, out);
 }
 
 // "GFP_KERNEL|__GFP_ZERO", "0", "0x10", or names and hex mixed.

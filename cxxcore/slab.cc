@@ -1314,6 +1314,23 @@ void RenderSlabStats(Core& core, mmlab_emit_fn emit, void* ctx) {
   }
 }
 
+size_t SlabAllocBulkEach(KmemCache& s, mmlab_gfp_t gfp, size_t nr, void** objs) {
+  for (size_t i = 0; i < nr; i++) {
+    objs[i] = s.policy->Alloc(s, gfp, 0);
+    if (objs[i])
+      continue;
+    // The free path unregisters each from kmemleak: register them first.
+    for (size_t j = 0; j < i; j++)
+      mmlab_host_object_alloc(objs[j], s.layout.object_size, gfp);
+    if (i)
+      s.policy->FreeBulk(s, i, objs, "kmem_cache_alloc_bulk", 0);
+    for (size_t j = 0; j < nr; j++)
+      objs[j] = nullptr;
+    return 0;
+  }
+  return nr;
+}
+
 // The policy interface's defaults, out of line: inline virtuals would be
 // emitted as COMDAT copies in every policy's object, and 6.1's
 // -mrecord-mcount leaves __mcount_loc entries pointing at the discarded

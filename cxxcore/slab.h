@@ -466,6 +466,10 @@ inline void* KmemCacheAllocChecked(KmemCache* s, mmlab_gfp_t gfp, uintptr_t call
 }
 // kmem_cache_alloc_bulk after the checks of the C ABI: all or nothing.
 size_t KmemCacheAllocBulk(KmemCache* s, mmlab_gfp_t gfp, size_t nr, void** objs);
+// kmem_cache_alloc_bulk one object after the other through the cache's
+// policy (SLAB and SLOB did it so): all or nothing - on a failure every
+// object taken goes back through FreeBulk and objs[0..nr) is nulled.
+size_t SlabAllocBulkEach(KmemCache& s, mmlab_gfp_t gfp, size_t nr, void** objs);
 // Gives the slabs on *discard back (no lock held); returns pages.
 uint64_t FreeDiscardedSlabs(Core& core, SlabList* discard);
 

@@ -632,20 +632,7 @@ class Slob final : public SlabPolicy {
   }
 
   size_t AllocBulk(KmemCache& s, mmlab_gfp_t gfp, size_t nr, void** objs) override {
-    for (size_t i = 0; i < nr; i++) {
-      objs[i] = Alloc(s, gfp, 0);
-      if (objs[i])
-        continue;
-      // All or nothing: the free path unregisters each, register first.
-      for (size_t j = 0; j < i; j++)
-        mmlab_host_object_alloc(objs[j], s.layout.object_size, gfp);
-      if (i)
-        FreeBulk(s, i, objs, "kmem_cache_alloc_bulk", 0);
-      for (size_t j = 0; j < nr; j++)
-        objs[j] = nullptr;
-      return 0;
-    }
-    return nr;
+    return SlabAllocBulkEach(s, gfp, nr, objs);  // as mm/slob.c: one at a time
   }
 
   Page* Free(KmemCache& s, uint32_t cpu, Page* page, void* obj, uintptr_t) override {
