@@ -747,10 +747,10 @@ static int mmlab_replay_config(struct mmlab_core_config *cfg, unsigned int capac
 	return 0;
 }
 
-/* run policy=<p> [capacity_mb=N]; under run_lock. */
+/* run policy=<p> [capacity_mb=N] [min_free_kbytes=N]; under run_lock. */
 static int mmlab_replay_cmd_run(char *args)
 {
-	unsigned int capacity_mb = MMLAB_REPLAY_CAPACITY_MB, col;
+	unsigned int capacity_mb = MMLAB_REPLAY_CAPACITY_MB, min_free_kbytes = 0, col;
 	struct mmlab_replay_job *job;
 	struct task_struct *t;
 	char *tok, *policy = NULL;
@@ -766,8 +766,13 @@ static int mmlab_replay_cmd_run(char *args)
 				pr_warn_ratelimited("replay: run: bad number in '%s'\n", tok);
 				return -EINVAL;
 			}
+		} else if (!strncmp(tok, "min_free_kbytes=", 16)) {
+			if (kstrtouint(tok + 16, 10, &min_free_kbytes)) {
+				pr_warn_ratelimited("replay: run: bad number in '%s'\n", tok);
+				return -EINVAL;
+			}
 		} else {
-			pr_warn_ratelimited("replay: run: unknown argument '%s' (policy=slab|slub|slob|host|all [capacity_mb=N])\n",
+			pr_warn_ratelimited("replay: run: unknown argument '%s' (policy=slab|slub|slob|host|all [capacity_mb=N] [min_free_kbytes=N])\n",
 					    tok);
 			return -EINVAL;
 		}
@@ -789,6 +794,14 @@ static int mmlab_replay_cmd_run(char *args)
 		err = -EINVAL;
 		goto out;
 	}
+	/* The fresh core's watermarks (0: derived from the capacity, as Linux). */
+	if ((u64)min_free_kbytes * 1024 >= job->cfg.capacity_pages * PAGE_SIZE / 4) {
+		pr_warn_ratelimited("replay: run: min_free_kbytes=%u refused (below a quarter of capacity_mb=%u)\n",
+				    min_free_kbytes, capacity_mb);
+		err = -EINVAL;
+		goto out;
+	}
+	job->cfg.min_free_kbytes = min_free_kbytes;
 	for (col = 0; col < MMLAB_NR_COLS; col++) {
 		bool all = !strcmp(policy, "all");
 
@@ -1012,7 +1025,7 @@ static int mmlab_replay_cmd(char *cmd)
 		return mmlab_replay_cmd_run(args);
 	if ((args = mmlab_replay_word(cmd, "generate")))
 		return mmlab_replay_cmd_generate(args);
-	pr_warn_ratelimited("replay: unknown command '%s' (try: generate workload=<name> seed=<n> ops=<n>, run policy=<p>|all [capacity_mb=N], load + a trace)\n",
+	pr_warn_ratelimited("replay: unknown command '%s' (try: generate workload=<name> seed=<n> ops=<n>, run policy=<p>|all [capacity_mb=N] [min_free_kbytes=N], load + a trace)\n",
 			    cmd);
 	return -EINVAL;
 }

@@ -324,10 +324,10 @@ if [ -e $D/replay ]; then
 	say "Replay: a generated workload (the fragmenter, seed 1) through SLAB, SLUB and"
 	say "SLOB in a sandbox, and through this kernel's own allocators (host): one table"
 	printf '$ echo "generate workload=fragmenter seed=1 ops=5000" > replay\n'
-	printf '$ echo "run policy=all" > replay; cat replay\n'
+	printf '$ echo "run policy=all min_free_kbytes=128" > replay; cat replay\n'
 	exec 4<>$D/replay
 	if printf 'generate workload=fragmenter seed=1 ops=5000\n' >&4 &&
-	   printf 'run policy=all\n' >&4; then
+	   printf 'run policy=all min_free_kbytes=128\n' >&4; then
 		cat <&4 > $OUT/replay-report.txt
 		exec 4>&-
 		cat $OUT/replay-report.txt

@@ -282,6 +282,28 @@ TEST_F_TIMEOUT(mmlab, capacity_bounds_every_column, 300)
 	}
 }
 
+/*
+ * The fresh core's watermarks: with the derived reserve a whole chunk
+ * stays free and every order below the top reads -1.000; with
+ * min_free_kbytes=128 the fragmenter's holes show (docs/replay.md).
+ */
+TEST_F_TIMEOUT(mmlab, min_free_kbytes_lets_extfrag_show, 300)
+{
+	struct result r;
+	char *p, *v;
+	int shown = 0;
+
+	ASSERT_EQ(0, put("replay", "generate workload=fragmenter seed=1 ops=%d", OPS));
+	ASSERT_EQ(0, put("replay", "run policy=slub min_free_kbytes=128"))
+		TH_LOG("run policy=slub min_free_kbytes=128 failed (see the kernel log)");
+	RESULT("slub", &r);
+	/* Some order below the largest has an index >= 0: no block free there. */
+	for (p = r.extfrag; (v = strsep(&p, ",")) && p;)
+		shown += v[0] != '-';
+	EXPECT_LT(0, shown) TH_LOG("extfrag %s: every order below the top has a free block",
+				   r.extfrag);
+}
+
 /* Record control-file work, read it back, load it, replay it. */
 TEST_F_TIMEOUT(mmlab, record_load_replay, 300)
 {
@@ -412,7 +434,9 @@ TEST_F(mmlab, bad_input)
 						 "clear\nbogus", NULL };
 	static const char *const bad_replay[] = {
 		"bogus", "run", "run policy=nope", "run policy=slub capacity_mb=0",
-		"run policy=slub color=red", "generate workload=nope seed=1 ops=10",
+		"run policy=slub color=red", "run policy=slub min_free_kbytes=x",
+		"run policy=slub capacity_mb=4 min_free_kbytes=1024",
+		"generate workload=nope seed=1 ops=10",
 		"generate workload=kmalloc-mix seed=1", "generate workload=kmalloc-mix seed=x ops=1",
 		"generate workload=kmalloc-mix seed=1 ops=0", NULL
 	};
